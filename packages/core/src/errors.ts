@@ -68,7 +68,7 @@ export class OmnibusError extends Error {
     if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
     // Subclasses match on their own code, so `err instanceof ConfigError` survives two copies.
     const code = (this as unknown as { CODE?: string }).CODE;
-    return code === undefined || (value as OmnibusError).code === code;
+    return code === undefined || (value as unknown as { code?: string }).code === code;
   }
 }
 

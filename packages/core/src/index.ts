@@ -1,0 +1,1 @@
+export { ErrorCode, OmnibusError, ConfigError } from "./errors.js";

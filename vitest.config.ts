@@ -1,0 +1,45 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * One vitest run over the whole workspace, one project per package, so that
+ * `vitest run --project rabbitmq` runs one adapter. Sources are used directly through the
+ * `@omnibus/source` export condition: no build is needed before a test.
+ */
+const adapters = ["memory", "rabbitmq", "kafka", "sqs", "nats", "redis"];
+
+export default defineConfig({
+  resolve: { conditions: ["@omnibus/source", "module", "node", "import", "default"] },
+  ssr: { resolve: { conditions: ["@omnibus/source", "module", "node", "import", "default"] } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: "core", include: ["packages/core/**/*.test.ts"], exclude: ["**/node_modules/**", "**/dist/**"] },
+      },
+      {
+        extends: true,
+        test: { name: "conformance", include: ["conformance/**/*.test.ts"], exclude: ["**/node_modules/**", "**/dist/**"] },
+      },
+      ...adapters.map((name) => ({
+        extends: true as const,
+        test: {
+          name,
+          include: [`adapters/${name}/**/*.test.ts`],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      })),
+      {
+        extends: true,
+        test: {
+          name: "examples",
+          include: ["examples/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
