@@ -1,1 +1,35 @@
-export { ErrorCode, OmnibusError, ConfigError } from "./errors.js";
+export {
+  ClosedError,
+  ConfigError,
+  ConnectionError,
+  DeadLetterError,
+  DecodeError,
+  ErrorCode,
+  MessageTooLargeError,
+  OmnibusError,
+  PublishError,
+  RemoteError,
+  RequestTimeoutError,
+  RetryLaterError,
+  TimeoutError,
+  UnsupportedFeatureError,
+  ValidationError,
+  isOmnibusError,
+  maskUrl,
+  redact,
+} from "./errors.js";
+export type { OmnibusErrorOptions } from "./errors.js";
+export type {
+  Adapter,
+  AdapterFactoryFromUrl,
+  Address,
+  ConsumeOptions,
+  ConsumerHandle,
+  Delivery,
+  Features,
+  InboundMessage,
+  OutboundMessage,
+  QueueAddress,
+  Source,
+  TopicAddress,
+} from "./spi.js";
