@@ -1,0 +1,807 @@
+import { type Codec, CodecRegistry, builtinCodecs, jsonCodec } from "./codec.js";
+import { compose } from "./compose.js";
+import { type Contract, isStandardSchema } from "./contract.js";
+import {
+  ClosedError,
+  ConfigError,
+  DeadLetterError,
+  DecodeError,
+  MessageTooLargeError,
+  OmnibusError,
+  RemoteError,
+  RequestTimeoutError,
+  RetryLaterError,
+  UnsupportedFeatureError,
+  ValidationError,
+} from "./errors.js";
+import { shortId, uuidv7 } from "./ids.js";
+import { type Logger, consoleLogger } from "./logger.js";
+import { validateName } from "./names.js";
+import { adapterFromUrl, urlScheme } from "./resolve.js";
+import { type RetryPolicy, backoffDelay, resolveRetryPolicy } from "./retry.js";
+import type { Adapter, Address, ConsumerHandle, Delivery, Features, OutboundMessage, Source } from "./spi.js";
+import {
+  type BatchItem,
+  type Client,
+  type ClientOptions,
+  type ConsumeContext,
+  type ConsumerOptions,
+  type Handler,
+  Headers,
+  type Message,
+  type Middleware,
+  type RequestOptions,
+  type SendContext,
+  type SendOptions,
+  type Subscription,
+  type SubscribeOptions,
+} from "./types.js";
+
+const DEFAULT_CONCURRENCY = 16;
+
+/**
+ * Create a client. Nothing connects until the first call (or {@link Client.connect}).
+ *
+ * @example
+ * ```ts
+ * const bus = createClient({ url: process.env.BROKER_URL ?? "memory://" });
+ * await bus.consume("orders", async (msg) => console.log(msg.body));
+ * await bus.send("orders", { sku: "A-1", qty: 2 });
+ * await bus.close();
+ * ```
+ */
+export function createClient<const C extends Contract = Contract>(options: ClientOptions<C> = {}): Client<C> {
+  return new OmnibusClient<C>(options) as unknown as Client<C>;
+}
+
+interface ResolvedOptions {
+  readonly codec: Codec<any>;
+  readonly codecs: CodecRegistry;
+  readonly use: readonly Middleware[];
+  readonly logger: Logger;
+  readonly retry: RetryPolicy;
+  readonly concurrency: number;
+  readonly prefetch: number | undefined;
+  readonly closeTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly contract: Contract | undefined;
+}
+
+function positiveInt(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function resolveOptions(options: ClientOptions<any>): ResolvedOptions {
+  const codec = options.codec ?? jsonCodec;
+  return {
+    codec,
+    codecs: new CodecRegistry([...builtinCodecs, ...(options.codecs ?? []), codec]),
+    use: options.use ?? [],
+    logger: options.logger ?? consoleLogger("warn"),
+    retry: resolveRetryPolicy(options.retry),
+    concurrency: positiveInt("consumer.concurrency", options.consumer?.concurrency, DEFAULT_CONCURRENCY),
+    prefetch:
+      options.consumer?.prefetch === undefined ? undefined : positiveInt("consumer.prefetch", options.consumer.prefetch, 1),
+    closeTimeoutMs: positiveInt("closeTimeoutMs", options.closeTimeoutMs, 10_000),
+    requestTimeoutMs: positiveInt("requestTimeoutMs", options.requestTimeoutMs, 5_000),
+    contract: options.contract,
+  };
+}
+
+type Prepared = OutboundMessage;
+
+class OmnibusClient<C extends Contract> implements AsyncDisposable {
+  readonly #options: ResolvedOptions;
+  readonly #adapterSource: () => Promise<Adapter>;
+  #adapter: Adapter | undefined;
+  #adapterName: string;
+  #connecting: Promise<Adapter> | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #subscriptions = new Set<ConsumerRunner>();
+  readonly #inflightSends = new Set<Promise<unknown>>();
+  #requests: RequestBroker | undefined;
+  readonly #clientId = shortId();
+
+  constructor(options: ClientOptions<C>) {
+    this.#options = resolveOptions(options);
+    if (options.adapter) {
+      const adapter = options.adapter;
+      this.#adapterName = adapter.name;
+      this.#adapterSource = async () => adapter;
+    } else {
+      const url = options.url ?? "memory://";
+      const scheme = urlScheme(url); // throws ConfigError now for a bad URL
+      this.#adapterName = scheme;
+      this.#adapterSource = () => adapterFromUrl(url, options.adapterOptions);
+    }
+  }
+
+  get adapterName(): string {
+    return this.#adapter?.name ?? this.#adapterName;
+  }
+
+  get adapter(): Adapter {
+    if (!this.#adapter) throw new ConfigError("the client is not connected yet: await client.connect() first");
+    return this.#adapter;
+  }
+
+  get features(): Features {
+    return this.adapter.features;
+  }
+
+  get logger(): Logger {
+    return this.#options.logger;
+  }
+
+  async connect(): Promise<void> {
+    await this.#ready();
+  }
+
+  #ready(): Promise<Adapter> {
+    if (this.#closing) return Promise.reject(new ClosedError("the client is closed"));
+    if (this.#adapter) return Promise.resolve(this.#adapter);
+    this.#connecting ??= (async () => {
+      const adapter = await this.#adapterSource();
+      await adapter.connect();
+      this.#adapter = adapter;
+      return adapter;
+    })();
+    this.#connecting.catch(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  async send(queue: string, body: unknown, options: SendOptions = {}): Promise<string> {
+    const [id] = await this.#sendMany("queue", queue, [{ ...options, body }]);
+    return id!;
+  }
+
+  async sendBatch(queue: string, items: readonly BatchItem[]): Promise<string[]> {
+    if (!Array.isArray(items)) throw new ConfigError("sendBatch takes an array of { body, ...options }");
+    return this.#sendMany("queue", queue, items);
+  }
+
+  async publish(topic: string, body: unknown, options: SendOptions = {}): Promise<string> {
+    const [id] = await this.#sendMany("topic", topic, [{ ...options, body }]);
+    return id!;
+  }
+
+  async #sendMany(kind: "queue" | "topic", name: string, items: readonly BatchItem[]): Promise<string[]> {
+    validateName(kind, name);
+    const adapter = await this.#ready();
+    if (kind === "topic" && !adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    const prepared = await this.#prepareAll(adapter, kind, name, items);
+    await this.#transmit(adapter, { kind, name }, prepared);
+    return prepared.map((m) => m.id);
+  }
+
+  /** Send already-encoded messages, split to the adapter's batch size, tracked for close(). */
+  #transmit(adapter: Adapter, address: Address, messages: readonly Prepared[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    if (this.#closing && !this.#draining) return Promise.reject(new ClosedError("the client is closed"));
+    const max = adapter.features.maxBatchSize;
+    let promise: Promise<void>;
+    if (messages.length <= max) {
+      promise = adapter.send(address, messages);
+    } else {
+      const chunks: Promise<void>[] = [];
+      for (let i = 0; i < messages.length; i += max) chunks.push(adapter.send(address, messages.slice(i, i + max)));
+      promise = Promise.all(chunks).then(() => undefined);
+    }
+    this.#inflightSends.add(promise);
+    const untrack = () => this.#inflightSends.delete(promise);
+    promise.then(untrack, untrack);
+    return promise;
+  }
+
+  /** True while close() still lets handlers send (replies, dead letters). */
+  #draining = false;
+
+  async #prepareAll(
+    adapter: Adapter,
+    kind: "queue" | "topic",
+    destination: string,
+    items: readonly BatchItem[],
+  ): Promise<Prepared[]> {
+    if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
+    const schema = this.#schemaFor(kind, destination, "send");
+    if (this.#options.use.length === 0 && schema === undefined) {
+      return items.map((item) => this.#encode(adapter, item.body, this.#normalise(adapter, item)));
+    }
+    const chain = compose<SendContext>(
+      this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m)),
+      async () => {},
+    );
+    return Promise.all(
+      items.map(async (item) => {
+        const options = this.#normalise(adapter, item);
+        const ctx: SendContext = { kind, destination, body: item.body, options, client: this as any };
+        await chain(ctx);
+        const body = schema ? await validate(schema, ctx.body, `${kind} ${destination}`) : ctx.body;
+        return this.#encode(adapter, body, options);
+      }),
+    );
+  }
+
+  #normalise(adapter: Adapter, item: SendOptions): SendOptions & { id: string; headers: Record<string, string> } {
+    const headers: Record<string, string> = {};
+    if (item.headers !== undefined) {
+      if (typeof item.headers !== "object" || item.headers === null) throw new ConfigError("headers must be an object");
+      for (const [k, v] of Object.entries(item.headers)) {
+        if (typeof v !== "string") throw new ConfigError(`header ${JSON.stringify(k)} must be a string, got ${typeof v}`);
+        headers[k] = v;
+      }
+    }
+    const { features } = adapter;
+    if (item.delayMs !== undefined && item.delayMs !== 0) {
+      if (typeof item.delayMs !== "number" || !(item.delayMs > 0)) {
+        throw new ConfigError(`delayMs must be a positive number, got ${String(item.delayMs)}`);
+      }
+      if (!features.delay) throw new UnsupportedFeatureError(`${adapter.name} does not support delayed delivery`);
+      if (item.delayMs > features.maxDelayMs) {
+        throw new UnsupportedFeatureError(
+          `${adapter.name} delays messages by at most ${features.maxDelayMs} ms, asked for ${item.delayMs}`,
+        );
+      }
+    }
+    if (item.priority !== undefined) {
+      if (!features.priority) throw new UnsupportedFeatureError(`${adapter.name} does not support priorities`);
+      if (!Number.isInteger(item.priority) || item.priority < 0 || item.priority > features.maxPriority) {
+        throw new ConfigError(`priority must be an integer within 0..${features.maxPriority}, got ${item.priority}`);
+      }
+    }
+    if (item.id !== undefined && (typeof item.id !== "string" || item.id.length === 0)) {
+      throw new ConfigError("id must be a non-empty string");
+    }
+    return { ...item, id: item.id ?? uuidv7(), headers };
+  }
+
+  #encode(adapter: Adapter, body: unknown, options: SendOptions & { id: string; headers: Record<string, string> }): Prepared {
+    const codec = options.codec ?? this.#options.codec;
+    let bytes: Uint8Array;
+    try {
+      bytes = codec.encode(body);
+    } catch (error) {
+      throw new ConfigError(`cannot encode body as ${codec.contentType}: ${(error as Error).message}`, { cause: error });
+    }
+    options.headers[Headers.ContentType] = codec.contentType;
+    const size = bytes.byteLength + headerBytes(options.headers);
+    if (size > adapter.features.maxMessageBytes) {
+      throw new MessageTooLargeError(
+        `message of ${size} bytes exceeds ${adapter.name}'s limit of ${adapter.features.maxMessageBytes} bytes`,
+      );
+    }
+    return {
+      id: options.id,
+      body: bytes,
+      headers: options.headers,
+      key: options.key,
+      correlationId: options.correlationId,
+      replyTo: options.replyTo,
+      timestamp: Date.now(),
+      delayMs: options.delayMs || undefined,
+      priority: options.priority,
+    };
+  }
+
+  #schemaFor(kind: "queue" | "topic" | "request" | "response", name: string, _why: string) {
+    const contract = this.#options.contract;
+    if (!contract) return undefined;
+    let spec: unknown;
+    if (kind === "queue") spec = contract.queues?.[name] ?? contract.queues?.[name.replace(/\.dlq$/, "")];
+    else if (kind === "topic") spec = contract.topics?.[name];
+    else spec = contract.requests?.[name]?.[kind];
+    return isStandardSchema(spec) ? spec : undefined;
+  }
+
+  // ---------------------------------------------------------------- consuming
+
+  async consume(queue: string, handler: Handler<any>, options: ConsumerOptions = {}): Promise<Subscription> {
+    validateName("queue", queue);
+    return this.#startConsumer({ kind: "queue", name: queue }, handler, options);
+  }
+
+  async subscribe(topic: string, options: SubscribeOptions, handler: Handler<any>): Promise<Subscription> {
+    validateName("topic", topic);
+    if (typeof options !== "object" || options === null) throw new ConfigError("subscribe(topic, { group }, handler)");
+    validateName("group", options.group);
+    const adapter = await this.#ready();
+    if (!adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    return this.#startConsumer({ kind: "topic", name: topic, group: options.group }, handler, options);
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    validateName("topic", topic);
+    validateName("group", group);
+    const adapter = await this.#ready();
+    if (!adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    await adapter.ensureGroup?.(topic, group);
+  }
+
+  async #startConsumer(source: Source, handler: Handler<any>, options: ConsumerOptions): Promise<Subscription> {
+    if (typeof handler !== "function") throw new ConfigError("handler must be a function");
+    const adapter = await this.#ready();
+    const concurrency = positiveInt("concurrency", options.concurrency, this.#options.concurrency);
+    const prefetch = positiveInt(
+      "prefetch",
+      options.prefetch,
+      this.#options.prefetch ?? Math.max(64, concurrency * 4),
+    );
+    const retry = options.retry ? resolveRetryPolicy({ ...this.#options.retry, ...options.retry }) : this.#options.retry;
+    const dlq =
+      options.deadLetterQueue ?? (source.kind === "queue" ? `${source.name}.dlq` : `${source.name}.${source.group}.dlq`);
+    validateName("queue", dlq);
+    const middleware = [...this.#options.use, ...(options.use ?? [])].filter((m) => m.consume);
+    const runner = new ConsumerRunner({
+      client: this,
+      adapter,
+      source,
+      handler,
+      concurrency,
+      prefetch: Math.max(prefetch, concurrency),
+      retry,
+      dlq,
+      chain: compose<ConsumeContext>(
+        middleware.map((m) => m.consume!.bind(m)),
+        async (ctx) => {
+          await handler(ctx.message);
+        },
+      ),
+      hasMiddleware: middleware.length > 0,
+      schema: this.#schemaFor(source.kind, source.name, "consume"),
+    });
+    this.#subscriptions.add(runner);
+    runner.onClosed = () => this.#subscriptions.delete(runner);
+    try {
+      await runner.start();
+    } catch (error) {
+      this.#subscriptions.delete(runner);
+      throw error;
+    }
+    return runner;
+  }
+
+  /** Used by consumers: decode with the content type's codec. */
+  decode(headers: Readonly<Record<string, string>>, bytes: Uint8Array): unknown {
+    return this.#options.codecs.decode(headers[Headers.ContentType], bytes, this.#options.codec);
+  }
+
+  /** Used by consumers: dead-letter and reply sends bypass middleware and validation. */
+  sendPrepared(adapter: Adapter, address: Address, message: Prepared): Promise<void> {
+    return this.#transmit(adapter, address, [message]);
+  }
+
+  get closeTimeoutMs(): number {
+    return this.#options.closeTimeoutMs;
+  }
+
+  // ---------------------------------------------------------------- request-reply
+
+  async request(queue: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
+    validateName("queue", queue);
+    const adapter = await this.#ready();
+    const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, this.#options.requestTimeoutMs);
+    const schema = this.#schemaFor("request", queue, "send");
+    const checked = schema ? await validate(schema, body, `request ${queue}`) : body;
+    this.#requests ??= new RequestBroker(this, adapter, `omnibus.inbox.${this.#clientId}`);
+    const inbox = await this.#requests.inbox();
+    const normalised = this.#normalise(adapter, options);
+    normalised.correlationId = normalised.id;
+    normalised.replyTo = inbox;
+    const message = this.#encode(adapter, checked, normalised);
+    const reply = this.#requests.expect(message.id, timeoutMs, queue);
+    try {
+      await this.#transmit(adapter, { kind: "queue", name: queue }, [message]);
+    } catch (error) {
+      this.#requests.cancel(message.id);
+      throw error;
+    }
+    const answer = await reply;
+    const responseSchema = this.#schemaFor("response", queue, "consume");
+    return responseSchema ? validate(responseSchema, answer, `response of ${queue}`) : answer;
+  }
+
+  async reply(
+    queue: string,
+    handler: (message: Message<any>) => unknown,
+    options: Omit<ConsumerOptions, "retry" | "deadLetterQueue"> = {},
+  ): Promise<Subscription> {
+    if (typeof handler !== "function") throw new ConfigError("handler must be a function");
+    const adapter = await this.#ready();
+    const responseSchema = this.#schemaFor("response", queue, "send");
+    const requestSchema = this.#schemaFor("request", queue, "consume");
+    return this.consume(
+      queue,
+      async (message) => {
+        const headers: Record<string, string> = {};
+        let result: unknown;
+        try {
+          const input = requestSchema ? await validate(requestSchema, message.body, `request ${queue}`) : message.body;
+          result = await handler({ ...message, body: input });
+          if (responseSchema) result = await validate(responseSchema, result, `response of ${queue}`);
+          headers[Headers.ReplyStatus] = "ok";
+        } catch (error) {
+          result = undefined;
+          headers[Headers.ReplyStatus] = "error";
+          headers[Headers.ReplyErrorCode] = errorCode(error);
+          headers[Headers.ReplyErrorMessage] = errorMessage(error);
+        }
+        if (message.replyTo === undefined) return; // fire-and-forget request
+        const options = this.#normalise(adapter, { headers, correlationId: message.correlationId ?? message.id });
+        await this.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, this.#encode(adapter, result, options));
+      },
+      { ...options, retry: { maxAttempts: 3 } },
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async #doClose(): Promise<void> {
+    this.#draining = true;
+    const deadline = Date.now() + this.#options.closeTimeoutMs;
+    await Promise.all([...this.#subscriptions].map((s) => s.shutdown(deadline)));
+    await this.#requests?.close();
+    await Promise.allSettled([...this.#inflightSends]);
+    this.#draining = false;
+    const adapter = this.#adapter ?? (await this.#connecting?.catch(() => undefined));
+    await adapter?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function headerBytes(headers: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const k in headers) n += Buffer.byteLength(k) + Buffer.byteLength(headers[k]!);
+  return n;
+}
+
+async function validate(schema: import("@standard-schema/spec").StandardSchemaV1, value: unknown, what: string) {
+  let result = schema["~standard"].validate(value);
+  if (result instanceof Promise) result = await result;
+  if (result.issues) {
+    const detail = result.issues
+      .slice(0, 5)
+      .map((i) => `${i.path?.map((p) => (typeof p === "object" ? p.key : p)).join(".") || "(root)"}: ${i.message}`)
+      .join("; ");
+    throw new ValidationError(`body of ${what} does not match its schema: ${detail}`, { cause: result.issues });
+  }
+  return result.value;
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof OmnibusError) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code.length > 0) return code;
+  return (error as Error | null)?.name ?? "Error";
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface RunnerConfig {
+  client: OmnibusClient<any>;
+  adapter: Adapter;
+  source: Source;
+  handler: Handler<any>;
+  concurrency: number;
+  prefetch: number;
+  retry: RetryPolicy;
+  dlq: string;
+  chain: (ctx: ConsumeContext) => Promise<void>;
+  hasMiddleware: boolean;
+  schema: import("@standard-schema/spec").StandardSchemaV1 | undefined;
+}
+
+/** Runs one consumer: bounded concurrency, decode, middleware, handler, settle, retry, DLQ. */
+class ConsumerRunner implements Subscription {
+  readonly #c: RunnerConfig;
+  #handle: ConsumerHandle | undefined;
+  readonly #buffer: Delivery[] = [];
+  #head = 0;
+  #running = 0;
+  #idleWaiters: (() => void)[] = [];
+  #shutdown: Promise<void> | undefined;
+  onClosed: () => void = () => {};
+
+  constructor(config: RunnerConfig) {
+    this.#c = config;
+  }
+
+  get source(): string {
+    return this.#c.source.name;
+  }
+  get group(): string | undefined {
+    return this.#c.source.kind === "topic" ? this.#c.source.group : undefined;
+  }
+
+  async start(): Promise<void> {
+    this.#handle = await this.#c.adapter.consume(this.#c.source, {
+      prefetch: this.#c.prefetch,
+      onDelivery: (delivery) => {
+        this.#buffer.push(delivery);
+        this.#pump();
+      },
+      onError: (error) => {
+        this.#c.client.logger.error(`consumer of ${describe(this.#c.source)} failed`, { error });
+      },
+    });
+  }
+
+  #pump(): void {
+    while (this.#running < this.#c.concurrency && this.#head < this.#buffer.length) {
+      const delivery = this.#buffer[this.#head]!;
+      this.#buffer[this.#head++] = undefined as unknown as Delivery;
+      if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+        this.#buffer.splice(0, this.#head);
+        this.#head = 0;
+      }
+      this.#running++;
+      void this.#process(delivery).finally(() => {
+        this.#running--;
+        this.#pump();
+        if (this.#running === 0 && this.#head >= this.#buffer.length) {
+          const waiters = this.#idleWaiters;
+          this.#idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
+  async #process(delivery: Delivery): Promise<void> {
+    const inbound = delivery.message;
+    const { retry, client } = this.#c;
+    if (inbound.attempt > retry.maxAttempts) {
+      return this.#deadLetter(delivery, new DeadLetterError(`delivered ${inbound.attempt} times (max ${retry.maxAttempts})`));
+    }
+    let message: Message;
+    try {
+      let body = client.decode(inbound.headers, inbound.body);
+      if (this.#c.schema) body = await validate(this.#c.schema, body, describe(this.#c.source));
+      message = {
+        id: inbound.id,
+        body,
+        headers: inbound.headers,
+        key: inbound.key,
+        correlationId: inbound.correlationId,
+        replyTo: inbound.replyTo,
+        timestamp: new Date(inbound.timestamp),
+        attempt: inbound.attempt,
+        source: this.#c.source.name,
+        group: this.#c.source.kind === "topic" ? this.#c.source.group : undefined,
+        rawBody: inbound.body,
+        native: inbound.native,
+      };
+    } catch (error) {
+      return this.#deadLetter(delivery, error);
+    }
+    try {
+      if (this.#c.hasMiddleware) {
+        await this.#c.chain({ message, kind: this.#c.source.kind, client: client as any, state: {} });
+      } else {
+        await this.#c.handler(message);
+      }
+    } catch (error) {
+      return this.#failed(delivery, error);
+    }
+    await settle(client.logger, "ack", () => delivery.ack());
+  }
+
+  async #failed(delivery: Delivery, error: unknown): Promise<void> {
+    const { attempt } = delivery.message;
+    const { retry, client } = this.#c;
+    if (error instanceof DeadLetterError || error instanceof DecodeError || error instanceof ValidationError) {
+      return this.#deadLetter(delivery, error);
+    }
+    if (error instanceof RetryLaterError) {
+      return settle(client.logger, "nack", () => delivery.nack({ delayMs: error.delayMs }));
+    }
+    if (attempt >= retry.maxAttempts) return this.#deadLetter(delivery, error);
+    const delayMs = backoffDelay(retry, attempt);
+    client.logger.debug(`handler failed on ${describe(this.#c.source)}; retrying`, {
+      id: delivery.message.id,
+      attempt,
+      delayMs,
+      error: errorMessage(error),
+    });
+    return settle(client.logger, "nack", () => delivery.nack({ delayMs }));
+  }
+
+  async #deadLetter(delivery: Delivery, error: unknown): Promise<void> {
+    const m = delivery.message;
+    const { client, adapter, dlq } = this.#c;
+    const headers: Record<string, string> = {
+      ...m.headers,
+      [Headers.DeadLetterReason]: errorMessage(error),
+      [Headers.DeadLetterCode]: errorCode(error),
+      [Headers.DeadLetterAttempts]: String(m.attempt),
+      [Headers.DeadLetterOrigin]: describe(this.#c.source),
+      [Headers.DeadLetterAt]: new Date().toISOString(),
+    };
+    try {
+      await client.sendPrepared(adapter, { kind: "queue", name: dlq }, {
+        id: m.id,
+        body: m.body,
+        headers,
+        key: m.key,
+        correlationId: m.correlationId,
+        replyTo: m.replyTo,
+        timestamp: m.timestamp,
+      });
+    } catch (sendError) {
+      client.logger.error(`could not dead-letter message to ${dlq}; it will be redelivered`, {
+        id: m.id,
+        error: sendError,
+      });
+      return settle(client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
+    }
+    client.logger.warn(`dead-lettered message from ${describe(this.#c.source)} to ${dlq}`, {
+      id: m.id,
+      attempt: m.attempt,
+      reason: errorMessage(error),
+    });
+    await settle(client.logger, "ack", () => delivery.ack());
+  }
+
+  #idle(): Promise<void> {
+    if (this.#running === 0 && this.#head >= this.#buffer.length) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stop fetching, drain until `deadline`, release. */
+  shutdown(deadline: number): Promise<void> {
+    this.#shutdown ??= (async () => {
+      try {
+        await this.#handle?.stop();
+        const left = deadline - Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          this.#idle().then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), Math.max(0, left));
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          this.#c.client.logger.warn(
+            `closing ${describe(this.#c.source)} with ${this.#running} handler(s) still running; their messages will be redelivered`,
+          );
+        }
+        await this.#handle?.close();
+      } finally {
+        this.onClosed();
+      }
+    })();
+    return this.#shutdown;
+  }
+
+  close(): Promise<void> {
+    return this.shutdown(Date.now() + this.#c.client.closeTimeoutMs);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+async function settle(logger: Logger, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    // The broker redelivers an unsettled message; nothing is lost, at worst it is duplicated.
+    logger.warn(`${what} failed; the message will be redelivered`, { error });
+  }
+}
+
+function describe(source: Source): string {
+  return source.kind === "queue" ? `queue:${source.name}` : `topic:${source.name}/${source.group}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Request-reply over an ephemeral inbox queue per client. */
+class RequestBroker {
+  readonly #client: OmnibusClient<any>;
+  readonly #adapter: Adapter;
+  readonly #name: string;
+  readonly #pending = new Map<string, Pending>();
+  #started: Promise<ConsumerHandle> | undefined;
+
+  constructor(client: OmnibusClient<any>, adapter: Adapter, name: string) {
+    this.#client = client;
+    this.#adapter = adapter;
+    this.#name = name;
+  }
+
+  async inbox(): Promise<string> {
+    this.#started ??= this.#adapter.consume(
+      { kind: "queue", name: this.#name, ephemeral: true },
+      {
+        prefetch: 1000,
+        onDelivery: (delivery) => this.#onReply(delivery),
+        onError: (error) => this.#client.logger.error("request inbox consumer failed", { error }),
+      },
+    );
+    this.#started.catch(() => {
+      this.#started = undefined;
+    });
+    await this.#started;
+    return this.#name;
+  }
+
+  expect(id: string, timeoutMs: number, queue: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new RequestTimeoutError(`no reply from ${queue} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+    });
+  }
+
+  cancel(id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending) clearTimeout(pending.timer);
+    this.#pending.delete(id);
+  }
+
+  #onReply(delivery: Delivery): void {
+    void delivery.ack().catch(() => {});
+    const m = delivery.message;
+    const id = m.correlationId;
+    const pending = id === undefined ? undefined : this.#pending.get(id);
+    if (!pending) return; // late reply after a timeout, or a duplicate
+    this.cancel(id!);
+    if (m.headers[Headers.ReplyStatus] === "error") {
+      pending.reject(
+        new RemoteError(m.headers[Headers.ReplyErrorMessage] ?? "unknown error", m.headers[Headers.ReplyErrorCode]),
+      );
+      return;
+    }
+    try {
+      pending.resolve(this.#client.decode(m.headers, m.body));
+    } catch (error) {
+      pending.reject(error as Error);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const [id, pending] of this.#pending) {
+      this.cancel(id);
+      pending.reject(new ClosedError("the client closed before the reply arrived"));
+    }
+    const handle = await this.#started?.catch(() => undefined);
+    await handle?.stop();
+    await handle?.close();
+  }
+}

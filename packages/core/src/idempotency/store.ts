@@ -1,0 +1,28 @@
+/** The outcome of {@link IdempotencyStore.claim}. */
+export type ClaimResult =
+  /** This caller holds the claim: run the handler, then `complete` or `release` with the token. */
+  | { readonly status: "claimed"; readonly token: string }
+  /** Another caller holds an unexpired claim: the message is being handled right now. */
+  | { readonly status: "in-progress" }
+  /** The key was handled successfully within the done-TTL. */
+  | { readonly status: "done" };
+
+/**
+ * Where the idempotency middleware records which messages were handled. Every method must be
+ * atomic with respect to concurrent callers on other processes:
+ * - Redis: `SET key token NX PX lockMs`, then a Lua script that checks the token before
+ *   replacing it with the done marker (or deleting it);
+ * - SQL: `INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE expires_at < now() RETURNING token`,
+ *   and `UPDATE/DELETE ... WHERE key = $1 AND token = $2`.
+ */
+export interface IdempotencyStore {
+  /**
+   * Claim `key` for `lockMs` ms. A claim whose lock expired (its holder died) can be claimed
+   * again; a done key cannot until its TTL runs out.
+   */
+  claim(key: string, lockMs: number): Promise<ClaimResult>;
+  /** Mark `key` done for `ttlMs` ms, if `token` still holds the claim. */
+  complete(key: string, token: string, ttlMs: number): Promise<void>;
+  /** Drop the claim on `key` if `token` still holds it (the handler failed). */
+  release(key: string, token: string): Promise<void>;
+}

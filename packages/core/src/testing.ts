@@ -1,0 +1,64 @@
+/**
+ * Helpers for tests of Omnibus applications and adapters: wait on conditions with deadlines,
+ * never on fixed sleeps.
+ * @module
+ */
+
+/** Options of {@link waitFor}. */
+export interface WaitForOptions {
+  /** Give up after this long. @default 10000 */
+  timeoutMs?: number;
+  /** Poll interval. @default 10 */
+  intervalMs?: number;
+  /** Included in the timeout error. */
+  message?: string | (() => string);
+}
+
+/**
+ * Resolve once `condition()` returns a truthy value (which is returned); reject with a
+ * descriptive error after the deadline.
+ */
+export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const intervalMs = options.intervalMs ?? 10;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() >= deadline) {
+      const detail = typeof options.message === "function" ? options.message() : options.message;
+      throw new Error(`condition not met within ${timeoutMs} ms${detail ? `: ${detail}` : ""}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Ids in `expected` but not in `actual`, and in `actual` but not in `expected`, and duplicates. */
+export function setDifference(
+  expected: Iterable<string>,
+  actual: readonly string[],
+): { missing: string[]; unexpected: string[]; duplicates: string[] } {
+  const want = new Set(expected);
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  for (const id of actual) {
+    if (seen.has(id)) duplicates.push(id);
+    seen.add(id);
+  }
+  return {
+    missing: [...want].filter((id) => !seen.has(id)),
+    unexpected: [...seen].filter((id) => !want.has(id)),
+    duplicates,
+  };
+}
+
+/** A promise with its resolve and reject exposed. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

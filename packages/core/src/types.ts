@@ -1,0 +1,256 @@
+import type { Codec } from "./codec.js";
+import type {
+  Contract,
+  QueueBody,
+  QueueInput,
+  QueueName,
+  RequestBody,
+  RequestInput,
+  RequestName,
+  ResponseBody,
+  ResponseInput,
+  TopicBody,
+  TopicInput,
+  TopicName,
+} from "./contract.js";
+import type { Logger } from "./logger.js";
+import type { RetryOptions } from "./retry.js";
+import type { Adapter, Features } from "./spi.js";
+
+/** Headers core writes itself. Applications should not set `omnibus-*` headers. */
+export const Headers = {
+  /** Content type of the body, naming the codec that decodes it. */
+  ContentType: "omnibus-content-type",
+  /** Why a message was dead-lettered (the last error's message). */
+  DeadLetterReason: "omnibus-dlq-reason",
+  /** The last error's code (an OmnibusError code, the error's own `code`, or its name). */
+  DeadLetterCode: "omnibus-dlq-code",
+  /** Deliveries attempted before dead-lettering. */
+  DeadLetterAttempts: "omnibus-dlq-attempts",
+  /** Where the message came from: `queue:<name>` or `topic:<name>/<group>`. */
+  DeadLetterOrigin: "omnibus-dlq-origin",
+  /** When it was dead-lettered (ISO 8601). */
+  DeadLetterAt: "omnibus-dlq-at",
+  /** On replies: `ok` or `error`. */
+  ReplyStatus: "omnibus-reply-status",
+  /** On error replies: the remote error's code. */
+  ReplyErrorCode: "omnibus-reply-error-code",
+  /** On error replies: the remote error's message. */
+  ReplyErrorMessage: "omnibus-reply-error-message",
+} as const;
+
+/** A received message. */
+export interface Message<T = unknown> {
+  /** Unique id given by the sender (UUID v7 unless the sender chose one). */
+  readonly id: string;
+  /** The decoded (and, with a schema, validated) body. */
+  readonly body: T;
+  /** All headers, including core's `omnibus-*` ones. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Ordering / partition key, if the sender gave one. */
+  readonly key: string | undefined;
+  readonly correlationId: string | undefined;
+  readonly replyTo: string | undefined;
+  /** When the message was first sent. */
+  readonly timestamp: Date;
+  /** 1 on the first delivery, +1 on each redelivery. */
+  readonly attempt: number;
+  /** The queue or topic the message was read from. */
+  readonly source: string;
+  /** The group, for topic subscriptions. */
+  readonly group: string | undefined;
+  /** The encoded body as it travelled. */
+  readonly rawBody: Uint8Array;
+  /** The broker's own message object; see the adapter's docs for its type. */
+  readonly native: unknown;
+}
+
+/** Options of one send. */
+export interface SendOptions {
+  /** Message id. @default a new UUID v7 */
+  id?: string;
+  /** Ordering / partition key: messages with one key keep their order where the adapter declares `orderingByKey`. */
+  key?: string;
+  /** Extra headers (string values). */
+  headers?: Record<string, string>;
+  correlationId?: string;
+  replyTo?: string;
+  /** Deliver no sooner than this (needs `features.delay`). */
+  delayMs?: number;
+  /** 0 to `features.maxPriority` (needs `features.priority`). */
+  priority?: number;
+  /** Codec for this message. @default the client's codec */
+  codec?: Codec<any>;
+}
+
+/** One message of a {@link Client.sendBatch}. */
+export interface BatchItem<T = unknown> extends SendOptions {
+  body: T;
+}
+
+/**
+ * What a consume middleware sees. Core settles the message from the outcome of `next()`:
+ * resolving acks, throwing retries or dead-letters.
+ */
+export interface ConsumeContext {
+  readonly message: Message;
+  /** `queue` or `topic`. */
+  readonly kind: "queue" | "topic";
+  /** The client consuming (to send follow-up messages, for instance). */
+  readonly client: Client<any>;
+  /** Free-form per-message state for middleware. */
+  readonly state: Record<string, unknown>;
+}
+
+/** What a send middleware sees; it may change `body` and `headers` before `next()`. */
+export interface SendContext {
+  readonly kind: "queue" | "topic";
+  readonly destination: string;
+  body: unknown;
+  readonly options: SendOptions & { id: string; headers: Record<string, string> };
+  readonly client: Client<any>;
+}
+
+/** A middleware: optional steps on the send path and on the consume path. */
+export interface Middleware {
+  /** For logs and errors. */
+  readonly name: string;
+  /** Around every send (per message, also inside batches). */
+  send?(ctx: SendContext, next: () => Promise<void>): Promise<void>;
+  /** Around every handler call. Throwing settles the message as a failure. */
+  consume?(ctx: ConsumeContext, next: () => Promise<void>): Promise<void>;
+}
+
+/** Handler of messages. Return (or resolve) to ack; throw to retry or dead-letter. */
+export type Handler<T> = (message: Message<T>) => Promise<void> | void;
+
+/** Options of a consumer. */
+export interface ConsumerOptions {
+  /**
+   * Handlers running at once for this consumer.
+   * @default 16
+   */
+  concurrency?: number;
+  /**
+   * Deliveries the adapter may hold for this consumer ahead of the handlers.
+   * @default max(64, concurrency * 4)
+   */
+  prefetch?: number;
+  /** Retry policy; `maxAttempts: 1` dead-letters on the first failure. */
+  retry?: RetryOptions;
+  /**
+   * Queue receiving messages that failed their last attempt, could not be decoded, or failed the
+   * contract's schema. @default `<queue>.dlq`, or `<topic>.<group>.dlq` for subscriptions
+   */
+  deadLetterQueue?: string;
+  /** Middleware for this consumer only, inside the client's. */
+  use?: Middleware[];
+}
+
+/** Options of a topic subscription. */
+export interface SubscribeOptions extends ConsumerOptions {
+  /** The group: every group gets every message; members of one group share them. */
+  group: string;
+}
+
+/** Options of a request. */
+export interface RequestOptions extends Omit<SendOptions, "replyTo" | "correlationId" | "delayMs"> {
+  /** Give up after this long with a `RequestTimeoutError`. @default 5000 */
+  timeoutMs?: number;
+}
+
+/** A running consumer. */
+export interface Subscription extends AsyncDisposable {
+  /** The queue or topic consumed. */
+  readonly source: string;
+  /** The group, for topic subscriptions. */
+  readonly group: string | undefined;
+  /** Stop fetching, wait for in-flight handlers (up to the client's `closeTimeoutMs`), release. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createClient}. */
+export interface ClientOptions<C extends Contract = Contract> {
+  /**
+   * Broker URL; its scheme picks the adapter package: `memory:` (@omnibus/memory),
+   * `amqp:`/`amqps:` (@omnibus/rabbitmq), `kafka:` (@omnibus/kafka), `sqs:` (@omnibus/sqs),
+   * `nats:` (@omnibus/nats), `redis:`/`rediss:` (@omnibus/redis). Ignored when `adapter` is given.
+   * @default "memory://"
+   */
+  url?: string;
+  /** An adapter object, instead of a URL. */
+  adapter?: Adapter<any>;
+  /** Options passed to the adapter's `fromUrl` when `url` is used. */
+  adapterOptions?: Record<string, unknown>;
+  /** Destination names and body types; see {@link Contract}. */
+  contract?: C;
+  /** Codec for bodies sent. @default jsonCodec */
+  codec?: Codec<any>;
+  /** Further codecs to decode received bodies by content type (JSON, text and bytes are built in). */
+  codecs?: Codec<any>[];
+  /** Middleware, outermost first. */
+  use?: Middleware[];
+  /** @default a console logger at level "warn" */
+  logger?: Logger;
+  /** Default retry policy of consumers. */
+  retry?: RetryOptions;
+  /** Defaults for consumers. */
+  consumer?: Pick<ConsumerOptions, "concurrency" | "prefetch">;
+  /** How long `close()` waits for in-flight handlers before giving up. @default 10000 */
+  closeTimeoutMs?: number;
+  /** Default request timeout. @default 5000 */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * A connection to a broker through an adapter. Create with {@link createClient}.
+ *
+ * @typeParam C - the contract typing destinations and bodies (any names, `unknown` bodies without one)
+ */
+export interface Client<C extends Contract = Contract> extends AsyncDisposable {
+  /** The adapter's name (`"memory"`, `"rabbitmq"`…). Resolves the adapter if needed. */
+  readonly adapterName: string;
+  /** What the adapter supports. Valid after {@link Client.connect}. */
+  readonly features: Features;
+  /** The adapter (valid after connect); `adapter.native` is the escape hatch to the broker client. */
+  readonly adapter: Adapter<unknown>;
+  /** Connect now (otherwise the first call connects). */
+  connect(): Promise<void>;
+  /** Send one message to a queue; resolves with its id once the broker has it. */
+  send<N extends QueueName<C>>(queue: N, body: QueueInput<C, N>, options?: SendOptions): Promise<string>;
+  /** Send many messages to one queue; resolves with their ids once the broker has them all. */
+  sendBatch<N extends QueueName<C>>(queue: N, items: readonly BatchItem<QueueInput<C, N>>[]): Promise<string[]>;
+  /** Publish one message to a topic; every group gets it. */
+  publish<N extends TopicName<C>>(topic: N, body: TopicInput<C, N>, options?: SendOptions): Promise<string>;
+  /** Consume a queue: each message reaches one consumer of the queue. */
+  consume<N extends QueueName<C>>(
+    queue: N,
+    handler: Handler<QueueBody<C, N>>,
+    options?: ConsumerOptions,
+  ): Promise<Subscription>;
+  /** Subscribe to a topic in a group. */
+  subscribe<N extends TopicName<C>>(
+    topic: N,
+    options: SubscribeOptions,
+    handler: Handler<TopicBody<C, N>>,
+  ): Promise<Subscription>;
+  /** Make sure `group` exists on `topic`, so messages published from now on are kept for it. */
+  ensureGroup<N extends TopicName<C>>(topic: N, group: string): Promise<void>;
+  /** Send a request and wait for its reply. */
+  request<N extends RequestName<C>>(
+    queue: N,
+    body: RequestInput<C, N>,
+    options?: RequestOptions,
+  ): Promise<ResponseBody<C, N>>;
+  /** Answer requests sent to `queue`; a thrown error goes back to the caller as a `RemoteError`. */
+  reply<N extends RequestName<C>>(
+    queue: N,
+    handler: (message: Message<RequestBody<C, N>>) => Promise<ResponseInput<C, N>> | ResponseInput<C, N>,
+    options?: Omit<ConsumerOptions, "retry" | "deadLetterQueue">,
+  ): Promise<Subscription>;
+  /**
+   * Stop fetching, wait for in-flight handlers (up to `closeTimeoutMs`), settle, fail pending
+   * requests with `ClosedError`, and disconnect. Idempotent.
+   */
+  close(): Promise<void>;
+}
