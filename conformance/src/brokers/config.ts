@@ -1,0 +1,117 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator). */
+export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis";
+
+/** Every broker, in the order `up` and `status` list them. */
+export const BROKER_NAMES: readonly BrokerName[] = ["rabbitmq", "kafka", "sqs", "sns", "nats", "redis"];
+
+/** Where a broker came from. */
+export type BrokerSource = "env" | "running" | "local" | "container";
+
+interface BrokerSpec {
+  readonly envVar: string;
+  readonly defaultUrl: string;
+  readonly defaultPort: number;
+}
+
+/** The environment contract: variable names, defaults and standard loopback ports. */
+export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
+  rabbitmq: { envVar: "OMNIBUS_RABBITMQ_URL", defaultUrl: "amqp://guest:guest@127.0.0.1:5672", defaultPort: 5672 },
+  kafka: { envVar: "OMNIBUS_KAFKA_BROKERS", defaultUrl: "127.0.0.1:9092", defaultPort: 9092 },
+  sqs: { envVar: "OMNIBUS_SQS_ENDPOINT", defaultUrl: "http://127.0.0.1:9324", defaultPort: 9324 },
+  sns: { envVar: "OMNIBUS_SNS_ENDPOINT", defaultUrl: "http://127.0.0.1:4575", defaultPort: 4575 },
+  nats: { envVar: "OMNIBUS_NATS_URL", defaultUrl: "nats://127.0.0.1:4222", defaultPort: 4222 },
+  redis: { envVar: "OMNIBUS_REDIS_URL", defaultUrl: "redis://127.0.0.1:6379", defaultPort: 6379 },
+};
+
+export function isBrokerName(value: string): value is BrokerName {
+  return (BROKER_NAMES as readonly string[]).includes(value);
+}
+
+/**
+ * The URL tests should use for a broker: its `OMNIBUS_*` variable when set, else the default.
+ * Returned unmasked (it is meant for clients); use {@link maskUrl} before printing it.
+ * @example
+ * const url = brokerUrl("redis"); // "redis://127.0.0.1:6379" unless OMNIBUS_REDIS_URL is set
+ */
+export function brokerUrl(name: BrokerName): string {
+  const spec = BROKER_SPECS[name];
+  const value = process.env[spec.envVar];
+  return value !== undefined && value !== "" ? value : spec.defaultUrl;
+}
+
+/** The URL for a local server of `name` on loopback `port`, in the form its clients expect. */
+export function localUrl(name: BrokerName, port: number): string {
+  switch (name) {
+    case "rabbitmq":
+      return `amqp://guest:guest@127.0.0.1:${port}`;
+    case "kafka":
+      return `127.0.0.1:${port}`;
+    case "sqs":
+    case "sns":
+      return `http://127.0.0.1:${port}`;
+    case "nats":
+      return `nats://127.0.0.1:${port}`;
+    case "redis":
+      return `redis://127.0.0.1:${port}`;
+  }
+}
+
+/** Replaces any password in a URL (or in each entry of a comma-separated list) with `***`. */
+export function maskUrl(url: string): string {
+  return url
+    .split(",")
+    .map((part) => {
+      // user:password@ in anything that looks like scheme://user:password@host
+      return part.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
+    })
+    .join(",");
+}
+
+/** host and port of the first entry of a broker URL or `host:port` list. */
+export function hostPort(name: BrokerName, url: string): { host: string; port: number } {
+  const first = url.split(",")[0].trim();
+  if (name === "kafka" && !first.includes("://")) {
+    const i = first.lastIndexOf(":");
+    return { host: first.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(first.slice(i + 1)) };
+  }
+  const parsed = new URL(first.includes("://") ? first : `tcp://${first}`);
+  const fallback: Record<string, number> = { "amqp:": 5672, "amqps:": 5671, "nats:": 4222, "redis:": 6379, "rediss:": 6379, "http:": 80, "https:": 443 };
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ""), port: parsed.port ? Number(parsed.port) : (fallback[parsed.protocol] ?? BROKER_SPECS[name].defaultPort) };
+}
+
+let cachedPackageRoot: string | undefined;
+
+/** The @omnibus/conformance package folder (holds brokers/kafka/pom.xml and brokers/elasticmq/pom.xml). */
+export function packageRoot(): string {
+  if (cachedPackageRoot) return cachedPackageRoot;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "@omnibus/conformance") break;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("brokers: cannot find the @omnibus/conformance package folder");
+    dir = parent;
+  }
+  cachedPackageRoot = dir;
+  return dir;
+}
+
+/**
+ * The git-ignored state folder: `OMNIBUS_STATE_DIR`, else `.omnibus/` at the workspace root
+ * (the folder holding pnpm-workspace.yaml above this package), else `.omnibus/` in the cwd.
+ */
+export function stateRoot(): string {
+  const override = process.env.OMNIBUS_STATE_DIR;
+  if (override) return resolve(override);
+  let dir = packageRoot();
+  for (;;) {
+    if (existsSync(join(dir, "pnpm-workspace.yaml"))) return join(dir, ".omnibus");
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(".omnibus");
+    dir = parent;
+  }
+}

@@ -1,0 +1,224 @@
+import { connect, type Socket } from "node:net";
+import { type BrokerName, hostPort } from "./config.js";
+
+/** Talks to one socket until `done` returns a verdict or the deadline passes. */
+function converse(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  onConnect: (socket: Socket) => void,
+  done: (received: Buffer, socket: Socket) => true | string | undefined,
+): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host, port });
+    let received = Buffer.alloc(0);
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolvePromise();
+    };
+    const timer = setTimeout(() => finish(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once("connect", () => onConnect(socket));
+    socket.on("data", (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      const verdict = done(received, socket);
+      if (verdict === true) finish();
+      else if (typeof verdict === "string") finish(new Error(verdict));
+    });
+    socket.once("error", (error) => finish(error));
+    socket.once("close", () => finish(new Error(`${host}:${port} closed the connection`)));
+  });
+}
+
+/** AMQP 0-9-1: send the protocol header, expect a connection.start method frame back. */
+function probeAmqp(url: string, timeoutMs: number): Promise<void> {
+  const { host, port } = hostPort("rabbitmq", url);
+  return converse(
+    host,
+    port,
+    timeoutMs,
+    (s) => s.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1])),
+    (b) => {
+      if (b.length >= 4 && b.subarray(0, 4).toString("latin1") === "AMQP") return "the server wants another AMQP version";
+      if (b.length < 11) return undefined;
+      // frame type 1 (method), channel 0, then class 10 (connection) method 10 (start)
+      return b[0] === 1 && b.readUInt16BE(1) === 0 && b.readUInt16BE(7) === 10 && b.readUInt16BE(9) === 10
+        ? true
+        : "not an AMQP 0-9-1 server";
+    },
+  );
+}
+
+function resp(...args: string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
+}
+
+/** Redis: AUTH when the URL has credentials, then PING, expect PONG. */
+function probeRedis(url: string, timeoutMs: number): Promise<void> {
+  const { host, port } = hostPort("redis", url);
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  const user = decodeURIComponent(parsed.username);
+  const auth = password ? (user ? resp("AUTH", user, password) : resp("AUTH", password)) : "";
+  return converse(
+    host,
+    port,
+    timeoutMs,
+    (s) => s.write(auth + resp("PING")),
+    (b) => {
+      const text = b.toString("latin1");
+      const error = /^-([^\r]*)\r\n/m.exec(text);
+      if (error) return `redis answered an error: ${error[1].slice(0, 120)}`;
+      return text.includes("+PONG\r\n") ? true : undefined;
+    },
+  );
+}
+
+/** NATS: read INFO, require JetStream, send CONNECT + PING, expect PONG. */
+function probeNats(url: string, timeoutMs: number): Promise<void> {
+  const { host, port } = hostPort("nats", url);
+  const parsed = new URL(url);
+  let sent = false;
+  return converse(
+    host,
+    port,
+    timeoutMs,
+    () => {},
+    (b, socket) => {
+      const text = b.toString("utf8");
+      if (!sent) {
+        const line = /^INFO (\{.*\})\s*\r\n/.exec(text);
+        if (!line) return text.length > 4 && !text.startsWith("INFO") ? "not a NATS server" : undefined;
+        const info = JSON.parse(line[1]) as { jetstream?: boolean; tls_required?: boolean };
+        if (info.jetstream !== true) return "NATS answers but JetStream is not enabled (start nats-server with -js)";
+        const connectOptions: Record<string, unknown> = { verbose: false, pedantic: false, lang: "omnibus-probe", version: "0" };
+        if (parsed.username && parsed.password) {
+          connectOptions.user = decodeURIComponent(parsed.username);
+          connectOptions.pass = decodeURIComponent(parsed.password);
+        } else if (parsed.username) connectOptions.auth_token = decodeURIComponent(parsed.username);
+        socket.write(`CONNECT ${JSON.stringify(connectOptions)}\r\nPING\r\n`);
+        sent = true;
+        return undefined;
+      }
+      if (/\r\n-ERR /.test(text)) return `NATS refused the connection: ${/-ERR ([^\r]*)/.exec(text)?.[1] ?? ""}`;
+      return /\r\nPONG\r\n/.test(text) ? true : undefined;
+    },
+  );
+}
+
+/** Kafka: a metadata request through kafkajs admin. */
+async function probeKafka(brokers: string, timeoutMs: number): Promise<void> {
+  const { Kafka, logLevel } = await import("kafkajs");
+  const kafka = new Kafka({
+    clientId: "omnibus-brokers-probe",
+    brokers: brokers.split(",").map((b) => b.trim()),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length === 0) throw new Error("Kafka answered metadata with no brokers");
+    // A metadata request for topics proves the controller has finished starting.
+    await admin.fetchTopicMetadata({ topics: [] });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** fetch, with the socket error (ECONNREFUSED…) in the message instead of "fetch failed". */
+async function post(url: URL, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`${url.host}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, { cause: error });
+  }
+}
+
+/** SQS (AWS JSON protocol): ListQueues. */
+async function probeSqs(endpoint: string, timeoutMs: number): Promise<void> {
+  const response = await post(new URL("/", endpoint), {
+    method: "POST",
+    headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.ListQueues" },
+    body: "{}",
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`ListQueues answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+  JSON.parse(text);
+}
+
+/** SNS (query protocol): ListTopics. */
+async function probeSns(endpoint: string, timeoutMs: number): Promise<void> {
+  const response = await post(new URL("/", endpoint), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "Action=ListTopics&Version=2010-03-31",
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  if (!response.ok || !text.includes("ListTopicsResponse")) {
+    throw new Error(`ListTopics answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** One attempt to speak `name`'s protocol to `url`; rejects with the reason when it does not answer. */
+export function probe(name: BrokerName, url: string, timeoutMs = 3000): Promise<void> {
+  switch (name) {
+    case "rabbitmq":
+      return probeAmqp(url, timeoutMs);
+    case "redis":
+      return probeRedis(url, timeoutMs);
+    case "nats":
+      return probeNats(url, timeoutMs);
+    case "kafka":
+      return probeKafka(url, timeoutMs);
+    case "sqs":
+      return probeSqs(url, timeoutMs);
+    case "sns":
+      return probeSns(url, timeoutMs);
+  }
+}
+
+/** Whether one probe succeeds. */
+export async function answers(name: BrokerName, url: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    await probe(name, url, timeoutMs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Probes until the broker answers or `timeoutMs` passes (then rejects with the last reason).
+ * `abort` is checked between attempts: a server process that exited makes waiting pointless.
+ */
+export async function waitReady(
+  name: BrokerName,
+  url: string,
+  timeoutMs: number,
+  abort?: () => string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 50;
+  let last = "no attempt";
+  for (;;) {
+    const reason = abort?.();
+    if (reason) throw new Error(reason);
+    try {
+      await probe(name, url, Math.max(500, Math.min(5000, deadline - Date.now())));
+      return;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() + delay > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}

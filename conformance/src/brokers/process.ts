@@ -1,0 +1,209 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+
+/** A detached server process, recorded so that another process (the CLI's `down`) can stop it. */
+export interface ProcessRecord {
+  readonly pid: number;
+  /** /proc start time of `pid`, so a recycled pid is never taken for our server. */
+  readonly startTime: string | undefined;
+  readonly logFile: string;
+}
+
+function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the recorded process is still the one we started. */
+export function isAlive(record: Pick<ProcessRecord, "pid" | "startTime">): boolean {
+  try {
+    process.kill(record.pid, 0);
+  } catch {
+    return false;
+  }
+  if (record.startTime === undefined || !existsSync("/proc/self/stat")) return true;
+  const now = procStartTime(record.pid);
+  if (now === undefined) return false;
+  if (now !== record.startTime) return false;
+  // a zombie (exited, not yet reaped by our own process) counts as gone
+  try {
+    const stat = readFileSync(`/proc/${record.pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+export interface Spawned extends ProcessRecord {
+  readonly child: ChildProcess;
+  /** Set once the process has exited: why, with the end of its log. */
+  exitReason(): string | undefined;
+}
+
+/**
+ * Starts `command` in its own process group, stdout/stderr appended to `logFile`, stdin closed,
+ * so it outlives this process. Call `child.unref()` when this process should not wait for it.
+ */
+export function spawnDetached(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string }): Spawned {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const fd = openSync(options.logFile, "a");
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  let exited: string | undefined;
+  child.once("error", (error) => {
+    exited = `could not run ${command}: ${error.message}`;
+  });
+  child.once("exit", (code, signal) => {
+    exited = `${command} exited (${signal ?? `code ${code}`}) before it was ready; end of ${options.logFile}:\n${tail(options.logFile)}`;
+  });
+  const pid = child.pid ?? -1;
+  return { pid, startTime: pid > 0 ? procStartTime(pid) : undefined, logFile: options.logFile, child, exitReason: () => exited };
+}
+
+/** The last `bytes` of a file, for error messages. */
+export function tail(file: string, bytes = 1500): string {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, "r");
+    const buffer = Buffer.alloc(Math.min(bytes, size));
+    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+    closeSync(fd);
+    return buffer.toString("utf8");
+  } catch {
+    return "(no log)";
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+  return true;
+}
+
+function signalGroup(record: ProcessRecord, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-record.pid, signal); // the whole process group (we started it as its leader)
+  } catch {
+    try {
+      process.kill(record.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** SIGTERM to the process group, wait up to `graceMs`, then SIGKILL. Resolves once it has exited. */
+export async function stopProcess(record: ProcessRecord, graceMs = 30_000, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!isAlive(record)) return;
+  signalGroup(record, signal);
+  if (await until(() => !isAlive(record), graceMs)) {
+    signalGroup(record, "SIGKILL"); // helpers left in the group
+    return;
+  }
+  signalGroup(record, "SIGKILL");
+  if (!(await until(() => !isAlive(record), 10_000))) throw new Error(`process ${record.pid} survived SIGKILL`);
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePromise(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once("error", () => resolvePromise(true));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolvePromise(false)));
+  });
+}
+
+export function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeJson(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(temp, file);
+}
+
+export function removeFile(file: string): void {
+  rmSync(file, { force: true });
+}
+
+export function which(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The path of `command`, installing Debian `pkg` with apt-get when it is missing and we are root.
+ * Throws with the reason otherwise.
+ */
+export function ensureCommand(command: string, pkg: string, extraPaths: readonly string[] = []): string {
+  const found = [...extraPaths].find((p) => existsSync(p)) ?? which(command) ?? ["/usr/sbin", "/usr/bin", "/sbin"].map((d) => join(d, command)).find((p) => existsSync(p));
+  if (found) return found;
+  if (process.getuid?.() !== 0 || !which("apt-get")) {
+    throw new Error(`${command} is not installed (Debian package ${pkg}); install it, or run as root on Debian to have it installed`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  try {
+    execFileSync("apt-get", ["update"], { stdio: ["ignore", "ignore", "pipe"], env });
+    execFileSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], { stdio: ["ignore", "ignore", "pipe"], env });
+  } catch (error) {
+    throw new Error(`apt-get install ${pkg} failed: ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-500)}`);
+  }
+  return ensureCommand(command, pkg, extraPaths);
+}
+
+/**
+ * The Java classpath of the pom at `pomFile`, resolved by Maven (downloads on first use) and cached in
+ * `cacheFile` keyed by the pom's hash, so a warm start runs no Maven at all.
+ */
+export function mavenClasspath(pomFile: string, cacheFile: string): string {
+  const hash = createHash("sha256").update(readFileSync(pomFile)).digest("hex");
+  const cached = readJson<{ hash: string; classpath: string }>(cacheFile);
+  if (cached?.hash === hash && cached.classpath.split(":").every((jar) => existsSync(jar))) return cached.classpath;
+  const mvn = ensureCommand("mvn", "maven");
+  const output = `${cacheFile}.${process.pid}.txt`;
+  mkdirSync(dirname(cacheFile), { recursive: true });
+  try {
+    execFileSync(mvn, ["-q", "-B", "-f", pomFile, "dependency:build-classpath", `-Dmdep.outputFile=${output}`], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    const out = `${(error as { stdout?: Buffer }).stdout ?? ""}${(error as { stderr?: Buffer }).stderr ?? ""}`;
+    throw new Error(`mvn could not resolve ${pomFile}: ${out.slice(-800) || String(error)}`);
+  }
+  const classpath = readFileSync(output, "utf8").trim();
+  rmSync(output, { force: true });
+  writeJson(cacheFile, { hash, classpath });
+  return classpath;
+}

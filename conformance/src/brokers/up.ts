@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { BROKER_NAMES, BROKER_SPECS, type BrokerName, type BrokerSource, brokerUrl, maskUrl, stateRoot } from "./config.js";
+import { dockerMayAnswer } from "./container.js";
+import { type InstanceRecord, launch, privateRoot, readRecord, recordAlive, stopRecord } from "./instance.js";
+import { answers, probe, waitReady } from "./probe.js";
+import { isAlive, portTaken, removeFile, writeJson } from "./process.js";
+
+/** One broker as `up` or `status` found it. */
+export interface BrokerStatus {
+  readonly name: BrokerName;
+  /** `undefined` when nothing answers (status only). */
+  readonly source: BrokerSource | undefined;
+  /** The client URL, unmasked: mask it with {@link maskUrl} before printing. */
+  readonly url: string;
+  /** Whether it answered its protocol just now. */
+  readonly ready: boolean;
+  /** Why not, when it did not. */
+  readonly reason?: string;
+}
+
+function stateFile(name: BrokerName): string {
+  return join(stateRoot(), "state", `${name}.json`);
+}
+
+function fromEnv(name: BrokerName): string | undefined {
+  const value = process.env[BROKER_SPECS[name].envVar];
+  return value ? value : undefined;
+}
+
+function liveRecord(name: BrokerName): InstanceRecord | undefined {
+  const record = readRecord(stateFile(name));
+  if (!record) return undefined;
+  if (record.containerId || recordAlive(record)) return record;
+  removeFile(stateFile(name)); // it died: forget it
+  return undefined;
+}
+
+/** Brings up one broker following the resolution order; rejects with a reason naming it. */
+async function upOne(name: BrokerName): Promise<BrokerStatus> {
+  const envUrl = fromEnv(name);
+  if (envUrl) {
+    try {
+      await waitReady(name, envUrl, 10_000);
+    } catch (error) {
+      throw new Error(`${name}: ${BROKER_SPECS[name].envVar}=${maskUrl(envUrl)} does not answer: ${(error as Error).message}`);
+    }
+    return { name, source: "env", url: envUrl, ready: true };
+  }
+  const url = BROKER_SPECS[name].defaultUrl;
+  const record = liveRecord(name);
+  if (record) {
+    await waitReady(name, record.url, 30_000).catch((error: Error) => {
+      throw new Error(`${name}: the ${record.source} server started earlier (pid ${record.pid ?? record.containerId}) does not answer: ${error.message}; run \`pnpm brokers down ${name}\``);
+    });
+    return { name, source: record.source, url: record.url, ready: true };
+  }
+  if (await answers(name, url)) return { name, source: "running", url, ready: true };
+  const port = BROKER_SPECS[name].defaultPort;
+  if (await portTaken(port)) {
+    const why = await probe(name, url).then(() => "", (error: Error) => error.message);
+    throw new Error(`${name}: 127.0.0.1:${port} is taken by something that does not answer as ${name} (${why})`);
+  }
+  const dataDir = join(stateRoot(), name);
+  const auxPort = name === "rabbitmq" ? port + 20_000 : name === "kafka" ? port + 1 : 0;
+  let localError: Error;
+  try {
+    const started = await launch(name, { port, auxPort, dataDir });
+    writeJson(stateFile(name), { name, source: "local", url: started.url, port, dataDir, pid: started.pid, startTime: started.startTime, logFile: started.logFile } satisfies InstanceRecord);
+    return { name, source: "local", url: started.url, ready: true };
+  } catch (error) {
+    localError = error as Error;
+  }
+  if (dockerMayAnswer()) {
+    try {
+      const { startContainer } = await import("./container.js");
+      const containerId = await startContainer(name);
+      writeJson(stateFile(name), { name, source: "container", url, port, containerId } satisfies InstanceRecord);
+      await waitReady(name, url, 60_000);
+      return { name, source: "container", url, ready: true };
+    } catch (error) {
+      throw new Error(`${localError.message}; and no container either: ${(error as Error).message}`);
+    }
+  }
+  throw localError;
+}
+
+function selected(names: readonly BrokerName[]): readonly BrokerName[] {
+  return names.length > 0 ? names : BROKER_NAMES;
+}
+
+/**
+ * Makes each named broker (all six when none) available on loopback: the `OMNIBUS_*` URL when set,
+ * else a server already answering on the standard port, else a local server (Debian packages,
+ * Maven Central, fauxqs), else a container. Rejects when any one cannot be had, naming it and why;
+ * the others are brought up regardless.
+ */
+export async function up(names: readonly BrokerName[] = []): Promise<BrokerStatus[]> {
+  const results = await Promise.allSettled(selected(names).map((name) => upOne(name)));
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
+  if (failures.length > 0) throw new Error(failures.join("\n"));
+  return results.map((r) => (r as PromiseFulfilledResult<BrokerStatus>).value);
+}
+
+/** Where each named broker comes from now, and whether it answers. Never starts anything. */
+export async function status(names: readonly BrokerName[] = []): Promise<BrokerStatus[]> {
+  return Promise.all(
+    selected(names).map(async (name): Promise<BrokerStatus> => {
+      const envUrl = fromEnv(name);
+      const record = envUrl ? undefined : liveRecord(name);
+      const url = envUrl ?? record?.url ?? BROKER_SPECS[name].defaultUrl;
+      const reason = await probe(name, url).then(() => undefined, (error: Error) => error.message);
+      const source: BrokerSource | undefined = envUrl ? "env" : record ? record.source : reason ? undefined : "running";
+      return { name, source, url, ready: reason === undefined, ...(reason ? { reason } : {}) };
+    }),
+  );
+}
+
+/** What `down` did. */
+export interface DownReport {
+  readonly stopped: string[];
+  readonly kept: string[];
+}
+
+/**
+ * Stops what `up` started (state files in `.omnibus/state`) and leftover private instances whose
+ * test process is gone. Never touches a broker it did not start.
+ */
+export async function down(names: readonly BrokerName[] = []): Promise<DownReport> {
+  const report: DownReport = { stopped: [], kept: [] };
+  await Promise.all(
+    selected(names).map(async (name) => {
+      const record = readRecord(stateFile(name));
+      if (!record) return;
+      if (record.containerId || recordAlive(record)) {
+        await stopRecord(record);
+        report.stopped.push(`${name} (${record.source}${record.pid ? `, pid ${record.pid}` : ""})`);
+      }
+      removeFile(stateFile(name));
+    }),
+  );
+  const root = privateRoot();
+  if (existsSync(root)) {
+    for (const entry of readdirSync(root)) {
+      const dir = join(root, entry);
+      const record = readRecord(join(dir, "instance.json"));
+      if (record && !selected(names).includes(record.name)) continue;
+      if (record?.owner !== undefined && record.owner !== process.pid && isAlive({ pid: record.owner, startTime: undefined })) {
+        report.kept.push(`private ${entry} (its test process ${record.owner} is running)`);
+        continue;
+      }
+      if (record && recordAlive(record)) {
+        await stopRecord(record);
+        report.stopped.push(`private ${entry} (pid ${record.pid})`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return report;
+}
+
+/** `export OMNIBUS_…=…` lines for the brokers `up` provides (variables already set are left alone). */
+export function envLines(names: readonly BrokerName[] = []): string[] {
+  return selected(names).map((name) => {
+    const { envVar } = BROKER_SPECS[name];
+    if (fromEnv(name)) return `# ${envVar} is already set`;
+    const url = liveRecord(name)?.url ?? brokerUrl(name);
+    return `export ${envVar}=${url}`;
+  });
+}
