@@ -22,7 +22,7 @@ export async function launch(
   name: BrokerName,
   options: { port: number; auxPort: number; dataDir: string; persistence?: boolean },
 ): Promise<ProcessRecord & { url: string }> {
-  const plan = planServer(name, options);
+  const plan = await planServer(name, options);
   const url = localUrl(name, options.port);
   const spawned = spawnDetached(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, logFile: plan.logFile });
   try {

@@ -1,8 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+/** Runs a command without blocking the event loop (probes of other brokers run meanwhile). */
+export const run = promisify(execFile);
 
 /** A detached server process, recorded so that another process (the CLI's `down`) can stop it. */
 export interface ProcessRecord {
@@ -169,7 +173,7 @@ export function which(command: string): string | undefined {
  * The path of `command`, installing Debian `pkg` with apt-get when it is missing and we are root.
  * Throws with the reason otherwise.
  */
-export function ensureCommand(command: string, pkg: string, extraPaths: readonly string[] = []): string {
+export async function ensureCommand(command: string, pkg: string, extraPaths: readonly string[] = []): Promise<string> {
   const found = [...extraPaths].find((p) => existsSync(p)) ?? which(command) ?? ["/usr/sbin", "/usr/bin", "/sbin"].map((d) => join(d, command)).find((p) => existsSync(p));
   if (found) return found;
   if (process.getuid?.() !== 0 || !which("apt-get")) {
@@ -177,10 +181,10 @@ export function ensureCommand(command: string, pkg: string, extraPaths: readonly
   }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   try {
-    execFileSync("apt-get", ["update"], { stdio: ["ignore", "ignore", "pipe"], env });
-    execFileSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], { stdio: ["ignore", "ignore", "pipe"], env });
+    await run("apt-get", ["update"], { env, maxBuffer: 64 << 20 });
+    await run("apt-get", ["install", "-y", "--no-install-recommends", pkg], { env, maxBuffer: 64 << 20 });
   } catch (error) {
-    throw new Error(`apt-get install ${pkg} failed: ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-500)}`);
+    throw new Error(`apt-get install ${pkg} failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-500)}`);
   }
   return ensureCommand(command, pkg, extraPaths);
 }
@@ -189,17 +193,17 @@ export function ensureCommand(command: string, pkg: string, extraPaths: readonly
  * The Java classpath of the pom at `pomFile`, resolved by Maven (downloads on first use) and cached in
  * `cacheFile` keyed by the pom's hash, so a warm start runs no Maven at all.
  */
-export function mavenClasspath(pomFile: string, cacheFile: string): string {
+export async function mavenClasspath(pomFile: string, cacheFile: string): Promise<string> {
   const hash = createHash("sha256").update(readFileSync(pomFile)).digest("hex");
   const cached = readJson<{ hash: string; classpath: string }>(cacheFile);
   if (cached?.hash === hash && cached.classpath.split(":").every((jar) => existsSync(jar))) return cached.classpath;
-  const mvn = ensureCommand("mvn", "maven");
+  const mvn = await ensureCommand("mvn", "maven");
   const output = `${cacheFile}.${process.pid}.txt`;
   mkdirSync(dirname(cacheFile), { recursive: true });
   try {
-    execFileSync(mvn, ["-q", "-B", "-f", pomFile, "dependency:build-classpath", `-Dmdep.outputFile=${output}`], { stdio: ["ignore", "pipe", "pipe"] });
+    await run(mvn, ["-q", "-B", "-f", pomFile, "dependency:build-classpath", `-Dmdep.outputFile=${output}`], { maxBuffer: 64 << 20 });
   } catch (error) {
-    const out = `${(error as { stdout?: Buffer }).stdout ?? ""}${(error as { stderr?: Buffer }).stderr ?? ""}`;
+    const out = `${(error as { stdout?: Buffer }).stdout ?? ""}${(error as { stderr?: string }).stderr ?? ""}`;
     throw new Error(`mvn could not resolve ${pomFile}: ${out.slice(-800) || String(error)}`);
   }
   const classpath = readFileSync(output, "utf8").trim();

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BrokerName, packageRoot, stateRoot } from "./config.js";
-import { ensureCommand, mavenClasspath } from "./process.js";
+import { ensureCommand, mavenClasspath, run } from "./process.js";
 
 /** How to run one local server: resolved once per start, idempotent (it may write config files). */
 export interface LaunchPlan {
@@ -35,9 +34,9 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-function rabbitmq(o: ServerOptions): LaunchPlan {
+async function rabbitmq(o: ServerOptions): Promise<LaunchPlan> {
   // The Debian /usr/sbin wrapper would `su rabbitmq` and drop our environment: run the real script.
-  const command = ensureCommand("rabbitmq-server", "rabbitmq-server", ["/usr/lib/rabbitmq/bin/rabbitmq-server"]);
+  const command = await ensureCommand("rabbitmq-server", "rabbitmq-server", ["/usr/lib/rabbitmq/bin/rabbitmq-server"]);
   mkdirSync(join(o.dataDir, "log"), { recursive: true });
   writeFileSync(join(o.dataDir, "enabled_plugins"), "[].\n");
   writeFileSync(join(o.dataDir, "rabbitmq.conf"), `listeners.tcp.default = 127.0.0.1:${o.port}\nloopback_users.guest = true\n`);
@@ -70,8 +69,8 @@ export function nodeName(port: number): string {
   return `omnibus-${port}@localhost`;
 }
 
-function redis(o: ServerOptions): LaunchPlan {
-  const command = ensureCommand("redis-server", "redis-server");
+async function redis(o: ServerOptions): Promise<LaunchPlan> {
+  const command = await ensureCommand("redis-server", "redis-server");
   const persistence = o.persistence ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
   return {
     command,
@@ -83,8 +82,8 @@ function redis(o: ServerOptions): LaunchPlan {
   };
 }
 
-function nats(o: ServerOptions): LaunchPlan {
-  const command = ensureCommand("nats-server", "nats-server");
+async function nats(o: ServerOptions): Promise<LaunchPlan> {
+  const command = await ensureCommand("nats-server", "nats-server");
   return {
     command,
     args: ["-a", "127.0.0.1", "-p", String(o.port), "-js", "-sd", join(o.dataDir, "jetstream"), "-l", join(o.dataDir, "nats.log")],
@@ -95,13 +94,13 @@ function nats(o: ServerOptions): LaunchPlan {
   };
 }
 
-function java(): string {
+function java(): Promise<string> {
   return ensureCommand("java", "openjdk-17-jre-headless");
 }
 
-function kafka(o: ServerOptions): LaunchPlan {
-  const command = java();
-  const classpath = mavenClasspath(join(packageRoot(), "brokers", "kafka", "pom.xml"), join(stateRoot(), "cache", "kafka-classpath.json"));
+async function kafka(o: ServerOptions): Promise<LaunchPlan> {
+  const command = await java();
+  const classpath = await mavenClasspath(join(packageRoot(), "brokers", "kafka", "pom.xml"), join(stateRoot(), "cache", "kafka-classpath.json"));
   const logs = join(o.dataDir, "logs");
   mkdirSync(logs, { recursive: true });
   const properties = join(o.dataDir, "server.properties");
@@ -148,17 +147,17 @@ function kafka(o: ServerOptions): LaunchPlan {
   if (!existsSync(join(o.dataDir, "data", "meta.properties"))) {
     const clusterId = randomBytes(16).toString("base64url");
     try {
-      execFileSync(command, [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", properties, "--ignore-formatted"], { stdio: ["ignore", "pipe", "pipe"] });
+      await run(command, [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", properties, "--ignore-formatted"], { maxBuffer: 64 << 20 });
     } catch (error) {
-      throw new Error(`kafka-storage format failed: ${String((error as { stderr?: Buffer }).stderr ?? error).slice(-800)}`);
+      throw new Error(`kafka-storage format failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`);
     }
   }
   return { command, args: [...jvm, "kafka.Kafka", properties], cwd: o.dataDir, logFile: join(logs, "stdout.log"), readyTimeoutMs: 120_000, env: childEnv() };
 }
 
-function elasticmq(o: ServerOptions): LaunchPlan {
-  const command = java();
-  const classpath = mavenClasspath(join(packageRoot(), "brokers", "elasticmq", "pom.xml"), join(stateRoot(), "cache", "elasticmq-classpath.json"));
+async function elasticmq(o: ServerOptions): Promise<LaunchPlan> {
+  const command = await java();
+  const classpath = await mavenClasspath(join(packageRoot(), "brokers", "elasticmq", "pom.xml"), join(stateRoot(), "cache", "elasticmq-classpath.json"));
   const conf = join(o.dataDir, "elasticmq.conf");
   writeFileSync(
     conf,
@@ -190,7 +189,7 @@ process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 `;
 
-function fauxqs(o: ServerOptions): LaunchPlan {
+async function fauxqs(o: ServerOptions): Promise<LaunchPlan> {
   return {
     command: process.execPath,
     args: ["--input-type=module", "-e", FAUXQS_MAIN],
@@ -202,7 +201,7 @@ function fauxqs(o: ServerOptions): LaunchPlan {
 }
 
 /** Writes the server's config under `dataDir` and says how to run it; throws when it cannot be had. */
-export function planServer(name: BrokerName, options: ServerOptions): LaunchPlan {
+export async function planServer(name: BrokerName, options: ServerOptions): Promise<LaunchPlan> {
   mkdirSync(options.dataDir, { recursive: true });
   switch (name) {
     case "rabbitmq":

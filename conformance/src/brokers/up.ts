@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BROKER_NAMES, BROKER_SPECS, type BrokerName, type BrokerSource, brokerUrl, maskUrl, stateRoot } from "./config.js";
 import { dockerMayAnswer } from "./container.js";
@@ -36,17 +36,55 @@ function liveRecord(name: BrokerName): InstanceRecord | undefined {
   return undefined;
 }
 
+/**
+ * Runs `work` holding `.omnibus/state/<name>.lock`, so that two `up` at once (two terminals, parallel
+ * test processes) never start the same broker twice. A lock whose holder has exited is taken over.
+ */
+async function locked<T>(name: BrokerName, work: () => Promise<T>): Promise<T> {
+  const file = join(stateRoot(), "state", `${name}.lock`);
+  mkdirSync(join(stateRoot(), "state"), { recursive: true });
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      const fd = openSync(file, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number(readFileSync(file, "utf8") || "0");
+      if (holder > 0 && !isAlive({ pid: holder, startTime: undefined })) {
+        removeFile(file);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${name}: another \`brokers up\` (pid ${holder}) holds ${file}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    removeFile(file);
+  }
+}
+
 /** Brings up one broker following the resolution order; rejects with a reason naming it. */
 async function upOne(name: BrokerName): Promise<BrokerStatus> {
   const envUrl = fromEnv(name);
-  if (envUrl) {
-    try {
-      await waitReady(name, envUrl, 10_000);
-    } catch (error) {
-      throw new Error(`${name}: ${BROKER_SPECS[name].envVar}=${maskUrl(envUrl)} does not answer: ${(error as Error).message}`);
-    }
-    return { name, source: "env", url: envUrl, ready: true };
+  if (envUrl) return upFromEnv(name, envUrl);
+  return locked(name, () => upLocal(name));
+}
+
+async function upFromEnv(name: BrokerName, envUrl: string): Promise<BrokerStatus> {
+  try {
+    await waitReady(name, envUrl, 10_000);
+  } catch (error) {
+    throw new Error(`${name}: ${BROKER_SPECS[name].envVar}=${maskUrl(envUrl)} does not answer: ${(error as Error).message}`);
   }
+  return { name, source: "env", url: envUrl, ready: true };
+}
+
+async function upLocal(name: BrokerName): Promise<BrokerStatus> {
   const url = BROKER_SPECS[name].defaultUrl;
   const record = liveRecord(name);
   if (record) {
@@ -129,15 +167,17 @@ export interface DownReport {
 export async function down(names: readonly BrokerName[] = []): Promise<DownReport> {
   const report: DownReport = { stopped: [], kept: [] };
   await Promise.all(
-    selected(names).map(async (name) => {
-      const record = readRecord(stateFile(name));
-      if (!record) return;
-      if (record.containerId || recordAlive(record)) {
-        await stopRecord(record);
-        report.stopped.push(`${name} (${record.source}${record.pid ? `, pid ${record.pid}` : ""})`);
-      }
-      removeFile(stateFile(name));
-    }),
+    selected(names).map((name) =>
+      locked(name, async () => {
+        const record = readRecord(stateFile(name));
+        if (!record) return;
+        if (record.containerId || recordAlive(record)) {
+          await stopRecord(record);
+          report.stopped.push(`${name} (${record.source}${record.pid ? `, pid ${record.pid}` : ""})`);
+        }
+        removeFile(stateFile(name));
+      }),
+    ),
   );
   const root = privateRoot();
   if (existsSync(root)) {
