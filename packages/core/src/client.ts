@@ -361,6 +361,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
         },
       ),
       hasMiddleware: middleware.length > 0,
+      codec: options.codec,
       schema: this.#schemaFor(source.kind, source.name, "consume"),
     });
     this.#subscriptions.add(runner);
@@ -489,6 +490,14 @@ async function validate(schema: import("@standard-schema/spec").StandardSchemaV1
   return result.value;
 }
 
+function decodeWith(codec: Codec<any>, bytes: Uint8Array): unknown {
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    throw new DecodeError(`body is not valid ${codec.contentType}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 function errorCode(error: unknown): string {
   if (error instanceof OmnibusError) return error.code;
   const code = (error as { code?: unknown } | null)?.code;
@@ -514,6 +523,7 @@ interface RunnerConfig {
   chain: (ctx: ConsumeContext) => Promise<void>;
   hasMiddleware: boolean;
   schema: import("@standard-schema/spec").StandardSchemaV1 | undefined;
+  codec: Codec<any> | undefined;
 }
 
 /** Runs one consumer: bounded concurrency, decode, middleware, handler, settle, retry, DLQ. */
@@ -580,7 +590,7 @@ class ConsumerRunner implements Subscription {
     }
     let message: Message;
     try {
-      let body = client.decode(inbound.headers, inbound.body);
+      let body = this.#c.codec ? decodeWith(this.#c.codec, inbound.body) : client.decode(inbound.headers, inbound.body);
       if (this.#c.schema) body = await validate(this.#c.schema, body, describe(this.#c.source));
       message = {
         id: inbound.id,

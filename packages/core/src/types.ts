@@ -145,6 +145,11 @@ export interface ConsumerOptions {
   deadLetterQueue?: string;
   /** Middleware for this consumer only, inside the client's. */
   use?: Middleware[];
+  /**
+   * Decode every body with this codec, whatever its content type says (e.g. `bytesCodec` to
+   * read a dead-letter queue holding bodies that failed to decode). @default by content type
+   */
+  codec?: Codec<any>;
 }
 
 /** Options of a topic subscription. */
