@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { brokerUrl, maskUrl } from "../brokers.js";
+import { packageRoot } from "./config.js";
+
+const run = promisify(execFile);
+const saved = process.env.OMNIBUS_RABBITMQ_URL;
+
+afterEach(() => {
+  if (saved === undefined) delete process.env.OMNIBUS_RABBITMQ_URL;
+  else process.env.OMNIBUS_RABBITMQ_URL = saved;
+});
+
+describe("brokerUrl", () => {
+  it("gives the default, or the environment's URL unmasked", () => {
+    delete process.env.OMNIBUS_RABBITMQ_URL;
+    expect(brokerUrl("rabbitmq")).toBe("amqp://guest:guest@127.0.0.1:5672");
+    process.env.OMNIBUS_RABBITMQ_URL = "amqp://app:s3cret@127.0.0.1:5672/vh";
+    expect(brokerUrl("rabbitmq")).toBe("amqp://app:s3cret@127.0.0.1:5672/vh");
+  });
+
+  it("has the documented defaults", () => {
+    expect(brokerUrl("kafka")).toBe(process.env.OMNIBUS_KAFKA_BROKERS ?? "127.0.0.1:9092");
+    expect(brokerUrl("sns")).toBe(process.env.OMNIBUS_SNS_ENDPOINT ?? "http://127.0.0.1:4575");
+  });
+});
+
+describe("maskUrl", () => {
+  it("hides passwords and nothing else", () => {
+    expect(maskUrl("amqp://app:s3cret@127.0.0.1:5672/vh")).toBe("amqp://app:***@127.0.0.1:5672/vh");
+    expect(maskUrl("redis://:pw@127.0.0.1:6379/2")).toBe("redis://:***@127.0.0.1:6379/2");
+    expect(maskUrl("nats://127.0.0.1:4222")).toBe("nats://127.0.0.1:4222");
+    expect(maskUrl("127.0.0.1:9092,127.0.0.1:9093")).toBe("127.0.0.1:9092,127.0.0.1:9093");
+  });
+});
+
+describe("pnpm brokers status", () => {
+  it("prints the source and the URL with the password masked", async () => {
+    const root = dirname(packageRoot());
+    const tsx = join(root, "node_modules", ".bin", "tsx");
+    expect(existsSync(tsx)).toBe(true);
+    const { stdout } = await run(tsx, ["--conditions=@omnibus/source", join(packageRoot(), "src/brokers/cli.ts"), "status", "rabbitmq"], {
+      cwd: root,
+      env: { ...process.env, OMNIBUS_RABBITMQ_URL: "amqp://app:s3cret@127.0.0.1:5672" },
+      timeout: 20_000,
+    }).catch((error: { stdout: string }) => error); // exit 1 when it does not answer: the line is printed anyway
+    expect(stdout).toMatch(/^rabbitmq\s+env\s+amqp:\/\/app:\*\*\*@127\.0\.0\.1:5672/m);
+    expect(stdout).not.toContain("s3cret");
+  }, 30_000);
+});
