@@ -746,6 +746,7 @@ class RequestBroker {
   readonly #name: string;
   readonly #pending = new Map<string, Pending>();
   #started: Promise<ConsumerHandle> | undefined;
+  #closed = false;
 
   constructor(client: OmnibusClient<any>, adapter: Adapter, name: string) {
     this.#client = client;
@@ -770,6 +771,7 @@ class RequestBroker {
   }
 
   expect(id: string, timeoutMs: number, queue: string): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ClosedError("the client is closed"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
@@ -806,6 +808,7 @@ class RequestBroker {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const [id, pending] of this.#pending) {
       this.cancel(id);
       pending.reject(new ClosedError("the client closed before the reply arrived"));

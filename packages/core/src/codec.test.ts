@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { CodecRegistry, builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
+import { ErrorCode } from "./errors.js";
+
+describe("codecs", () => {
+  it("JSON round-trips values; undefined is the empty body", () => {
+    for (const v of [{ a: [1, "ü", null] }, "text", 0, false, null]) {
+      expect(jsonCodec.decode(jsonCodec.encode(v))).toEqual(v);
+    }
+    expect(jsonCodec.encode(undefined).byteLength).toBe(0);
+    expect(jsonCodec.decode(new Uint8Array(0))).toBeUndefined();
+  });
+  it("text is strict UTF-8", () => {
+    expect(textCodec.decode(textCodec.encode("日本 ✓"))).toBe("日本 ✓");
+    expect(() => textCodec.decode(new Uint8Array([0xff, 0xfe]))).toThrow();
+  });
+  it("bytes pass through", () => {
+    const b = new Uint8Array([0, 1, 255]);
+    expect(bytesCodec.decode(bytesCodec.encode(b))).toBe(b);
+  });
+  it("the registry picks the codec by content type and fails with a decode error", () => {
+    const registry = new CodecRegistry(builtinCodecs);
+    expect(registry.decode("application/json; charset=utf-8", jsonCodec.encode({ x: 1 }), jsonCodec)).toEqual({ x: 1 });
+    expect(registry.decode(undefined, jsonCodec.encode([1]), jsonCodec)).toEqual([1]);
+    expect(() => registry.decode("application/json", new TextEncoder().encode("{nope"), jsonCodec)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Decode }),
+    );
+    expect(() => registry.decode("application/x-unknown", new Uint8Array(1), jsonCodec)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Decode }),
+    );
+  });
+});

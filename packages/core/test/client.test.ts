@@ -1,0 +1,267 @@
+// Core behaviour on the reference broker (@omnibus/memory): retries, DLQ routing, control-flow
+// errors, request-reply, middleware, contracts, URL resolution and shutdown.
+import {
+  type Client,
+  ErrorCode,
+  Headers,
+  type Message,
+  type Middleware,
+  RetryLaterError,
+  DeadLetterError,
+  createClient,
+  defineContract,
+  silentLogger,
+  shortId,
+} from "@omnibus/core";
+import { waitFor } from "@omnibus/core/testing";
+import { memory } from "@omnibus/memory";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { afterEach, describe, expect, it } from "vitest";
+
+const open: Client<any>[] = [];
+function bus(extra: Parameters<typeof createClient>[0] = {}): Client {
+  const c = createClient({ adapter: memory({ name: "core-tests" }), logger: silentLogger, ...extra });
+  open.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+const q = (label: string) => `${label}-${shortId()}`;
+
+describe("retry and dead-lettering", () => {
+  it("retries with growing backoff and dead-letters after maxAttempts with the reason", async () => {
+    const c = bus({ retry: { initialDelayMs: 40, multiplier: 2, jitter: 0 } });
+    const queue = q("retry");
+    const seen: { attempt: number; at: number }[] = [];
+    await c.consume(queue, (m) => {
+      seen.push({ attempt: m.attempt, at: Date.now() });
+      throw Object.assign(new Error("db down"), { code: "DB_DOWN" });
+    }, { retry: { maxAttempts: 4 } });
+    const dead: Message[] = [];
+    await c.consume(`${queue}.dlq`, (m) => {
+      dead.push(m);
+    });
+    const id = await c.send(queue, { order: 1 }, { headers: { tenant: "t1" } });
+    await waitFor(() => dead.length === 1);
+    expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3, 4]);
+    const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at);
+    expect(gaps[0]).toBeGreaterThanOrEqual(35);
+    expect(gaps[1]).toBeGreaterThanOrEqual(75);
+    expect(gaps[2]).toBeGreaterThanOrEqual(155);
+    const d = dead[0]!;
+    expect(d.id).toBe(id);
+    expect(d.headers.tenant).toBe("t1");
+    expect(d.headers[Headers.DeadLetterReason]).toBe("db down");
+    expect(d.headers[Headers.DeadLetterCode]).toBe("DB_DOWN");
+    expect(d.headers[Headers.DeadLetterAttempts]).toBe("4");
+    expect(d.headers[Headers.DeadLetterOrigin]).toBe(`queue:${queue}`);
+  });
+
+  it("DeadLetterError skips the remaining attempts; a custom DLQ name is used", async () => {
+    const c = bus();
+    const queue = q("dl-now");
+    const dlq = q("parking");
+    let calls = 0;
+    await c.consume(queue, () => {
+      calls++;
+      throw new DeadLetterError("invalid order");
+    }, { deadLetterQueue: dlq });
+    const dead: Message[] = [];
+    await c.consume(dlq, (m) => {
+      dead.push(m);
+    });
+    await c.send(queue, 1);
+    await waitFor(() => dead.length === 1);
+    expect(calls).toBe(1);
+    expect(dead[0]!.headers[Headers.DeadLetterCode]).toBe(ErrorCode.DeadLetter);
+  });
+
+  it("RetryLaterError redelivers after its own delay", async () => {
+    const c = bus({ retry: { initialDelayMs: 5_000 } });
+    const queue = q("later");
+    const at: number[] = [];
+    await c.consume(queue, (m) => {
+      at.push(Date.now());
+      if (m.attempt === 1) throw new RetryLaterError(100);
+    });
+    await c.send(queue, 1);
+    await waitFor(() => at.length === 2);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(95);
+    expect(at[1]! - at[0]!).toBeLessThan(2_000);
+  });
+
+  it("a subscription dead-letters to <topic>.<group>.dlq", async () => {
+    const c = bus();
+    const topic = q("events");
+    await c.subscribe(topic, { group: "billing", retry: { maxAttempts: 1 } }, () => {
+      throw new Error("nope");
+    });
+    const dead: Message[] = [];
+    await c.consume(`${topic}.billing.dlq`, (m) => {
+      dead.push(m);
+    });
+    await c.publish(topic, { x: 1 });
+    await waitFor(() => dead.length === 1);
+    expect(dead[0]!.headers[Headers.DeadLetterOrigin]).toBe(`topic:${topic}/billing`);
+  });
+});
+
+describe("middleware", () => {
+  it("wraps sends and handlers as an onion", async () => {
+    const trace: string[] = [];
+    const tag = (name: string): Middleware => ({
+      name,
+      async send(ctx, next) {
+        ctx.options.headers[`x-${name}`] = "1";
+        trace.push(`send ${name}>`);
+        await next();
+        trace.push(`send <${name}`);
+      },
+      async consume(ctx, next) {
+        trace.push(`consume ${name}>`);
+        await next();
+        trace.push(`consume <${name}`);
+      },
+    });
+    const c = bus({ use: [tag("outer"), tag("inner")] });
+    const queue = q("mw");
+    const got: Message[] = [];
+    await c.consume(queue, (m) => {
+      trace.push("handler");
+      got.push(m);
+    });
+    await c.send(queue, "x");
+    await waitFor(() => got.length === 1);
+    expect(got[0]!.headers["x-outer"]).toBe("1");
+    expect(got[0]!.headers["x-inner"]).toBe("1");
+    expect(trace).toEqual([
+      "send outer>", "send inner>", "send <inner", "send <outer",
+      "consume outer>", "consume inner>", "handler", "consume <inner", "consume <outer",
+    ]);
+  });
+});
+
+// A tiny Standard Schema, as zod or valibot would provide.
+function schema<T>(check: (v: unknown) => v is T): StandardSchemaV1<T, T> {
+  return {
+    "~standard": {
+      version: 1,
+      vendor: "test",
+      validate: (value) => (check(value) ? { value } : { issues: [{ message: "bad shape", path: ["qty"] }] }),
+    },
+  };
+}
+const isOrder = (v: unknown): v is { sku: string; qty: number } =>
+  typeof v === "object" && v !== null && typeof (v as { qty?: unknown }).qty === "number";
+
+describe("contracts", () => {
+  const contract = defineContract({
+    queues: { orders: schema(isOrder) },
+    requests: { price: { request: schema((v): v is { sku: string } => typeof v === "object"), response: schema((v): v is number => typeof v === "number") } },
+  });
+
+  it("validates on send with a typed error", async () => {
+    const c = createClient({ adapter: memory({ name: q("contract") }), contract, logger: silentLogger });
+    open.push(c);
+    await expect(c.send("orders", { sku: "a", qty: "2" as unknown as number })).rejects.toMatchObject({
+      code: ErrorCode.Validation,
+      message: expect.stringContaining("qty: bad shape"),
+    });
+    await expect(c.send("orders", { sku: "a", qty: 2 })).resolves.toBeTypeOf("string");
+  });
+
+  it("dead-letters a received body that fails the schema", async () => {
+    const name = q("contract-in");
+    const loose = createClient({ adapter: memory({ name }), logger: silentLogger });
+    const strict = createClient({ adapter: memory({ name }), contract, logger: silentLogger });
+    open.push(loose, strict);
+    const handled: unknown[] = [];
+    await strict.consume("orders", (m) => {
+      handled.push(m.body);
+    });
+    const dead: Message[] = [];
+    await loose.consume("orders.dlq", (m) => {
+      dead.push(m);
+    });
+    await loose.send("orders", { sku: "x" });
+    await loose.send("orders", { sku: "y", qty: 1 });
+    await waitFor(() => dead.length === 1 && handled.length === 1);
+    expect(handled).toEqual([{ sku: "y", qty: 1 }]);
+    expect(dead[0]!.headers[Headers.DeadLetterCode]).toBe(ErrorCode.Validation);
+  });
+
+  it("types request and response", async () => {
+    const c = createClient({ adapter: memory({ name: q("contract-rpc") }), contract, logger: silentLogger });
+    open.push(c);
+    await c.reply("price", (m) => m.body.sku.length * 10);
+    const price: number = await c.request("price", { sku: "abc" });
+    expect(price).toBe(30);
+  });
+});
+
+describe("request-reply", () => {
+  it("answers many concurrent requests from several callers, each with its own reply", async () => {
+    const server = bus();
+    const queue = q("rpc");
+    await server.reply(queue, async (m) => ({ echo: m.body, by: "server" }));
+    const callers = [bus(), bus(), bus()];
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => callers[i % 3]!.request(queue, { i }, { timeoutMs: 5_000 })),
+    );
+    expect(results).toEqual(Array.from({ length: 300 }, (_, i) => ({ echo: { i }, by: "server" })));
+  });
+  it("times out with RequestTimeoutError and ignores a late reply", async () => {
+    const server = bus();
+    const caller = bus();
+    const queue = q("slow");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await server.reply(queue, async () => {
+      await gate;
+      return "late";
+    });
+    await expect(caller.request(queue, {}, { timeoutMs: 100 })).rejects.toMatchObject({ code: ErrorCode.RequestTimeout });
+    release();
+    await expect(caller.request(queue, {}, { timeoutMs: 2_000 })).resolves.toBe("late");
+  });
+  it("pending requests fail with ClosedError when the client closes", async () => {
+    const caller = bus();
+    const pending = caller.request(q("nobody"), {}, { timeoutMs: 10_000 });
+    await waitFor(async () => true);
+    await caller.close();
+    await expect(pending).rejects.toMatchObject({ code: ErrorCode.Closed });
+  });
+});
+
+describe("client", () => {
+  it("resolves memory:// through the adapter package", async () => {
+    const c = createClient({ url: "memory://url-test", logger: silentLogger });
+    open.push(c);
+    const queue = q("url");
+    const got: unknown[] = [];
+    await c.consume(queue, (m) => {
+      got.push(m.body);
+    });
+    await c.send(queue, "hi");
+    await waitFor(() => got.length === 1);
+    expect(c.adapterName).toBe("memory");
+  });
+  it("rejects bad URLs and options at once with config errors", () => {
+    expect(() => createClient({ url: "ftp://x" })).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
+    expect(() => createClient({ url: "no scheme" })).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
+    expect(() => createClient({ url: "memory://", retry: { maxAttempts: 0 } })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Config }),
+    );
+  });
+  it("works with await using", async () => {
+    const queue = q("dispose");
+    let closedBus: Client;
+    {
+      await using c = createClient({ adapter: memory({ name: "core-tests" }), logger: silentLogger });
+      closedBus = c;
+      await c.send(queue, 1);
+    }
+    await expect(closedBus.send(queue, 2)).rejects.toMatchObject({ code: ErrorCode.Closed });
+  });
+});

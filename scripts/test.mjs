@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `pnpm test`: the full suite on a fresh machine.
+//  1. installs the workspace if needed (pnpm install --frozen-lockfile);
+//  2. type-checks every package (tsc -b);
+//  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
+//     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
+//  4. runs vitest over the workspace and prints a one-line summary.
+// Extra arguments go to vitest (e.g. `pnpm test --project rabbitmq`).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const started = Date.now();
+
+function step(title, command, commandArgs, options = {}) {
+  process.stdout.write(`\n== ${title}\n`);
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: "inherit", env: process.env, ...options });
+  if (result.status !== 0) {
+    process.stdout.write(`\n${title} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+if (!existsSync(join(root, "node_modules", ".modules.yaml"))) {
+  step("install", "pnpm", ["install", "--frozen-lockfile"]);
+}
+step("type check (tsc -b)", "pnpm", ["exec", "tsc", "-b"]);
+
+// Which brokers: those of the projects asked for, or all of them.
+const projectBrokers = { rabbitmq: ["rabbitmq"], kafka: ["kafka"], sqs: ["sqs", "sns"], nats: ["nats"], redis: ["redis"] };
+const projects = args.flatMap((a, i) => (a === "--project" ? [args[i + 1]] : a.startsWith("--project=") ? [a.slice(10)] : []));
+const brokers =
+  projects.length === 0 || projects.includes("examples") || projects.includes("conformance")
+    ? []
+    : [...new Set(projects.flatMap((p) => projectBrokers[p] ?? []))];
+if (projects.length === 0 || brokers.length > 0) {
+  step("brokers up", "pnpm", ["--silent", "brokers", "up", ...brokers]);
+}
+
+mkdirSync(join(root, ".omnibus"), { recursive: true });
+const report = join(root, ".omnibus", "test-results.json");
+const vitest = spawnSync(
+  "pnpm",
+  ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args],
+  { cwd: root, stdio: "inherit", env: process.env },
+);
+
+let summary = "";
+try {
+  const r = JSON.parse(readFileSync(report, "utf8"));
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  summary = `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : "");
+} catch {
+  summary = "no test report was written";
+}
+process.stdout.write(`\n== done in ${Math.round((Date.now() - started) / 1000)} s\n`);
+process.stdout.write(`tests: ${summary}\n`);
+process.exit(vitest.status ?? 1);
