@@ -1,0 +1,567 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import { CreateTopicCommand, PublishBatchCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  SQSClient,
+  SendMessageBatchCommand,
+  SetQueueAttributesCommand,
+} from "@aws-sdk/client-sqs";
+import {
+  type Adapter,
+  type Address,
+  ClosedError,
+  ConfigError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type Features,
+  MessageTooLargeError,
+  type OutboundMessage,
+  PublishError,
+  type Source,
+  UnsupportedFeatureError,
+} from "@omnibus/core";
+import { Batcher } from "./batcher.js";
+import { type ConsumerContext, SqsConsumer } from "./consumer.js";
+import { errorName, isAuthError, isNotFound, isQueueMissing, isTransient, translate } from "./errors.js";
+import { MAX_QUEUE_NAME, MAX_TOPIC_NAME, brokerName, groupQueueName } from "./names.js";
+import type { ResolvedSqsOptions } from "./options.js";
+import { Semaphore, backoff, sleep } from "./util.js";
+import {
+  MAX_WIRE_BYTES,
+  META_RESERVE_BYTES,
+  type WireMessage,
+  chunkBatches,
+  delaySeconds,
+  encodeMessage,
+  fifoId,
+} from "./wire.js";
+
+/** The escape hatch: the AWS SDK clients this adapter uses. */
+export interface SqsNative {
+  /** The SQS client for everything but ReceiveMessage. */
+  readonly sqs: SQSClient;
+  /** The SNS client, when topics are configured. */
+  readonly sns: SNSClient | undefined;
+}
+
+/** Largest DelaySeconds SQS accepts: 15 minutes. */
+const MAX_DELAY_MS = 900_000;
+/** Parallel SendMessageBatch / PublishBatch requests per adapter. */
+const SEND_CONCURRENCY = 32;
+/** Attempts for entries a batch send reports as failed through no fault of the sender. */
+const SEND_ATTEMPTS = 4;
+
+interface Outgoing {
+  readonly message: OutboundMessage;
+  readonly wire: WireMessage;
+  readonly size: number;
+}
+
+function agents(maxSockets: number) {
+  return {
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+  };
+}
+
+/** The SQS adapter. Build it with `sqs(options)` or `fromUrl(url)`. */
+export class SqsAdapter implements Adapter<SqsNative> {
+  readonly name = "sqs";
+  readonly features: Features;
+  readonly #o: ResolvedSqsOptions;
+  readonly #sqs: SQSClient;
+  readonly #receiver: SQSClient;
+  readonly #sns: SNSClient | undefined;
+  readonly #urls = new Map<string, Promise<string>>();
+  readonly #topics = new Map<string, Promise<string>>();
+  readonly #groups = new Map<string, Promise<string>>();
+  readonly #consumers = new Set<SqsConsumer>();
+  readonly #ephemeral = new Set<string>();
+  readonly #sendSlots = new Semaphore(SEND_CONCURRENCY);
+  readonly #deletes: Batcher<string>;
+  readonly #visibility: Batcher<string>;
+  #connecting: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: ResolvedSqsOptions) {
+    this.#o = options;
+    if (options.quietNodeVersionWarning && process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined) {
+      // The SDK's documented switch for its "Node.js 20 is past its support" warning.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+    }
+    const base = {
+      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    };
+    this.#sqs = new SQSClient({
+      requestHandler: { ...agents(64), connectionTimeout: 5000, requestTimeout: 30_000 },
+      ...options.sqsClientConfig,
+      ...base,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    });
+    this.#receiver = new SQSClient({
+      requestHandler: {
+        ...agents(256),
+        connectionTimeout: 5000,
+        requestTimeout: (options.waitTimeSeconds + 15) * 1000,
+      },
+      ...options.sqsClientConfig,
+      ...base,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    });
+    if (options.snsEndpoint !== undefined) {
+      this.#sns = new SNSClient({
+        requestHandler: { ...agents(64), connectionTimeout: 5000, requestTimeout: 30_000 },
+        ...options.snsClientConfig,
+        ...base,
+        ...(options.snsEndpoint === "" ? {} : { endpoint: options.snsEndpoint }),
+      });
+    }
+    this.#deletes = new Batcher((url, handles) => this.#deleteBatch(url, handles), 10, options.batchDelayMs);
+    this.#visibility = new Batcher((key, handles) => this.#visibilityBatch(key, handles), 10, options.batchDelayMs);
+    this.features = Object.freeze({
+      persistent: options.persistent,
+      fanout: this.#sns !== undefined,
+      orderingByKey: options.fifo,
+      delay: !options.fifo,
+      maxDelayMs: options.fifo ? 0 : MAX_DELAY_MS,
+      priority: false,
+      maxPriority: 0,
+      maxMessageBytes: MAX_WIRE_BYTES - META_RESERVE_BYTES,
+      maxBatchSize: 10,
+    });
+  }
+
+  get native(): SqsNative {
+    return { sqs: this.#sqs, sns: this.#sns };
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError("the SQS adapter is closed"));
+    this.#connecting ??= (async () => {
+      try {
+        await this.#sqs.send(new ListQueuesCommand({ MaxResults: 1, QueueNamePrefix: this.#o.prefix || "omnibus" }));
+      } catch (error) {
+        // AccessDenied: the server answered and knows the caller; ListQueues is just not allowed.
+        if (errorName(error) === "AccessDenied" || errorName(error) === "AccessDeniedException") return;
+        throw translate(error, `cannot connect to SQS (${this.#o.display})`);
+      }
+    })();
+    this.#connecting.catch(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.allSettled([...this.#consumers].map((c) => c.close()));
+      await Promise.allSettled([this.#deletes.drain(), this.#visibility.drain()]);
+      await Promise.allSettled([...this.#ephemeral].map((name) => this.#deleteBrokerQueue(name)));
+      this.#sqs.destroy();
+      this.#receiver.destroy();
+      this.#sns?.destroy();
+    })();
+    return this.#closed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError("the SQS adapter is closed");
+  }
+
+  // ------------------------------------------------------------------ names and declarations
+
+  #queueName(name: string): string {
+    return brokerName(name, { prefix: this.#o.prefix, fifo: this.#o.fifo, max: MAX_QUEUE_NAME });
+  }
+
+  #topicName(name: string): string {
+    return brokerName(name, { prefix: this.#o.prefix, fifo: this.#o.fifo, max: MAX_TOPIC_NAME });
+  }
+
+  /** Cached lookup: the map keeps one promise per key; a failure is forgotten. */
+  #cached(map: Map<string, Promise<string>>, key: string, fresh: boolean, load: () => Promise<string>): Promise<string> {
+    if (fresh) map.delete(key);
+    let promise = map.get(key);
+    if (!promise) {
+      promise = load();
+      map.set(key, promise);
+      const p = promise;
+      p.catch(() => {
+        if (map.get(key) === p) map.delete(key);
+      });
+    }
+    return promise;
+  }
+
+  /** The URL of a queue (broker name), created when `create`. */
+  #queueUrl(queue: string, create: boolean, fresh = false): Promise<string> {
+    return this.#cached(this.#urls, queue, fresh, async () => {
+      if (create) {
+        const attributes: Record<string, string> = { ...this.#o.queueAttributes };
+        if (this.#o.fifo) attributes.FifoQueue = "true";
+        try {
+          const out = await this.#sqs.send(new CreateQueueCommand({ QueueName: queue, Attributes: attributes }));
+          return out.QueueUrl!;
+        } catch (error) {
+          // Exists with other attributes (created elsewhere): use it as it is.
+          if (!/QueueNameExists|QueueAlreadyExists/.test(errorName(error))) {
+            throw translate(error, `cannot create SQS queue ${queue}`);
+          }
+        }
+      }
+      try {
+        const out = await this.#sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+        return out.QueueUrl!;
+      } catch (error) {
+        if (isQueueMissing(error)) {
+          throw new ConfigError(`SQS queue ${queue} does not exist (autoCreate is off)`, { cause: error });
+        }
+        throw translate(error, `cannot look up SQS queue ${queue}`);
+      }
+    });
+  }
+
+  #requireSns(what: string): SNSClient {
+    if (!this.#sns) {
+      throw new UnsupportedFeatureError(
+        `${what} needs SNS, which is not configured (${this.#o.display}): pass sns=<endpoint> or use AWS`,
+      );
+    }
+    return this.#sns;
+  }
+
+  /** The ARN of a topic (Omnibus name), created on first use (CreateTopic is idempotent). */
+  #topicArn(topic: string, fresh = false): Promise<string> {
+    const sns = this.#requireSns(`topic ${topic}`);
+    const name = this.#topicName(topic);
+    return this.#cached(this.#topics, name, fresh, async () => {
+      const attributes: Record<string, string> = this.#o.fifo ? { FifoTopic: "true" } : {};
+      try {
+        const out = await sns.send(new CreateTopicCommand({ Name: name, Attributes: attributes }));
+        return out.TopicArn!;
+      } catch (error) {
+        throw translate(error, `cannot create SNS topic ${name}`);
+      }
+    });
+  }
+
+  /**
+   * A topic group's queue: its own SQS queue subscribed to the topic with raw message delivery,
+   * with a policy letting the topic send to it. Returns the queue URL.
+   */
+  #groupQueue(topic: string, group: string, fresh = false): Promise<string> {
+    const sns = this.#requireSns(`topic ${topic}`);
+    const queue = this.#queueName(groupQueueName(topic, group));
+    return this.#cached(this.#groups, queue, fresh, async () => {
+      const topicArn = await this.#topicArn(topic, fresh);
+      const url = await this.#queueUrl(queue, this.#o.autoCreate, fresh);
+      if (!this.#o.autoCreate) return url; // queue and subscription are managed elsewhere
+      try {
+        const attrs = await this.#sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+        const queueArn = attrs.Attributes?.QueueArn;
+        if (!queueArn) throw new Error(`no QueueArn for ${queue}`);
+        const policy = {
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "omnibus-sns-fanout",
+              Effect: "Allow",
+              Principal: { Service: "sns.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: queueArn,
+              Condition: { ArnEquals: { "aws:SourceArn": topicArn } },
+            },
+          ],
+        };
+        await this.#sqs.send(
+          new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: JSON.stringify(policy) } }),
+        );
+        await sns.send(
+          new SubscribeCommand({
+            TopicArn: topicArn,
+            Protocol: "sqs",
+            Endpoint: queueArn,
+            Attributes: { RawMessageDelivery: "true" },
+            ReturnSubscriptionArn: true,
+          }),
+        );
+      } catch (error) {
+        throw translate(error, `cannot subscribe queue ${queue} to topic ${topic}`);
+      }
+      return url;
+    });
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    this.#assertOpen();
+    await this.#groupQueue(topic, group);
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    this.#assertOpen();
+    await this.#deleteBrokerQueue(name);
+  }
+
+  async #deleteBrokerQueue(name: string): Promise<void> {
+    const queue = this.#queueName(name);
+    let url: string;
+    try {
+      url = await (this.#urls.get(queue) ?? this.#queueUrl(queue, false));
+    } catch (error) {
+      if (error instanceof ConfigError) return; // not there: nothing to delete
+      throw error;
+    }
+    this.#urls.delete(queue);
+    this.#ephemeral.delete(name);
+    try {
+      await this.#sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    } catch (error) {
+      if (!isQueueMissing(error)) throw translate(error, `cannot delete SQS queue ${queue}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    const outgoing: Outgoing[] = messages.map((message) => {
+      if (message.delayMs !== undefined && message.delayMs > 0) {
+        if (this.#o.fifo) throw new UnsupportedFeatureError("SQS FIFO queues have no per-message delay");
+        if (message.delayMs > MAX_DELAY_MS) {
+          throw new UnsupportedFeatureError(`SQS delays messages by at most ${MAX_DELAY_MS} ms, asked ${message.delayMs}`);
+        }
+      }
+      const wire = encodeMessage(message);
+      if (wire.size > MAX_WIRE_BYTES) {
+        throw new MessageTooLargeError(
+          `message ${message.id} is ${wire.size} bytes on the wire (body + attributes); SQS takes at most ${MAX_WIRE_BYTES}`,
+        );
+      }
+      return { message, wire, size: wire.size };
+    });
+    const batches = chunkBatches(outgoing, 10);
+    const sendOne =
+      address.kind === "queue"
+        ? (batch: Outgoing[]) => this.#sendToQueue(address.name, batch)
+        : (batch: Outgoing[]) => this.#publish(address.name, batch);
+    if (this.#o.fifo || batches.length === 1) {
+      // FIFO: one batch after the other, so a key's order across batches is kept.
+      for (const batch of batches) await sendOne(batch);
+    } else {
+      await Promise.all(batches.map(sendOne));
+    }
+  }
+
+  async #sendToQueue(name: string, batch: Outgoing[]): Promise<void> {
+    const queue = this.#queueName(name);
+    let url = await this.#queueUrl(queue, this.#o.autoCreate);
+    let pending = batch;
+    for (let attempt = 0; ; attempt++) {
+      let failed: { index: number; senderFault: boolean; code: string; message: string }[];
+      try {
+        const out = await this.#sendSlots.run(() =>
+          this.#sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: url,
+              Entries: pending.map((o, i) => this.#sqsEntry(o, i)),
+            }),
+          ),
+        );
+        failed = (out.Failed ?? []).map((f) => ({
+          index: Number(f.Id),
+          senderFault: f.SenderFault === true,
+          code: f.Code ?? "",
+          message: f.Message ?? "",
+        }));
+      } catch (error) {
+        if (isQueueMissing(error) && this.#o.autoCreate && attempt < SEND_ATTEMPTS) {
+          url = await this.#queueUrl(queue, true, true); // deleted behind our back: declare again
+          continue;
+        }
+        if (isTransient(error) && !isAuthError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
+          await sleep(backoff(attempt));
+          continue;
+        }
+        throw translate(error, `cannot send to SQS queue ${queue}`, true);
+      }
+      if (failed.length === 0) return;
+      const fatal = failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
+      if (fatal) {
+        const id = pending[fatal.index]?.message.id;
+        throw new PublishError(`SQS refused message ${id} on ${queue}: ${fatal.code}: ${fatal.message}`, {
+          retryable: !fatal.senderFault,
+        });
+      }
+      pending = failed.map((f) => pending[f.index]!);
+      await sleep(backoff(attempt));
+    }
+  }
+
+  #sqsEntry(o: Outgoing, index: number) {
+    const m = o.message;
+    return {
+      Id: String(index),
+      MessageBody: o.wire.body,
+      MessageAttributes: o.wire.attributes,
+      ...(this.#o.fifo
+        ? { MessageGroupId: fifoId(m.key ?? m.id), MessageDeduplicationId: fifoId(m.id) }
+        : m.delayMs
+          ? { DelaySeconds: delaySeconds(m.delayMs) }
+          : {}),
+    };
+  }
+
+  async #publish(topic: string, batch: Outgoing[]): Promise<void> {
+    const sns = this.#requireSns(`topic ${topic}`);
+    let arn = await this.#topicArn(topic);
+    let pending = batch;
+    for (let attempt = 0; ; attempt++) {
+      let failed: { index: number; senderFault: boolean; code: string; message: string }[];
+      try {
+        const out = await this.#sendSlots.run(() =>
+          sns.send(
+            new PublishBatchCommand({
+              TopicArn: arn,
+              PublishBatchRequestEntries: pending.map((o, i) => ({
+                Id: String(i),
+                Message: o.wire.body,
+                MessageAttributes: o.wire.attributes,
+                ...(this.#o.fifo
+                  ? {
+                      MessageGroupId: fifoId(o.message.key ?? o.message.id),
+                      MessageDeduplicationId: fifoId(o.message.id),
+                    }
+                  : {}),
+              })),
+            }),
+          ),
+        );
+        failed = (out.Failed ?? []).map((f) => ({
+          index: Number(f.Id),
+          senderFault: f.SenderFault === true,
+          code: f.Code ?? "",
+          message: f.Message ?? "",
+        }));
+      } catch (error) {
+        if (isNotFound(error) && this.#o.autoCreate && attempt < SEND_ATTEMPTS) {
+          arn = await this.#topicArn(topic, true);
+          continue;
+        }
+        if (isTransient(error) && !isAuthError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
+          await sleep(backoff(attempt));
+          continue;
+        }
+        throw translate(error, `cannot publish to SNS topic ${this.#topicName(topic)}`, true);
+      }
+      if (failed.length === 0) return;
+      const fatal = failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
+      if (fatal) {
+        const id = pending[fatal.index]?.message.id;
+        throw new PublishError(`SNS refused message ${id} on ${topic}: ${fatal.code}: ${fatal.message}`, {
+          retryable: !fatal.senderFault,
+        });
+      }
+      pending = failed.map((f) => pending[f.index]!);
+      await sleep(backoff(attempt));
+    }
+  }
+
+  // ------------------------------------------------------------------ settling (batched)
+
+  async #deleteBatch(url: string, handles: string[]): Promise<(unknown | undefined)[]> {
+    const out = await this.#sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h })),
+      }),
+    );
+    const result: (unknown | undefined)[] = handles.map(() => undefined);
+    for (const f of out.Failed ?? []) {
+      result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? "delete failed"), { name: f.Code });
+    }
+    return result;
+  }
+
+  async #visibilityBatch(key: string, handles: string[]): Promise<(unknown | undefined)[]> {
+    const space = key.indexOf(" ");
+    const seconds = Number(key.slice(0, space));
+    const url = key.slice(space + 1);
+    const out = await this.#sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h, VisibilityTimeout: seconds })),
+      }),
+    );
+    const result: (unknown | undefined)[] = handles.map(() => undefined);
+    for (const f of out.Failed ?? []) {
+      result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? "visibility change failed"), {
+        name: f.Code,
+      });
+    }
+    return result;
+  }
+
+  // ------------------------------------------------------------------ consuming
+
+  async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
+    this.#assertOpen();
+    if (!Number.isInteger(options.prefetch) || options.prefetch < 1) {
+      throw new ConfigError(`prefetch must be a positive integer, got ${options.prefetch}`);
+    }
+    let declare: (redeclare: boolean) => Promise<string>;
+    let label: string;
+    let onClose = async () => {};
+    if (source.kind === "topic") {
+      this.#requireSns(`topic ${source.name}`);
+      label = `topic ${source.name} group ${source.group}`;
+      declare = (redeclare) => this.#groupQueue(source.name, source.group, redeclare);
+    } else if (source.ephemeral) {
+      const name = source.name;
+      label = `queue ${name}`;
+      this.#ephemeral.add(name);
+      declare = (redeclare) => this.#queueUrl(this.#queueName(name), true, redeclare);
+      onClose = async () => {
+        await this.#deleteBrokerQueue(name).catch(() => {});
+      };
+    } else {
+      const name = source.name;
+      label = `queue ${name}`;
+      declare = (redeclare) => this.#queueUrl(this.#queueName(name), this.#o.autoCreate, redeclare);
+    }
+    const ctx: ConsumerContext = {
+      receiver: this.#receiver,
+      visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
+      waitTimeSeconds: this.#o.waitTimeSeconds,
+      maxPollers: this.#o.maxPollers,
+      deletes: this.#deletes,
+      visibility: this.#visibility,
+      label,
+      declare,
+      onClose: async () => {
+        this.#consumers.delete(consumer);
+        await onClose();
+      },
+    };
+    const consumer = new SqsConsumer(ctx, options);
+    this.#consumers.add(consumer);
+    try {
+      await consumer.start();
+    } catch (error) {
+      this.#consumers.delete(consumer);
+      if (source.kind === "queue" && source.ephemeral) this.#ephemeral.delete(source.name);
+      throw error;
+    }
+    return consumer;
+  }
+}
