@@ -6,9 +6,14 @@ import { down, envLines, status, up } from "./up.js";
 
 const USAGE = `usage: pnpm brokers up|down|status|env [${BROKER_NAMES.join("|")}…]`;
 
-function table(rows: { name: string; source: string | undefined; url: string; ready: boolean; reason?: string }[]): string {
+function table(
+  rows: { name: string; source: string | undefined; url: string; ready: boolean; reason?: string }[],
+): string {
   return rows
-    .map((r) => `${r.name.padEnd(9)} ${(r.source ?? "-").padEnd(9)} ${maskUrl(r.url)}${r.ready ? "" : `  (not answering: ${r.reason ?? "?"})`}`)
+    .map(
+      (r) =>
+        `${r.name.padEnd(9)} ${(r.source ?? "-").padEnd(9)} ${maskUrl(r.url)}${r.ready ? "" : `  (not answering: ${r.reason ?? "?"})`}`,
+    )
     .join("\n");
 }
 

@@ -42,11 +42,15 @@ describe("pnpm brokers status", () => {
     const root = dirname(packageRoot());
     const tsx = join(root, "node_modules", ".bin", "tsx");
     expect(existsSync(tsx)).toBe(true);
-    const { stdout } = await run(tsx, ["--conditions=@omnibus/source", join(packageRoot(), "src/brokers/cli.ts"), "status", "rabbitmq"], {
-      cwd: root,
-      env: { ...process.env, OMNIBUS_RABBITMQ_URL: "amqp://app:s3cret@127.0.0.1:5672" },
-      timeout: 20_000,
-    }).catch((error: { stdout: string }) => error); // exit 1 when it does not answer: the line is printed anyway
+    const { stdout } = await run(
+      tsx,
+      ["--conditions=@omnibus/source", join(packageRoot(), "src/brokers/cli.ts"), "status", "rabbitmq"],
+      {
+        cwd: root,
+        env: { ...process.env, OMNIBUS_RABBITMQ_URL: "amqp://app:s3cret@127.0.0.1:5672" },
+        timeout: 20_000,
+      },
+    ).catch((error: { stdout: string }) => error); // exit 1 when it does not answer: the line is printed anyway
     expect(stdout).toMatch(/^rabbitmq\s+env\s+amqp:\/\/app:\*\*\*@127\.0\.0\.1:5672/m);
     expect(stdout).not.toContain("s3cret");
   }, 30_000);

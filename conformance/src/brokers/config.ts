@@ -19,7 +19,11 @@ interface BrokerSpec {
 
 /** The environment contract: variable names, defaults and standard loopback ports. */
 export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
-  rabbitmq: { envVar: "OMNIBUS_RABBITMQ_URL", defaultUrl: "amqp://guest:guest@127.0.0.1:5672", defaultPort: 5672 },
+  rabbitmq: {
+    envVar: "OMNIBUS_RABBITMQ_URL",
+    defaultUrl: "amqp://guest:guest@127.0.0.1:5672",
+    defaultPort: 5672,
+  },
   kafka: { envVar: "OMNIBUS_KAFKA_BROKERS", defaultUrl: "127.0.0.1:9092", defaultPort: 9092 },
   sqs: { envVar: "OMNIBUS_SQS_ENDPOINT", defaultUrl: "http://127.0.0.1:9324", defaultPort: 9324 },
   sns: { envVar: "OMNIBUS_SNS_ENDPOINT", defaultUrl: "http://127.0.0.1:4575", defaultPort: 4575 },
@@ -79,8 +83,19 @@ export function hostPort(name: BrokerName, url: string): { host: string; port: n
     return { host: first.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(first.slice(i + 1)) };
   }
   const parsed = new URL(first.includes("://") ? first : `tcp://${first}`);
-  const fallback: Record<string, number> = { "amqp:": 5672, "amqps:": 5671, "nats:": 4222, "redis:": 6379, "rediss:": 6379, "http:": 80, "https:": 443 };
-  return { host: parsed.hostname.replace(/^\[|\]$/g, ""), port: parsed.port ? Number(parsed.port) : (fallback[parsed.protocol] ?? BROKER_SPECS[name].defaultPort) };
+  const fallback: Record<string, number> = {
+    "amqp:": 5672,
+    "amqps:": 5671,
+    "nats:": 4222,
+    "redis:": 6379,
+    "rediss:": 6379,
+    "http:": 80,
+    "https:": 443,
+  };
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port: parsed.port ? Number(parsed.port) : (fallback[parsed.protocol] ?? BROKER_SPECS[name].defaultPort),
+  };
 }
 
 let cachedPackageRoot: string | undefined;

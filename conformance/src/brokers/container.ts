@@ -7,7 +7,10 @@
 import { existsSync } from "node:fs";
 import { BROKER_SPECS, type BrokerName } from "./config.js";
 
-const IMAGES: Record<BrokerName, { image: string; port: number; command?: string[]; env?: Record<string, string> }> = {
+const IMAGES: Record<
+  BrokerName,
+  { image: string; port: number; command?: string[]; env?: Record<string, string> }
+> = {
   rabbitmq: { image: "rabbitmq:3.13-alpine", port: 5672 },
   kafka: { image: "apache/kafka:4.1.0", port: 9092 }, // its default config advertises localhost:9092
   sqs: { image: "softwaremill/elasticmq-native:1.6.16", port: 9324 },
@@ -26,7 +29,10 @@ export async function startContainer(name: BrokerName): Promise<string> {
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
   const { GenericContainer } = await import("testcontainers");
   const spec = IMAGES[name];
-  let container = new GenericContainer(spec.image).withExposedPorts({ container: spec.port, host: BROKER_SPECS[name].defaultPort });
+  let container = new GenericContainer(spec.image).withExposedPorts({
+    container: spec.port,
+    host: BROKER_SPECS[name].defaultPort,
+  });
   if (spec.command) container = container.withCommand(spec.command);
   const started = await container.start();
   return started.getId();

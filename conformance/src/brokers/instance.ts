@@ -2,7 +2,16 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type BrokerName, localUrl, stateRoot } from "./config.js";
 import { waitReady } from "./probe.js";
-import { freePort, isAlive, type ProcessRecord, readJson, removeFile, spawnDetached, stopProcess, writeJson } from "./process.js";
+import {
+  freePort,
+  isAlive,
+  type ProcessRecord,
+  readJson,
+  removeFile,
+  spawnDetached,
+  stopProcess,
+  writeJson,
+} from "./process.js";
 import { needsAuxPort, planServer } from "./servers.js";
 
 /** What the state files in `.omnibus/` hold about a server this tool started. */
@@ -24,12 +33,19 @@ export async function launch(
 ): Promise<ProcessRecord & { url: string }> {
   const plan = await planServer(name, options);
   const url = localUrl(name, options.port);
-  const spawned = spawnDetached(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, logFile: plan.logFile });
+  const spawned = spawnDetached(plan.command, plan.args, {
+    cwd: plan.cwd,
+    env: plan.env,
+    logFile: plan.logFile,
+  });
   try {
     await waitReady(name, url, plan.readyTimeoutMs, spawned.exitReason);
   } catch (error) {
     await stopProcess(spawned, 5_000).catch(() => {});
-    throw new Error(`${name}: the local server on 127.0.0.1:${options.port} did not come up: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `${name}: the local server on 127.0.0.1:${options.port} did not come up: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     spawned.child.unref();
   }
@@ -105,9 +121,24 @@ class LocalPrivateBroker implements PrivateBroker {
 
   async start(): Promise<void> {
     if (this.#process && isAlive(this.#process)) return;
-    const started = await launch(this.name, { port: this.port, auxPort: this.auxPort, dataDir: this.dataDir, persistence: this.persistence });
+    const started = await launch(this.name, {
+      port: this.port,
+      auxPort: this.auxPort,
+      dataDir: this.dataDir,
+      persistence: this.persistence,
+    });
     this.#process = started;
-    const record: InstanceRecord = { name: this.name, source: "local", url: this.url, port: this.port, dataDir: this.dataDir, owner: process.pid, pid: started.pid, startTime: started.startTime, logFile: started.logFile };
+    const record: InstanceRecord = {
+      name: this.name,
+      source: "local",
+      url: this.url,
+      port: this.port,
+      dataDir: this.dataDir,
+      owner: process.pid,
+      pid: started.pid,
+      startTime: started.startTime,
+      logFile: started.logFile,
+    };
     writeJson(this.#recordFile, record);
   }
 
@@ -154,7 +185,13 @@ async function distinctFreePorts(count: number): Promise<number[]> {
  */
 export async function startPrivate(name: BrokerName, options: PrivateOptions = {}): Promise<PrivateBroker> {
   const [port, auxPort] = await distinctFreePorts(needsAuxPort[name] ? 2 : 1);
-  const broker = new LocalPrivateBroker(name, port, auxPort ?? 0, join(privateRoot(), `${name}-${port}`), options.persistence ?? false);
+  const broker = new LocalPrivateBroker(
+    name,
+    port,
+    auxPort ?? 0,
+    join(privateRoot(), `${name}-${port}`),
+    options.persistence ?? false,
+  );
   try {
     await broker.start();
   } catch (error) {

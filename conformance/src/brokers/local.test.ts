@@ -10,7 +10,10 @@ describe("local servers without Docker", () => {
     const admin = new Kafka({ brokers: [broker.url], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: "omnibus-probe", numPartitions: 1 }], waitForLeaders: true });
+      await admin.createTopics({
+        topics: [{ topic: "omnibus-probe", numPartitions: 1 }],
+        waitForLeaders: true,
+      });
       expect(await admin.listTopics()).toContain("omnibus-probe");
     } finally {
       await admin.disconnect();

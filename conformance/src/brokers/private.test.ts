@@ -1,11 +1,16 @@
-import { connect } from "node:net";
 import { existsSync } from "node:fs";
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { type PrivateBroker, startPrivate } from "../brokers.js";
 import { hostPort } from "./config.js";
 
 /** Sends raw protocol bytes and collects the answer until `complete` says it is whole. */
-function exchange(url: string, name: "redis" | "nats", send: (write: (s: string) => void, received: () => string) => void, complete: (text: string) => boolean): Promise<string> {
+function exchange(
+  url: string,
+  name: "redis" | "nats",
+  send: (write: (s: string) => void, received: () => string) => void,
+  complete: (text: string) => boolean,
+): Promise<string> {
   const { host, port } = hostPort(name, url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
@@ -14,10 +19,18 @@ function exchange(url: string, name: "redis" | "nats", send: (write: (s: string)
       socket.destroy();
       reject(new Error(`no complete answer within 5 s; got ${JSON.stringify(text)}`));
     }, 5_000);
-    socket.on("connect", () => send((s) => socket.write(s), () => text));
+    socket.on("connect", () =>
+      send(
+        (s) => socket.write(s),
+        () => text,
+      ),
+    );
     socket.on("data", (chunk) => {
       text += chunk.toString("utf8");
-      send((s) => socket.write(s), () => text);
+      send(
+        (s) => socket.write(s),
+        () => text,
+      );
       if (complete(text)) {
         clearTimeout(timer);
         socket.destroy();
@@ -55,7 +68,9 @@ function natsRequest(url: string, subject: string, payload: string): Promise<str
     "nats",
     (write, received) => {
       if (stage === 0 && received().includes("\r\n")) {
-        write(`CONNECT {"verbose":false}\r\nSUB _INBOX.t 1\r\nPUB ${subject} _INBOX.t ${Buffer.byteLength(payload)}\r\n${payload}\r\n`);
+        write(
+          `CONNECT {"verbose":false}\r\nSUB _INBOX.t 1\r\nPUB ${subject} _INBOX.t ${Buffer.byteLength(payload)}\r\n${payload}\r\n`,
+        );
         stage = 1;
       }
     },
@@ -99,7 +114,13 @@ describe("startPrivate", () => {
   it("nats: JetStream answers and a stream with its message survives a restart", async () => {
     await using broker = await startPrivate("nats");
     expect(broker.url).toBe(`nats://127.0.0.1:${broker.port}`);
-    const created = JSON.parse(await natsRequest(broker.url, "$JS.API.STREAM.CREATE.T", JSON.stringify({ name: "T", subjects: ["t.>"], storage: "file" })));
+    const created = JSON.parse(
+      await natsRequest(
+        broker.url,
+        "$JS.API.STREAM.CREATE.T",
+        JSON.stringify({ name: "T", subjects: ["t.>"], storage: "file" }),
+      ),
+    );
     expect(created.error).toBeUndefined();
     const ack = JSON.parse(await natsRequest(broker.url, "t.one", "hello"));
     expect(ack).toMatchObject({ stream: "T", seq: 1 });

@@ -18,7 +18,10 @@ function converse(
       if (error) reject(error);
       else resolvePromise();
     };
-    const timer = setTimeout(() => finish(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once("connect", () => onConnect(socket));
     socket.on("data", (chunk) => {
       received = Buffer.concat([received, chunk]);
@@ -40,7 +43,8 @@ function probeAmqp(url: string, timeoutMs: number): Promise<void> {
     timeoutMs,
     (s) => s.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1])),
     (b) => {
-      if (b.length >= 4 && b.subarray(0, 4).toString("latin1") === "AMQP") return "the server wants another AMQP version";
+      if (b.length >= 4 && b.subarray(0, 4).toString("latin1") === "AMQP")
+        return "the server wants another AMQP version";
       if (b.length < 11) return undefined;
       // frame type 1 (method), channel 0, then class 10 (connection) method 10 (start)
       return b[0] === 1 && b.readUInt16BE(1) === 0 && b.readUInt16BE(7) === 10 && b.readUInt16BE(9) === 10
@@ -91,8 +95,14 @@ function probeNats(url: string, timeoutMs: number): Promise<void> {
         const line = /^INFO (\{.*\})\s*\r\n/.exec(text);
         if (!line) return text.length > 4 && !text.startsWith("INFO") ? "not a NATS server" : undefined;
         const info = JSON.parse(line[1]) as { jetstream?: boolean; tls_required?: boolean };
-        if (info.jetstream !== true) return "NATS answers but JetStream is not enabled (start nats-server with -js)";
-        const connectOptions: Record<string, unknown> = { verbose: false, pedantic: false, lang: "omnibus-probe", version: "0" };
+        if (info.jetstream !== true)
+          return "NATS answers but JetStream is not enabled (start nats-server with -js)";
+        const connectOptions: Record<string, unknown> = {
+          verbose: false,
+          pedantic: false,
+          lang: "omnibus-probe",
+          version: "0",
+        };
         if (parsed.username && parsed.password) {
           connectOptions.user = decodeURIComponent(parsed.username);
           connectOptions.pass = decodeURIComponent(parsed.password);
@@ -101,7 +111,8 @@ function probeNats(url: string, timeoutMs: number): Promise<void> {
         sent = true;
         return undefined;
       }
-      if (/\r\n-ERR /.test(text)) return `NATS refused the connection: ${/-ERR ([^\r]*)/.exec(text)?.[1] ?? ""}`;
+      if (/\r\n-ERR /.test(text))
+        return `NATS refused the connection: ${/-ERR ([^\r]*)/.exec(text)?.[1] ?? ""}`;
       return /\r\nPONG\r\n/.test(text) ? true : undefined;
     },
   );
@@ -136,7 +147,9 @@ async function post(url: URL, init: RequestInit): Promise<Response> {
     return await fetch(url, init);
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`${url.host}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, { cause: error });
+    throw new Error(`${url.host}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

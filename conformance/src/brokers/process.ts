@@ -1,6 +1,17 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -55,10 +66,19 @@ export interface Spawned extends ProcessRecord {
  * Starts `command` in its own process group, stdout/stderr appended to `logFile`, stdin closed,
  * so it outlives this process. Call `child.unref()` when this process should not wait for it.
  */
-export function spawnDetached(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string }): Spawned {
+export function spawnDetached(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string },
+): Spawned {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const fd = openSync(options.logFile, "a");
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ["ignore", fd, fd] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ["ignore", fd, fd],
+  });
   closeSync(fd);
   let exited: string | undefined;
   child.once("error", (error) => {
@@ -68,7 +88,13 @@ export function spawnDetached(command: string, args: readonly string[], options:
     exited = `${command} exited (${signal ?? `code ${code}`}) before it was ready; end of ${options.logFile}:\n${tail(options.logFile)}`;
   });
   const pid = child.pid ?? -1;
-  return { pid, startTime: pid > 0 ? procStartTime(pid) : undefined, logFile: options.logFile, child, exitReason: () => exited };
+  return {
+    pid,
+    startTime: pid > 0 ? procStartTime(pid) : undefined,
+    logFile: options.logFile,
+    child,
+    exitReason: () => exited,
+  };
 }
 
 /** The last `bytes` of a file, for error messages. */
@@ -109,7 +135,11 @@ function signalGroup(record: ProcessRecord, signal: NodeJS.Signals): void {
 }
 
 /** SIGTERM to the process group, wait up to `graceMs`, then SIGKILL. Resolves once it has exited. */
-export async function stopProcess(record: ProcessRecord, graceMs = 30_000, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+export async function stopProcess(
+  record: ProcessRecord,
+  graceMs = 30_000,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<void> {
   if (!isAlive(record)) return;
   signalGroup(record, signal);
   if (await until(() => !isAlive(record), graceMs)) {
@@ -117,7 +147,8 @@ export async function stopProcess(record: ProcessRecord, graceMs = 30_000, signa
     return;
   }
   signalGroup(record, "SIGKILL");
-  if (!(await until(() => !isAlive(record), 10_000))) throw new Error(`process ${record.pid} survived SIGKILL`);
+  if (!(await until(() => !isAlive(record), 10_000)))
+    throw new Error(`process ${record.pid} survived SIGKILL`);
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -128,7 +159,9 @@ export function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePromise(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolvePromise(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -173,18 +206,29 @@ export function which(command: string): string | undefined {
  * The path of `command`, installing Debian `pkg` with apt-get when it is missing and we are root.
  * Throws with the reason otherwise.
  */
-export async function ensureCommand(command: string, pkg: string, extraPaths: readonly string[] = []): Promise<string> {
-  const found = [...extraPaths].find((p) => existsSync(p)) ?? which(command) ?? ["/usr/sbin", "/usr/bin", "/sbin"].map((d) => join(d, command)).find((p) => existsSync(p));
+export async function ensureCommand(
+  command: string,
+  pkg: string,
+  extraPaths: readonly string[] = [],
+): Promise<string> {
+  const found =
+    [...extraPaths].find((p) => existsSync(p)) ??
+    which(command) ??
+    ["/usr/sbin", "/usr/bin", "/sbin"].map((d) => join(d, command)).find((p) => existsSync(p));
   if (found) return found;
   if (process.getuid?.() !== 0 || !which("apt-get")) {
-    throw new Error(`${command} is not installed (Debian package ${pkg}); install it, or run as root on Debian to have it installed`);
+    throw new Error(
+      `${command} is not installed (Debian package ${pkg}); install it, or run as root on Debian to have it installed`,
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   try {
     await run("apt-get", ["update"], { env, maxBuffer: 64 << 20 });
     await run("apt-get", ["install", "-y", "--no-install-recommends", pkg], { env, maxBuffer: 64 << 20 });
   } catch (error) {
-    throw new Error(`apt-get install ${pkg} failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-500)}`);
+    throw new Error(
+      `apt-get install ${pkg} failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-500)}`,
+    );
   }
   return ensureCommand(command, pkg, extraPaths);
 }
@@ -196,12 +240,15 @@ export async function ensureCommand(command: string, pkg: string, extraPaths: re
 export async function mavenClasspath(pomFile: string, cacheFile: string): Promise<string> {
   const hash = createHash("sha256").update(readFileSync(pomFile)).digest("hex");
   const cached = readJson<{ hash: string; classpath: string }>(cacheFile);
-  if (cached?.hash === hash && cached.classpath.split(":").every((jar) => existsSync(jar))) return cached.classpath;
+  if (cached?.hash === hash && cached.classpath.split(":").every((jar) => existsSync(jar)))
+    return cached.classpath;
   const mvn = await ensureCommand("mvn", "maven");
   const output = `${cacheFile}.${process.pid}.txt`;
   mkdirSync(dirname(cacheFile), { recursive: true });
   try {
-    await run(mvn, ["-q", "-B", "-f", pomFile, "dependency:build-classpath", `-Dmdep.outputFile=${output}`], { maxBuffer: 64 << 20 });
+    await run(mvn, ["-q", "-B", "-f", pomFile, "dependency:build-classpath", `-Dmdep.outputFile=${output}`], {
+      maxBuffer: 64 << 20,
+    });
   } catch (error) {
     const out = `${(error as { stdout?: Buffer }).stdout ?? ""}${(error as { stderr?: string }).stderr ?? ""}`;
     throw new Error(`mvn could not resolve ${pomFile}: ${out.slice(-800) || String(error)}`);

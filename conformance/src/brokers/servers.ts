@@ -26,7 +26,14 @@ export interface ServerOptions {
 }
 
 /** Which brokers need a second port (see {@link ServerOptions.auxPort}). */
-export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = { rabbitmq: true, kafka: true, sqs: false, sns: false, nats: false, redis: false };
+export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = {
+  rabbitmq: true,
+  kafka: true,
+  sqs: false,
+  sns: false,
+  nats: false,
+  redis: false,
+};
 
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
@@ -36,10 +43,15 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 async function rabbitmq(o: ServerOptions): Promise<LaunchPlan> {
   // The Debian /usr/sbin wrapper would `su rabbitmq` and drop our environment: run the real script.
-  const command = await ensureCommand("rabbitmq-server", "rabbitmq-server", ["/usr/lib/rabbitmq/bin/rabbitmq-server"]);
+  const command = await ensureCommand("rabbitmq-server", "rabbitmq-server", [
+    "/usr/lib/rabbitmq/bin/rabbitmq-server",
+  ]);
   mkdirSync(join(o.dataDir, "log"), { recursive: true });
   writeFileSync(join(o.dataDir, "enabled_plugins"), "[].\n");
-  writeFileSync(join(o.dataDir, "rabbitmq.conf"), `listeners.tcp.default = 127.0.0.1:${o.port}\nloopback_users.guest = true\n`);
+  writeFileSync(
+    join(o.dataDir, "rabbitmq.conf"),
+    `listeners.tcp.default = 127.0.0.1:${o.port}\nloopback_users.guest = true\n`,
+  );
   return {
     command,
     args: [],
@@ -71,10 +83,26 @@ export function nodeName(port: number): string {
 
 async function redis(o: ServerOptions): Promise<LaunchPlan> {
   const command = await ensureCommand("redis-server", "redis-server");
-  const persistence = o.persistence ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+  const persistence = o.persistence
+    ? ["--appendonly", "yes", "--appendfsync", "always"]
+    : ["--appendonly", "no"];
   return {
     command,
-    args: ["--port", String(o.port), "--bind", "127.0.0.1", "--dir", o.dataDir, "--save", "", ...persistence, "--daemonize", "no", "--logfile", join(o.dataDir, "redis.log")],
+    args: [
+      "--port",
+      String(o.port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      o.dataDir,
+      "--save",
+      "",
+      ...persistence,
+      "--daemonize",
+      "no",
+      "--logfile",
+      join(o.dataDir, "redis.log"),
+    ],
     cwd: o.dataDir,
     logFile: join(o.dataDir, "stdout.log"),
     readyTimeoutMs: 15_000,
@@ -86,7 +114,17 @@ async function nats(o: ServerOptions): Promise<LaunchPlan> {
   const command = await ensureCommand("nats-server", "nats-server");
   return {
     command,
-    args: ["-a", "127.0.0.1", "-p", String(o.port), "-js", "-sd", join(o.dataDir, "jetstream"), "-l", join(o.dataDir, "nats.log")],
+    args: [
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(o.port),
+      "-js",
+      "-sd",
+      join(o.dataDir, "jetstream"),
+      "-l",
+      join(o.dataDir, "nats.log"),
+    ],
     cwd: o.dataDir,
     logFile: join(o.dataDir, "stdout.log"),
     readyTimeoutMs: 15_000,
@@ -100,7 +138,10 @@ function java(): Promise<string> {
 
 async function kafka(o: ServerOptions): Promise<LaunchPlan> {
   const command = await java();
-  const classpath = await mavenClasspath(join(packageRoot(), "brokers", "kafka", "pom.xml"), join(stateRoot(), "cache", "kafka-classpath.json"));
+  const classpath = await mavenClasspath(
+    join(packageRoot(), "brokers", "kafka", "pom.xml"),
+    join(stateRoot(), "cache", "kafka-classpath.json"),
+  );
   const logs = join(o.dataDir, "logs");
   mkdirSync(logs, { recursive: true });
   const properties = join(o.dataDir, "server.properties");
@@ -143,21 +184,55 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
       "",
     ].join("\n"),
   );
-  const jvm = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true", `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${logs}`, "-cp", classpath];
+  const jvm = [
+    "-Xms256m",
+    "-Xmx1g",
+    "-XX:+UseG1GC",
+    "-Djava.awt.headless=true",
+    `-Dlog4j2.configurationFile=${log4j}`,
+    `-Dkafka.logs.dir=${logs}`,
+    "-cp",
+    classpath,
+  ];
   if (!existsSync(join(o.dataDir, "data", "meta.properties"))) {
     const clusterId = randomBytes(16).toString("base64url");
     try {
-      await run(command, [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", properties, "--ignore-formatted"], { maxBuffer: 64 << 20 });
+      await run(
+        command,
+        [
+          ...jvm,
+          "kafka.tools.StorageTool",
+          "format",
+          "-t",
+          clusterId,
+          "-c",
+          properties,
+          "--ignore-formatted",
+        ],
+        { maxBuffer: 64 << 20 },
+      );
     } catch (error) {
-      throw new Error(`kafka-storage format failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`);
+      throw new Error(
+        `kafka-storage format failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`,
+      );
     }
   }
-  return { command, args: [...jvm, "kafka.Kafka", properties], cwd: o.dataDir, logFile: join(logs, "stdout.log"), readyTimeoutMs: 120_000, env: childEnv() };
+  return {
+    command,
+    args: [...jvm, "kafka.Kafka", properties],
+    cwd: o.dataDir,
+    logFile: join(logs, "stdout.log"),
+    readyTimeoutMs: 120_000,
+    env: childEnv(),
+  };
 }
 
 async function elasticmq(o: ServerOptions): Promise<LaunchPlan> {
   const command = await java();
-  const classpath = await mavenClasspath(join(packageRoot(), "brokers", "elasticmq", "pom.xml"), join(stateRoot(), "cache", "elasticmq-classpath.json"));
+  const classpath = await mavenClasspath(
+    join(packageRoot(), "brokers", "elasticmq", "pom.xml"),
+    join(stateRoot(), "cache", "elasticmq-classpath.json"),
+  );
   const conf = join(o.dataDir, "elasticmq.conf");
   writeFileSync(
     conf,
@@ -171,7 +246,14 @@ async function elasticmq(o: ServerOptions): Promise<LaunchPlan> {
   );
   return {
     command,
-    args: ["-Xmx384m", "-Djava.awt.headless=true", `-Dconfig.file=${conf}`, "-cp", classpath, "org.elasticmq.server.Main"],
+    args: [
+      "-Xmx384m",
+      "-Djava.awt.headless=true",
+      `-Dconfig.file=${conf}`,
+      "-cp",
+      classpath,
+      "org.elasticmq.server.Main",
+    ],
     cwd: o.dataDir,
     logFile: join(o.dataDir, "elasticmq.log"),
     readyTimeoutMs: 90_000,

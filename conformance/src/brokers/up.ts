@@ -1,6 +1,23 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
-import { BROKER_NAMES, BROKER_SPECS, type BrokerName, type BrokerSource, brokerUrl, maskUrl, stateRoot } from "./config.js";
+import {
+  BROKER_NAMES,
+  BROKER_SPECS,
+  type BrokerName,
+  type BrokerSource,
+  brokerUrl,
+  maskUrl,
+  stateRoot,
+} from "./config.js";
 import { dockerMayAnswer } from "./container.js";
 import { type InstanceRecord, launch, privateRoot, readRecord, recordAlive, stopRecord } from "./instance.js";
 import { answers, probe, waitReady } from "./probe.js";
@@ -57,7 +74,8 @@ async function locked<T>(name: BrokerName, work: () => Promise<T>): Promise<T> {
         removeFile(file);
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${name}: another \`brokers up\` (pid ${holder}) holds ${file}`);
+      if (Date.now() > deadline)
+        throw new Error(`${name}: another \`brokers up\` (pid ${holder}) holds ${file}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -79,7 +97,9 @@ async function upFromEnv(name: BrokerName, envUrl: string): Promise<BrokerStatus
   try {
     await waitReady(name, envUrl, 10_000);
   } catch (error) {
-    throw new Error(`${name}: ${BROKER_SPECS[name].envVar}=${maskUrl(envUrl)} does not answer: ${(error as Error).message}`);
+    throw new Error(
+      `${name}: ${BROKER_SPECS[name].envVar}=${maskUrl(envUrl)} does not answer: ${(error as Error).message}`,
+    );
   }
   return { name, source: "env", url: envUrl, ready: true };
 }
@@ -89,22 +109,38 @@ async function upLocal(name: BrokerName): Promise<BrokerStatus> {
   const record = liveRecord(name);
   if (record) {
     await waitReady(name, record.url, 30_000).catch((error: Error) => {
-      throw new Error(`${name}: the ${record.source} server started earlier (pid ${record.pid ?? record.containerId}) does not answer: ${error.message}; run \`pnpm brokers down ${name}\``);
+      throw new Error(
+        `${name}: the ${record.source} server started earlier (pid ${record.pid ?? record.containerId}) does not answer: ${error.message}; run \`pnpm brokers down ${name}\``,
+      );
     });
     return { name, source: record.source, url: record.url, ready: true };
   }
   if (await answers(name, url)) return { name, source: "running", url, ready: true };
   const port = BROKER_SPECS[name].defaultPort;
   if (await portTaken(port)) {
-    const why = await probe(name, url).then(() => "", (error: Error) => error.message);
-    throw new Error(`${name}: 127.0.0.1:${port} is taken by something that does not answer as ${name} (${why})`);
+    const why = await probe(name, url).then(
+      () => "",
+      (error: Error) => error.message,
+    );
+    throw new Error(
+      `${name}: 127.0.0.1:${port} is taken by something that does not answer as ${name} (${why})`,
+    );
   }
   const dataDir = join(stateRoot(), name);
   const auxPort = name === "rabbitmq" ? port + 20_000 : name === "kafka" ? port + 1 : 0;
   let localError: Error;
   try {
     const started = await launch(name, { port, auxPort, dataDir });
-    writeJson(stateFile(name), { name, source: "local", url: started.url, port, dataDir, pid: started.pid, startTime: started.startTime, logFile: started.logFile } satisfies InstanceRecord);
+    writeJson(stateFile(name), {
+      name,
+      source: "local",
+      url: started.url,
+      port,
+      dataDir,
+      pid: started.pid,
+      startTime: started.startTime,
+      logFile: started.logFile,
+    } satisfies InstanceRecord);
     return { name, source: "local", url: started.url, ready: true };
   } catch (error) {
     localError = error as Error;
@@ -113,7 +149,13 @@ async function upLocal(name: BrokerName): Promise<BrokerStatus> {
     try {
       const { startContainer } = await import("./container.js");
       const containerId = await startContainer(name);
-      writeJson(stateFile(name), { name, source: "container", url, port, containerId } satisfies InstanceRecord);
+      writeJson(stateFile(name), {
+        name,
+        source: "container",
+        url,
+        port,
+        containerId,
+      } satisfies InstanceRecord);
       await waitReady(name, url, 60_000);
       return { name, source: "container", url, ready: true };
     } catch (error) {
@@ -147,8 +189,17 @@ export async function status(names: readonly BrokerName[] = []): Promise<BrokerS
       const envUrl = fromEnv(name);
       const record = envUrl ? undefined : liveRecord(name);
       const url = envUrl ?? record?.url ?? BROKER_SPECS[name].defaultUrl;
-      const reason = await probe(name, url).then(() => undefined, (error: Error) => error.message);
-      const source: BrokerSource | undefined = envUrl ? "env" : record ? record.source : reason ? undefined : "running";
+      const reason = await probe(name, url).then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      const source: BrokerSource | undefined = envUrl
+        ? "env"
+        : record
+          ? record.source
+          : reason
+            ? undefined
+            : "running";
       return { name, source, url, ready: reason === undefined, ...(reason ? { reason } : {}) };
     }),
   );
@@ -185,7 +236,11 @@ export async function down(names: readonly BrokerName[] = []): Promise<DownRepor
       const dir = join(root, entry);
       const record = readRecord(join(dir, "instance.json"));
       if (record && !selected(names).includes(record.name)) continue;
-      if (record?.owner !== undefined && record.owner !== process.pid && isAlive({ pid: record.owner, startTime: undefined })) {
+      if (
+        record?.owner !== undefined &&
+        record.owner !== process.pid &&
+        isAlive({ pid: record.owner, startTime: undefined })
+      ) {
         report.kept.push(`private ${entry} (its test process ${record.owner} is running)`);
         continue;
       }
