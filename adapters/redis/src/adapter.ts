@@ -1,0 +1,314 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type {
+  Adapter,
+  Address,
+  ConsumeOptions,
+  ConsumerHandle,
+  Features,
+  OutboundMessage,
+  Source,
+} from "@omnibus/core";
+import {
+  ClosedError,
+  ConfigError,
+  ConnectionError,
+  MessageTooLargeError,
+  maskUrl,
+  PublishError,
+} from "@omnibus/core";
+import { Redis } from "ioredis";
+import { Acker } from "./acker.js";
+import { encodeFields, messageBytes } from "./codec.js";
+import { installScripts, runScript } from "./commands.js";
+import { StreamConsumer } from "./consumer.js";
+import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
+import { Maintenance } from "./maintenance.js";
+import type { ResolvedOptions } from "./options.js";
+import { UID_LENGTH } from "./scripts.js";
+
+/** The escape hatch of the Redis adapter. */
+export interface RedisNative {
+  /** The main connection: sends, acks, claims, schedules. Never blocked. */
+  readonly client: Redis;
+  /** The blocking connections, one per running consumer (`XREADGROUP … BLOCK`). */
+  readonly blockingClients: ReadonlySet<Redis>;
+}
+
+/** Back-pressure on sends: at most `limit` messages on their way to Redis at once. */
+class Gate {
+  private inFlight = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async acquire(n: number): Promise<void> {
+    while (this.inFlight > 0 && this.inFlight + n > this.limit) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.inFlight += n;
+  }
+
+  release(n: number): void {
+    this.inFlight -= n;
+    const waiters = this.waiters.splice(0);
+    for (const w of waiters) w();
+  }
+}
+
+export class RedisAdapter implements Adapter<RedisNative> {
+  readonly name = "redis";
+  readonly features: Features;
+  readonly native: RedisNative;
+  private readonly client: Redis;
+  private readonly ownsClient: boolean;
+  private readonly blockingClients = new Set<Redis>();
+  private readonly consumers = new Set<StreamConsumer>();
+  private readonly acker: Acker;
+  private readonly maintenance: Maintenance;
+  private readonly gate: Gate;
+  private readonly clientId = randomUUID().replaceAll("-", "").slice(0, 12);
+  private connecting: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.features = {
+      persistent: options.persistent,
+      fanout: true,
+      orderingByKey: false,
+      delay: true,
+      maxDelayMs: Number.POSITIVE_INFINITY,
+      priority: false,
+      maxPriority: 0,
+      maxMessageBytes: options.maxMessageBytes,
+      maxBatchSize: options.maxBatchSize,
+    };
+    if (options.client) {
+      this.client = options.client;
+      this.ownsClient = false;
+    } else {
+      this.client = new Redis(options.url, { ...options.redis, lazyConnect: true });
+      this.ownsClient = true;
+    }
+    this.client.on("error", () => {
+      // ioredis reconnects by itself; failed commands reject on their own.
+    });
+    installScripts(this.client);
+    this.acker = new Acker(this.client, (error) => this.log("acknowledgements failed", error));
+    this.maintenance = new Maintenance(this.client, options, (error) =>
+      this.log("maintenance failed", error),
+    );
+    this.gate = new Gate(options.maxInFlightSends);
+    const blockingClients = this.blockingClients;
+    const client = this.client;
+    this.native = { client, blockingClients };
+  }
+
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError("redis: adapter is closed"));
+    this.connecting ??= this.doConnect().catch((error) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  private async doConnect(): Promise<void> {
+    const status = this.client.status;
+    try {
+      if (status === "wait" || status === "end") await this.client.connect();
+      else if (status !== "ready") await this.client.ping();
+    } catch (cause) {
+      if (this.ownsClient) this.client.disconnect();
+      throw new ConnectionError(
+        `redis: cannot connect to ${maskUrl(this.options.url)}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+
+  async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    if (this.closed) throw new ClosedError("redis: adapter is closed");
+    if (messages.length === 0) return;
+    for (const m of messages) {
+      const size = messageBytes(m);
+      if (size > this.options.maxMessageBytes) {
+        throw new MessageTooLargeError(
+          `redis: message ${m.id} is ${size} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
+        );
+      }
+    }
+    for (let i = 0; i < messages.length; i += this.options.maxBatchSize) {
+      await this.sendBatch(address, messages.slice(i, i + this.options.maxBatchSize));
+    }
+  }
+
+  private async sendBatch(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    const { stream, delayed } = addressKeys(this.options.prefix, address.kind, address.name);
+    const n = messages.length;
+    await this.gate.acquire(n);
+    let minDelay = Number.POSITIVE_INFINITY;
+    try {
+      if (n === 1 && !(messages[0]!.delayMs! > 0)) {
+        await this.client.callBuffer("XADD", stream, "*", ...encodeFields(messages[0]!));
+      } else {
+        const pipeline = this.client.pipeline();
+        for (const m of messages) {
+          const delay = m.delayMs !== undefined && m.delayMs > 0 ? Math.ceil(m.delayMs) : 0;
+          if (delay > 0) {
+            minDelay = Math.min(minDelay, delay);
+            runScript(pipeline, "omnibusSchedule", [delayed], [delay, uid(), ...encodeFields(m)]);
+          } else {
+            pipeline.callBuffer("XADD", stream, "*", ...encodeFields(m));
+          }
+        }
+        const results = await pipeline.exec();
+        const failed = results?.find(([error]) => error !== null)?.[0];
+        if (!results) throw new Error("pipeline was discarded");
+        if (failed) throw failed;
+      }
+    } catch (cause) {
+      throw new PublishError(
+        `redis: sending to ${address.kind} ${address.name} failed: ${(cause as Error).message}`,
+        { cause },
+      );
+    } finally {
+      this.gate.release(n);
+    }
+    if (minDelay !== Number.POSITIVE_INFINITY) this.maintenance.scheduled(delayed, minDelay);
+    if (address.kind === "topic" && !this.maintenance.hasStream(stream)) {
+      // Trim what nobody reads: a topic without groups keeps nothing.
+      this.maintenance.addStream(stream, false, true);
+    }
+  }
+
+  async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
+    if (this.closed) throw new ClosedError("redis: adapter is closed");
+    await this.connect();
+    const keys =
+      source.kind === "queue"
+        ? queueKeys(this.options.prefix, source.name)
+        : topicKeys(this.options.prefix, source.name, source.group);
+    if (source.kind === "topic" && typeof source.group !== "string") {
+      throw new ConfigError("redis: a topic consumer needs a group");
+    }
+    const consumer = new StreamConsumer(
+      {
+        client: this.client,
+        options: this.options,
+        acker: this.acker,
+        maintenance: this.maintenance,
+        clientId: this.clientId,
+        newBlockingClient: () => this.newBlockingClient(),
+        dropBlockingClient: (c) => {
+          this.blockingClients.delete(c);
+          c.disconnect();
+        },
+        ensureGroups: (k, recovering) => this.ensureGroups(k, recovering),
+        log: (message, error) => this.log(message, error),
+      },
+      keys,
+      options,
+      source.kind === "queue" && source.ephemeral === true,
+    );
+    await consumer.start();
+    this.consumers.add(consumer);
+    const close = consumer.close.bind(consumer);
+    return {
+      stop: () => consumer.stop(),
+      close: async () => {
+        await close();
+        this.consumers.delete(consumer);
+      },
+    };
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    await this.connect();
+    await this.ensureGroups(topicKeys(this.options.prefix, topic, group), false);
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    await this.connect();
+    const { stream, delayed } = addressKeys(this.options.prefix, "queue", name);
+    try {
+      await this.client.del(stream, delayed);
+    } catch (cause) {
+      throw new ConnectionError(`redis: deleting queue ${name} failed: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.consumers].map((c) => c.close()));
+    this.consumers.clear();
+    await this.acker.flush().catch(() => {});
+    this.maintenance.close();
+    for (const c of this.blockingClients) c.disconnect();
+    this.blockingClients.clear();
+    if (this.ownsClient && this.client.status !== "wait" && this.client.status !== "end") {
+      await this.client.quit().catch(() => this.client.disconnect());
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Trim now (tests). */
+  trimNow(): Promise<void> {
+    return this.maintenance.trimNow();
+  }
+
+  /**
+   * Create the groups of a source if missing. A queue's group starts at the beginning of the stream
+   * (messages sent before the first consumer are kept); a topic group starts at the end (it gets
+   * what is published from now on), except when `recovering` a group that vanished while we were
+   * consuming (Redis lost its data): then at the beginning, so messages published since are kept.
+   */
+  private async ensureGroups(keys: SourceKeys, recovering: boolean): Promise<void> {
+    const pipeline = this.client.pipeline();
+    keys.streams.forEach((stream, i) => {
+      const start = i === 0 && !recovering ? keys.startId : "0";
+      pipeline.xgroup("CREATE", stream, keys.group, start, "MKSTREAM");
+    });
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (cause) {
+      throw new ConnectionError(`redis: creating consumer groups failed: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    for (const [error] of results ?? []) {
+      if (error && !error.message.startsWith("BUSYGROUP")) {
+        throw new ConnectionError(`redis: creating consumer group failed: ${error.message}`, {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  private newBlockingClient(): Redis {
+    const c = this.client.duplicate({
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: false,
+      enableOfflineQueue: true,
+    });
+    c.on("error", () => {});
+    this.blockingClients.add(c);
+    return c;
+  }
+
+  private log(message: string, error: unknown): void {
+    if (process.env.OMNIBUS_REDIS_DEBUG) {
+      process.stderr.write(`[omnibus:redis] ${message}: ${(error as Error)?.message ?? String(error)}\n`);
+    }
+  }
+}
+
+function uid(): string {
+  return randomBytes(UID_LENGTH / 2).toString("hex");
+}

@@ -1,0 +1,122 @@
+import type { OutboundMessage } from "@omnibus/core";
+
+/**
+ * Stream entry layout. Every message is one entry with these fields (optional ones only when set):
+ * `id`, `body` (raw bytes), `headers` (JSON object of strings), `key`, `correlationId`, `replyTo`,
+ * `timestamp` (decimal ms), and `prior`: how many deliveries the message had before this entry was
+ * written (set when a nack re-adds it), so that `attempt = prior + delivery count`.
+ */
+export const F = {
+  id: "id",
+  body: "body",
+  headers: "headers",
+  key: "key",
+  correlationId: "correlationId",
+  replyTo: "replyTo",
+  timestamp: "timestamp",
+  prior: "prior",
+} as const;
+
+/** The field/value list of `XADD` for one message. */
+export function encodeFields(message: OutboundMessage): (string | Buffer)[] {
+  const body = message.body;
+  const fields: (string | Buffer)[] = [
+    F.id,
+    message.id,
+    F.body,
+    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    F.headers,
+    JSON.stringify(message.headers),
+  ];
+  if (message.key !== undefined) fields.push(F.key, message.key);
+  if (message.correlationId !== undefined) fields.push(F.correlationId, message.correlationId);
+  if (message.replyTo !== undefined) fields.push(F.replyTo, message.replyTo);
+  fields.push(F.timestamp, String(message.timestamp));
+  return fields;
+}
+
+/** Bytes a message takes on the broker (body, headers and properties), for `maxMessageBytes`. */
+export function messageBytes(message: OutboundMessage): number {
+  let n = message.body.byteLength + Buffer.byteLength(message.id) + 20;
+  for (const name in message.headers) {
+    n += Buffer.byteLength(name) + Buffer.byteLength(message.headers[name]!) + 6;
+  }
+  if (message.key !== undefined) n += Buffer.byteLength(message.key);
+  if (message.correlationId !== undefined) n += Buffer.byteLength(message.correlationId);
+  if (message.replyTo !== undefined) n += Buffer.byteLength(message.replyTo);
+  return n;
+}
+
+/** A message read back from a stream entry, before the delivery count is known. */
+export interface DecodedEntry {
+  id: string;
+  body: Buffer;
+  headers: Record<string, string>;
+  key?: string;
+  correlationId?: string;
+  replyTo?: string;
+  timestamp: number;
+  prior: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Decode the flat field list of an entry (as Buffers). Entries not written by Omnibus are tolerated:
+ * the entry id stands in for a missing message id, unknown fields become headers.
+ */
+export function decodeFields(entryId: string, fields: readonly Buffer[]): DecodedEntry {
+  const out: DecodedEntry = { id: entryId, body: EMPTY, headers: {}, timestamp: 0, prior: 0 };
+  let extra: Record<string, string> | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toString();
+    const value = fields[i + 1]!;
+    switch (name) {
+      case F.id:
+        out.id = value.toString();
+        break;
+      case F.body:
+        out.body = value;
+        break;
+      case F.headers:
+        out.headers = parseHeaders(value.toString());
+        break;
+      case F.key:
+        out.key = value.toString();
+        break;
+      case F.correlationId:
+        out.correlationId = value.toString();
+        break;
+      case F.replyTo:
+        out.replyTo = value.toString();
+        break;
+      case F.timestamp:
+        out.timestamp = Number(value.toString()) || 0;
+        break;
+      case F.prior:
+        out.prior = Number(value.toString()) || 0;
+        break;
+      default:
+        extra ??= {};
+        extra[name] = value.toString();
+    }
+  }
+  if (extra) out.headers = { ...extra, ...out.headers };
+  if (out.timestamp === 0) out.timestamp = Number(entryId.slice(0, entryId.indexOf("-"))) || 0;
+  return out;
+}
+
+function parseHeaders(json: string): Record<string, string> {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+    const headers = value as Record<string, unknown>;
+    // Own properties only (JSON.parse defines them, even one named __proto__); values are strings.
+    for (const k of Object.keys(headers)) {
+      if (typeof headers[k] !== "string") headers[k] = String(headers[k]);
+    }
+    return headers as Record<string, string>;
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,461 @@
+import { randomBytes } from "node:crypto";
+import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
+import { ConnectionError } from "@omnibus/core";
+import type { Redis } from "ioredis";
+import type { Acker } from "./acker.js";
+import { decodeFields } from "./codec.js";
+import { runScript } from "./commands.js";
+import type { SourceKeys } from "./keys.js";
+import type { Maintenance } from "./maintenance.js";
+import type { ResolvedOptions } from "./options.js";
+import { UID_LENGTH } from "./scripts.js";
+
+/** The `native` of a Redis delivery: where the entry lives. */
+export interface RedisNativeMessage {
+  /** Stream key the entry was read from. */
+  readonly stream: string;
+  /** Stream entry id (`<ms>-<seq>`). */
+  readonly entryId: string;
+  /** Consumer group. */
+  readonly group: string;
+  /** Consumer name inside the group. */
+  readonly consumer: string;
+  /** Times the entry was delivered from this stream entry (the PEL delivery count). */
+  readonly deliveryCount: number;
+}
+
+/** An entry read from Redis, not yet handed to core. */
+interface Read {
+  readonly stream: string;
+  readonly id: string;
+  readonly fields: Buffer[];
+  /** Delivery count in the pending entries list. */
+  readonly count: number;
+}
+
+/** An entry handed to core and not yet settled. */
+interface Held {
+  readonly stream: string;
+  readonly id: string;
+  readonly count: number;
+  since: number;
+}
+
+/** An idle time that makes a released entry claimable at once by any consumer of the group. */
+const RELEASE_IDLE_MS = 365 * 24 * 3_600_000;
+
+let consumerSeq = 0;
+
+const RESOLVED = Promise.resolve();
+
+/** What the consumer needs from its adapter. */
+export interface ConsumerContext {
+  readonly client: Redis;
+  readonly options: ResolvedOptions;
+  readonly acker: Acker;
+  readonly maintenance: Maintenance;
+  readonly clientId: string;
+  readonly newBlockingClient: () => Redis;
+  readonly dropBlockingClient: (client: Redis) => void;
+  readonly ensureGroups: (keys: SourceKeys, recovering: boolean) => Promise<void>;
+  readonly log: (message: string, error: unknown) => void;
+}
+
+/**
+ * One consumer of one source: a blocking `XREADGROUP` loop on its own connection, reading as many
+ * entries as there are free prefetch slots, plus `XAUTOCLAIM` of entries whose consumer died.
+ */
+export class StreamConsumer implements ConsumerHandle {
+  readonly name: string;
+  private readonly blocking: Redis;
+  private blockingId: number | undefined;
+  private readonly prefetch: number;
+  private readonly lowWater: number;
+  private running = true;
+  private stopping: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private loopEnded = false;
+  private unsettled = 0;
+  private readonly buffer: Read[] = [];
+  private readonly held = new Map<string, Held>();
+  private waiter: (() => void) | undefined;
+  private waitingForSlots = false;
+  private readonly cursors: string[];
+  private nextClaimAt = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private recovering = false;
+
+  constructor(
+    private readonly ctx: ConsumerContext,
+    private readonly keys: SourceKeys,
+    private readonly consume: ConsumeOptions,
+    private readonly ephemeral: boolean,
+  ) {
+    this.name = `${ctx.clientId}-${++consumerSeq}`;
+    this.prefetch = Math.max(1, Math.floor(consume.prefetch));
+    this.lowWater = Math.max(1, Math.floor(this.prefetch / 4));
+    this.cursors = keys.streams.map(() => "0-0");
+    this.blocking = ctx.newBlockingClient();
+  }
+
+  /** Connect the blocking connection, create the groups and start reading. */
+  async start(): Promise<void> {
+    this.blocking.on("ready", () => {
+      this.blocking.client("ID").then(
+        (id) => {
+          this.blockingId = Number(id);
+        },
+        () => {},
+      );
+    });
+    this.blocking.on("end", () => {
+      if (!this.running) return;
+      this.running = false;
+      this.wake();
+      this.consume.onError(new ConnectionError("redis: consumer connection closed for good"));
+    });
+    try {
+      await this.blocking.connect();
+      this.blockingId = Number(await this.blocking.client("ID"));
+      await this.ctx.ensureGroups(this.keys, false);
+    } catch (cause) {
+      this.ctx.dropBlockingClient(this.blocking);
+      throw cause instanceof ConnectionError
+        ? cause
+        : new ConnectionError(`redis: cannot start consumer: ${(cause as Error).message}`, { cause });
+    }
+    const m = this.ctx.maintenance;
+    m.addSchedules(this.keys.schedules);
+    for (const stream of this.keys.streams) m.addStream(stream, this.keys.startId === "0");
+    if (this.ephemeral) {
+      const keys = this.ephemeralKeys();
+      m.addEphemeral(keys);
+      await Promise.all(keys.map((k) => this.ctx.client.pexpire(k, this.ctx.options.ephemeralTtlMs)));
+    }
+    const renewMs = Math.max(5, Math.floor(this.ctx.options.claimIdleMs / 3));
+    this.renewTimer = setInterval(() => void this.renew(renewMs), renewMs);
+    this.renewTimer.unref();
+    this.loop = this.run().finally(() => {
+      this.loopEnded = true;
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  private async run(): Promise<void> {
+    const { options } = this.ctx;
+    const streams = this.keys.streams;
+    const ids = streams.map(() => ">");
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (this.recovering) {
+          await this.ctx.ensureGroups(this.keys, true);
+          this.recovering = false;
+        }
+        let free = this.prefetch - this.unsettled - this.buffer.length;
+        if (free > 0 && Date.now() >= this.nextClaimAt) {
+          await this.claim(free);
+          this.dispatch();
+          free = this.prefetch - this.unsettled - this.buffer.length;
+        }
+        if (free <= 0 || (free < this.lowWater && this.unsettled > 0)) {
+          await this.waitForSlots(Math.max(1, this.nextClaimAt - Date.now()));
+          continue;
+        }
+        const reply = (await this.blocking.callBuffer(
+          "XREADGROUP",
+          "GROUP",
+          this.keys.group,
+          this.name,
+          "COUNT",
+          free,
+          "BLOCK",
+          options.blockMs,
+          "STREAMS",
+          ...streams,
+          ...ids,
+        )) as [Buffer, [Buffer, Buffer[] | null][]][] | null;
+        failures = 0;
+        if (reply) this.ingest(reply);
+        if (this.running) this.dispatch();
+      } catch (error) {
+        if (!this.running) break;
+        if (isNoGroup(error)) {
+          // The stream or group is gone (Redis restarted without persistence, or someone deleted
+          // it): create it again and carry on.
+          this.recovering = true;
+          this.cursors.fill("0-0");
+        } else {
+          this.ctx.log("consumer read failed; retrying", error);
+        }
+        failures++;
+        await this.sleep(Math.min(2000, 25 * 2 ** Math.min(failures, 7)));
+      }
+    }
+  }
+
+  private ingest(reply: [Buffer, [Buffer, Buffer[] | null][]][]): void {
+    for (const [streamKey, entries] of reply) {
+      const stream = streamKey.toString();
+      for (const [idBuf, fields] of entries) {
+        const id = idBuf.toString();
+        if (fields === null) {
+          // Deleted entry still pending: nothing to deliver.
+          this.ctx.acker.ack(stream, this.keys.group, id);
+          continue;
+        }
+        this.buffer.push({ stream, id, fields, count: 1 });
+      }
+    }
+  }
+
+  private async claim(free: number): Promise<void> {
+    const { options, client } = this.ctx;
+    let more = false;
+    for (let i = 0; i < this.keys.streams.length && free > 0; i++) {
+      const stream = this.keys.streams[i]!;
+      const [cursor, entries] = (await runScript(
+        client,
+        "omnibusClaim",
+        [stream],
+        [this.keys.group, this.name, options.claimIdleMs, this.cursors[i]!, free],
+        true,
+      )) as [Buffer, [Buffer, Buffer[], number][]];
+      this.cursors[i] = cursor.toString();
+      if (this.cursors[i] !== "0-0") more = true;
+      for (const [idBuf, fields, count] of entries) {
+        const id = idBuf.toString();
+        if (this.held.has(`${stream}\n${id}`)) continue; // ours, still being handled
+        this.buffer.push({ stream, id, fields, count: Number(count) });
+        free--;
+      }
+    }
+    this.nextClaimAt = Date.now() + (more ? 0 : options.claimIntervalMs);
+  }
+
+  /** Hand buffered entries to core while there are free prefetch slots. */
+  private dispatch(): void {
+    while (this.buffer.length > 0 && this.unsettled < this.prefetch && this.running) {
+      const read = this.buffer.shift()!;
+      const decoded = decodeFields(read.id, read.fields);
+      const held: Held = { stream: read.stream, id: read.id, count: read.count, since: Date.now() };
+      const attempt = decoded.prior + read.count;
+      const native: RedisNativeMessage = {
+        stream: read.stream,
+        entryId: read.id,
+        group: this.keys.group,
+        consumer: this.name,
+        deliveryCount: read.count,
+      };
+      const message: InboundMessage = {
+        id: decoded.id,
+        body: decoded.body,
+        headers: decoded.headers,
+        key: decoded.key,
+        correlationId: decoded.correlationId,
+        replyTo: decoded.replyTo,
+        timestamp: decoded.timestamp,
+        attempt,
+        native,
+      };
+      let settled = false;
+      const delivery: Delivery = {
+        message,
+        ack: () => {
+          if (settled) return Promise.resolve();
+          settled = true;
+          this.release(held);
+          this.ctx.acker.ack(held.stream, this.keys.group, held.id);
+          return RESOLVED;
+        },
+        nack: (opts) => {
+          if (settled) return Promise.resolve();
+          settled = true;
+          this.release(held);
+          return this.nack(held, attempt, opts?.delayMs ?? 0);
+        },
+      };
+      this.held.set(`${read.stream}\n${read.id}`, held);
+      this.unsettled++;
+      this.consume.onDelivery(delivery);
+    }
+  }
+
+  /** A delivery was settled: free its slot. */
+  private release(held: Held): void {
+    this.held.delete(`${held.stream}\n${held.id}`);
+    this.unsettled--;
+    if (!this.waitingForSlots) return;
+    const free = this.prefetch - this.unsettled - this.buffer.length;
+    if (free >= this.lowWater || this.unsettled === 0) this.wake();
+  }
+
+  private async nack(held: Held, attempt: number, delayMs: number): Promise<void> {
+    const delay = Math.max(0, Math.ceil(delayMs));
+    try {
+      await runScript(
+        this.ctx.client,
+        "omnibusNack",
+        [held.stream, this.keys.retryStream, this.keys.retryDelayed],
+        [this.keys.group, this.name, held.id, delay, attempt, randomBytes(UID_LENGTH / 2).toString("hex")],
+      );
+    } catch (cause) {
+      throw new ConnectionError(`redis: nack failed: ${(cause as Error).message}`, { cause });
+    }
+    if (delay > 0) this.ctx.maintenance.scheduled(this.keys.retryDelayed, delay);
+  }
+
+  /**
+   * Keep the entries this consumer holds from being claimed by others: `XCLAIM … JUSTID` to itself
+   * resets their idle time without counting a delivery.
+   */
+  private async renew(renewMs: number): Promise<void> {
+    const now = Date.now();
+    const byStream = new Map<string, string[]>();
+    const touch = (stream: string, id: string) => {
+      const list = byStream.get(stream);
+      if (list) list.push(id);
+      else byStream.set(stream, [id]);
+    };
+    for (const h of this.held.values()) {
+      if (now - h.since >= renewMs) {
+        h.since = now;
+        touch(h.stream, h.id);
+      }
+    }
+    for (const r of this.buffer) touch(r.stream, r.id);
+    if (byStream.size === 0) return;
+    const pipeline = this.ctx.client.pipeline();
+    for (const [stream, list] of byStream) {
+      pipeline.xclaim(stream, this.keys.group, this.name, 0, ...list, "JUSTID");
+    }
+    await pipeline.exec().catch((error) => this.ctx.log("lease renewal failed", error));
+  }
+
+  // ---------------------------------------------------------------- waiting
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private waitForSlots(maxMs: number): Promise<void> {
+    this.waitingForSlots = true;
+    return this.sleep(maxMs).finally(() => {
+      this.waitingForSlots = false;
+    });
+  }
+
+  /** Sleep up to `ms`, or until woken (by a settle or stop). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const prev = this.waiter;
+      this.waiter = done;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+        prev?.();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  private async doStop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    // Unblock the pending XREADGROUP (entries it already took come back and are released below).
+    const deadline = Date.now() + this.ctx.options.blockMs * 2 + 1000;
+    while (!this.loopEnded) {
+      if (Date.now() > deadline) {
+        this.blocking.disconnect();
+        break;
+      }
+      if (this.blockingId !== undefined) {
+        await this.ctx.client.client("UNBLOCK", this.blockingId).catch(() => {});
+      }
+      await Promise.race([this.loop, delay(20)]);
+    }
+    await this.loop;
+    await this.releaseEntries(
+      this.buffer.splice(0).map((r) => ({ stream: r.stream, id: r.id, count: r.count - 1 })),
+    );
+  }
+
+  private async doClose(): Promise<void> {
+    await this.stop();
+    clearInterval(this.renewTimer);
+    await this.ctx.acker.flush().catch((error) => this.ctx.log("final acknowledgements failed", error));
+    // Deliveries not settled by now are treated as if this consumer had died: next attempt.
+    const unsettled = [...this.held.values()].map((h) => ({ stream: h.stream, id: h.id, count: h.count }));
+    this.held.clear();
+    await this.releaseEntries(unsettled);
+    const m = this.ctx.maintenance;
+    m.removeSchedules(this.keys.schedules);
+    for (const stream of this.keys.streams) m.removeStream(stream);
+    try {
+      if (this.ephemeral) {
+        m.removeEphemeral(this.ephemeralKeys());
+        await this.ctx.client.del(...this.ephemeralKeys());
+      } else {
+        await runScript(this.ctx.client, "omnibusForgetConsumer", this.keys.streams, [
+          this.keys.group,
+          this.name,
+        ]);
+      }
+    } catch (error) {
+      this.ctx.log("consumer cleanup failed", error);
+    }
+    this.ctx.dropBlockingClient(this.blocking);
+  }
+
+  /**
+   * Give entries back to the group: make them claimable by any consumer at once, with the delivery
+   * count set so that the next claim (which adds one) yields the right attempt.
+   */
+  private async releaseEntries(entries: { stream: string; id: string; count: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.ctx.client.pipeline();
+    for (const e of entries) {
+      pipeline.xclaim(
+        e.stream,
+        this.keys.group,
+        this.name,
+        0,
+        e.id,
+        "IDLE",
+        RELEASE_IDLE_MS,
+        "RETRYCOUNT",
+        Math.max(0, e.count),
+        "JUSTID",
+      );
+    }
+    await pipeline.exec().catch((error) => this.ctx.log("releasing messages failed", error));
+  }
+
+  private ephemeralKeys(): string[] {
+    return [...this.keys.streams, ...this.keys.schedules.map((s) => s.delayed)];
+  }
+}
+
+function isNoGroup(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOGROUP");
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,198 @@
+/**
+ * Lua scripts. Each runs atomically on the server, so a crash of the client (or of Redis, with AOF)
+ * between two of its steps cannot happen: a scheduled message is either in its zset or in its
+ * stream, never in both and never in neither.
+ *
+ * Scheduled messages are zset members `<uid><msgpack of the entry's field list>`; the uid (fixed
+ * length {@link UID_LENGTH}) keeps two identical messages apart.
+ */
+
+/** Length of the unique prefix of a schedule member. */
+export const UID_LENGTH = 24;
+
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * Schedule a message. KEYS[1] = zset; ARGV[1] = delay ms, ARGV[2] = uid, ARGV[3..] = fields.
+ * The due time is the server's clock plus the delay (one clock for every client).
+ */
+export const SCHEDULE = `${NOW}
+local f = {}
+for i = 3, #ARGV do f[#f + 1] = ARGV[i] end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2] .. cmsgpack.pack(f))
+return 1
+`;
+
+/**
+ * Move due messages from a schedule into a stream. KEYS[1] = zset, KEYS[2] = stream;
+ * ARGV[1] = most messages to move. Returns { moved, ms until the next one is due or -1 } (strings).
+ */
+export const PROMOTE = `${NOW}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, m in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', unpack(cmsgpack.unpack(string.sub(m, ${UID_LENGTH + 1}))))
+  redis.call('ZREM', KEYS[1], m)
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if nxt[2] then return { tostring(#due), tostring(math.max(0, tonumber(nxt[2]) - now)) } end
+return { tostring(#due), '-1' }
+`;
+
+/**
+ * Nack: re-add the message for a later delivery and acknowledge the original, in one step.
+ * KEYS[1] = stream the entry was read from, KEYS[2] = retry stream, KEYS[3] = retry zset;
+ * ARGV = group, consumer, entry id, delay ms, prior deliveries, uid.
+ * Does nothing (returns 0) when the entry is no longer pending for this consumer (another consumer
+ * claimed it meanwhile: it is that consumer's to settle).
+ */
+export const NACK = `
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if not p[1] or p[1][2] ~= ARGV[2] then return 0 end
+local e = redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3])
+if not e[1] then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+  return -1
+end
+local f = e[1][2]
+local out = {}
+for i = 1, #f, 2 do
+  if f[i] ~= 'prior' then
+    out[#out + 1] = f[i]
+    out[#out + 1] = f[i + 1]
+  end
+end
+out[#out + 1] = 'prior'
+out[#out + 1] = ARGV[5]
+local delay = tonumber(ARGV[4])
+if delay > 0 then
+  ${NOW}
+  redis.call('ZADD', KEYS[3], now + delay, ARGV[6] .. cmsgpack.pack(out))
+else
+  redis.call('XADD', KEYS[2], '*', unpack(out))
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;
+
+/**
+ * Claim messages idle for too long (their consumer died), with their delivery counts.
+ * KEYS[1] = stream; ARGV = group, consumer, min idle ms, cursor, count.
+ * Returns { next cursor, { { entry id, fields, delivery count }, … } }.
+ */
+export const CLAIM = `
+local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local out = {}
+for _, e in ipairs(r[2]) do
+  if e and e[2] then
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    local c = 1
+    if p[1] then c = p[1][4] end
+    out[#out + 1] = { e[1], e[2], c }
+  end
+end
+return { r[1], out }
+`;
+
+/**
+ * Trim acknowledged entries. KEYS[1] = stream; ARGV[1] = '1' for a queue stream (never trimmed
+ * while it has no group: its messages wait for the first consumer), ARGV[2] = acknowledged entries
+ * to keep anyway, ARGV[3] = idle ms after which a consumer with nothing pending is forgotten.
+ * Returns the number of entries trimmed.
+ */
+export const TRIM = `
+local function map(flat)
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  return m
+end
+local function less(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+local min = nil
+if #groups == 0 then
+  if ARGV[1] == '1' then return 0 end
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if not last[1] then return 0 end
+  min = last[1][1]
+  local seq = string.match(min, '-(%d+)$')
+  min = string.match(min, '^(%d+)-') .. '-' .. tostring(tonumber(seq) + 1)
+else
+  local idle = tonumber(ARGV[3])
+  for _, flat in ipairs(groups) do
+    local g = map(flat)
+    local candidate = g['last-delivered-id']
+    if g['pending'] > 0 then
+      local p = redis.call('XPENDING', KEYS[1], g['name'])
+      candidate = p[2]
+    end
+    if min == nil or less(candidate, min) then min = candidate end
+    for _, cflat in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], g['name'])) do
+      local c = map(cflat)
+      if c['pending'] == 0 and c['idle'] > idle then
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[1], g['name'], c['name'])
+      end
+    end
+  end
+end
+local keep = tonumber(ARGV[2])
+if keep > 0 then
+  local len = redis.call('XLEN', KEYS[1])
+  local n = math.min(len - keep, 10000)
+  if n <= 0 then return 0 end
+  local r = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', n + 1)
+  if r[n + 1] and less(r[n + 1][1], min) then min = r[n + 1][1] end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', min)
+`;
+
+/**
+ * Forget a closing consumer when nothing is pending for it any more.
+ * KEYS = its streams; ARGV[1] = group, ARGV[2] = consumer.
+ */
+export const FORGET_CONSUMER = `
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local ok, p = pcall(redis.call, 'XPENDING', key, ARGV[1], '-', '+', 1, ARGV[2])
+    if ok and not p[1] then
+      redis.call('XGROUP', 'DELCONSUMER', key, ARGV[1], ARGV[2])
+    end
+  end
+end
+return 1
+`;
+
+/**
+ * Idempotency claim. KEYS[1] = key; ARGV = token, lock ms, done marker.
+ * Returns 1 (claimed), 2 (done) or 0 (in progress).
+ */
+export const IDEMPOTENCY_CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 2 end
+return 0
+`;
+
+/** Mark done if the claim is still ours. KEYS[1] = key; ARGV = token, ttl ms, done marker. */
+export const IDEMPOTENCY_COMPLETE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/** Give the claim up if it is still ours. KEYS[1] = key; ARGV[1] = token. */
+export const IDEMPOTENCY_RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
