@@ -1,0 +1,613 @@
+import {
+  type Adapter,
+  type Address,
+  ClosedError,
+  ConfigError,
+  ConnectionError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type Features,
+  type InboundMessage,
+  MessageTooLargeError,
+  type OutboundMessage,
+  PublishError,
+  type Source,
+} from "@omnibus/core";
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
+import { RabbitConsumer } from "./consumer.js";
+import { amqpCode, Link } from "./link.js";
+import { type RabbitMQOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { delayBucket, headerTableBytes, messageBytes, publishOptions, toBuffer } from "./wire.js";
+
+/** The escape hatch: amqplib's own objects of the current connection. */
+export interface RabbitMQNative {
+  /** The amqplib connection (`ChannelModel`). Replaced after a reconnect. */
+  readonly connection: ChannelModel;
+  /** The confirm channel sends go through. Replaced after a reconnect. */
+  readonly channel: ConfirmChannel;
+}
+
+/** Largest delay: RabbitMQ's TTLs are 32-bit millisecond timers; 2^31 - 1 ms is about 24.8 days. */
+export const MAX_DELAY_MS = 2_147_483_647;
+
+/**
+ * Queues whose names start with this are core's request-reply inboxes: exclusive queues of
+ * another client. A send never declares them (a reply to an inbox that is gone must fail, not
+ * create a durable orphan queue).
+ */
+export const INBOX_PREFIX = "omnibus.inbox.";
+
+/** Headers of amqplib's connection `clientProperties`. */
+const CLIENT_PRODUCT = "@omnibus/rabbitmq";
+
+/** A wait queue's lease (`x-expires`) outlives its TTL by this much; it is renewed well before. */
+const WAIT_QUEUE_SLACK_MS = 10 * 60_000;
+const WAIT_QUEUE_RENEW_MS = 5 * 60_000;
+
+interface Route {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly mandatory: boolean;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function describeAddress(address: Address): string {
+  return `${address.kind} ${address.name}`;
+}
+
+class RabbitMQAdapter implements Adapter<RabbitMQNative> {
+  readonly name = "rabbitmq";
+  readonly features: Features;
+  readonly #o: ResolvedOptions;
+  #link: Link | undefined;
+  #connecting: Promise<Link> | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #consumers = new Set<RabbitConsumer>();
+  readonly #deleted = new Set<string>();
+  readonly #ephemeral = new Set<string>();
+
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+    this.features = Object.freeze({
+      persistent: true,
+      fanout: true,
+      orderingByKey: options.singleActiveConsumer,
+      delay: true,
+      maxDelayMs: MAX_DELAY_MS,
+      priority: options.maxPriority > 0,
+      maxPriority: options.maxPriority,
+      maxMessageBytes: options.maxMessageBytes,
+      maxBatchSize: options.maxBatchSize,
+    });
+  }
+
+  get native(): RabbitMQNative {
+    const link = this.#link;
+    if (!link) throw new ConfigError("rabbitmq: not connected: await adapter.connect() first");
+    return { connection: link.connection, channel: link.publisherChannel };
+  }
+
+  /** The resolved options (tests, diagnostics). The URL in it is never masked: do not print it. */
+  get options(): ResolvedOptions {
+    return this.#o;
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  async connect(): Promise<void> {
+    await this.#ensureLink();
+  }
+
+  currentLink(): Link | undefined {
+    return this.#link?.open ? this.#link : undefined;
+  }
+
+  #ensureLink(): Promise<Link> {
+    if (this.#closed) return Promise.reject(new ClosedError("rabbitmq: the adapter is closed"));
+    const link = this.#link;
+    if (link?.open) return Promise.resolve(link);
+    if (!this.#connecting) {
+      const connecting = this.#open();
+      this.#connecting = connecting;
+      connecting.then(
+        () => {
+          if (this.#connecting === connecting) this.#connecting = undefined;
+        },
+        () => {
+          if (this.#connecting === connecting) this.#connecting = undefined;
+        },
+      );
+    }
+    return this.#connecting;
+  }
+
+  /** Wait for a link, at most `sendWaitMs` (sends during a reconnect). */
+  async #linkWithin(what: string): Promise<Link> {
+    const link = this.#link;
+    if (link?.open) return link;
+    const waitMs = this.#o.sendWaitMs;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.#ensureLink(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new ConnectionError(
+                  `rabbitmq: ${what}: no connection to ${this.#o.safeUrl} within ${waitMs} ms (reconnecting)`,
+                ),
+              ),
+            waitMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #open(): Promise<Link> {
+    let connection: ChannelModel;
+    try {
+      connection = await amqp.connect(this.#o.url, {
+        ...this.#o.socketOptions,
+        noDelay: true,
+        timeout: this.#o.connectTimeoutMs,
+        clientProperties: { connection_name: this.#o.connectionName, product: CLIENT_PRODUCT },
+      });
+    } catch (error) {
+      const code = amqpCode(error);
+      const reason = (error as Error)?.message ?? String(error);
+      const auth = code === 403 || /ACCESS.REFUSED|403/.test(reason);
+      throw new ConnectionError(`rabbitmq: cannot connect to ${this.#o.safeUrl}: ${reason}`, {
+        cause: error,
+        retryable: !auth,
+      });
+    }
+    let publisher: ConfirmChannel;
+    try {
+      publisher = await connection.createConfirmChannel();
+    } catch (error) {
+      await connection.close().catch(() => {});
+      throw new ConnectionError(`rabbitmq: cannot open a channel on ${this.#o.safeUrl}`, { cause: error });
+    }
+    const link = new Link(connection, publisher);
+    connection.on("error", () => {
+      // 'close' follows; reconnect happens there.
+    });
+    connection.on("close", () => this.#lost(link));
+    if (this.#closed) {
+      await connection.close().catch(() => {});
+      throw new ClosedError("rabbitmq: the adapter is closed");
+    }
+    this.#link = link;
+    return link;
+  }
+
+  #lost(link: Link): void {
+    link.open = false;
+    if (this.#link === link) this.#link = undefined;
+    if (this.#closed) return;
+    const reconnect = this.#o.reconnect;
+    if (reconnect === false) {
+      const error = new ConnectionError(`rabbitmq: lost the connection to ${this.#o.safeUrl}`);
+      for (const c of this.#consumers) c.fail(error);
+      return;
+    }
+    if (this.#connecting) return;
+    const loop = this.#reconnectLoop(reconnect);
+    this.#connecting = loop;
+    loop.then(
+      () => {
+        if (this.#connecting === loop) this.#connecting = undefined;
+      },
+      () => {
+        if (this.#connecting === loop) this.#connecting = undefined;
+      },
+    );
+  }
+
+  async #reconnectLoop(r: {
+    initialDelayMs: number;
+    maxDelayMs: number;
+    giveUpAfterMs: number;
+  }): Promise<Link> {
+    const started = Date.now();
+    let delay = r.initialDelayMs;
+    let lastError: unknown;
+    for (;;) {
+      await sleep(delay);
+      if (this.#closed) throw new ClosedError("rabbitmq: the adapter is closed");
+      try {
+        const link = await this.#open();
+        for (const c of this.#consumers) void c.resume();
+        return link;
+      } catch (error) {
+        if (error instanceof ClosedError) throw error;
+        lastError = error;
+      }
+      if (Date.now() - started >= r.giveUpAfterMs) {
+        const error = new ConnectionError(
+          `rabbitmq: gave up reconnecting to ${this.#o.safeUrl} after ${Date.now() - started} ms`,
+          { cause: lastError },
+        );
+        for (const c of this.#consumers) c.fail(error);
+        throw error;
+      }
+      delay = Math.min(r.maxDelayMs, delay * 2);
+    }
+  }
+
+  // ------------------------------------------------------------------ topology
+
+  #queueArguments(): Record<string, unknown> {
+    const args: Record<string, unknown> = {};
+    if (this.#o.queueType === "quorum") args["x-queue-type"] = "quorum";
+    if (this.#o.maxPriority > 0) args["x-max-priority"] = this.#o.maxPriority;
+    if (this.#o.singleActiveConsumer) args["x-single-active-consumer"] = true;
+    return args;
+  }
+
+  /**
+   * Declare a durable queue. One that exists with other arguments (406) or exclusively for
+   * another connection (405, e.g. another client's reply inbox) is used as it is.
+   */
+  #ensureQueue(link: Link, name: string, forConsume: boolean): Promise<void> {
+    return link.once(`q:${name}`, async () => {
+      try {
+        await link.declare((ch) =>
+          ch.assertQueue(name, { durable: true, arguments: this.#queueArguments() }),
+        );
+      } catch (error) {
+        const code = amqpCode(error);
+        if (code === 405) {
+          if (forConsume) {
+            throw new ConfigError(`rabbitmq: queue ${name} is exclusive to another connection`, {
+              cause: error,
+            });
+          }
+          return;
+        }
+        if (code !== 406) throw error;
+        // Exists with other arguments (type, priority…): use it as it is.
+        await link.declare((ch) => ch.checkQueue(name));
+      }
+    });
+  }
+
+  #ensureExchange(link: Link, topic: string): Promise<void> {
+    return link.once(`x:${topic}`, async () => {
+      try {
+        await link.declare((ch) => ch.assertExchange(topic, "fanout", { durable: true }));
+      } catch (error) {
+        if (amqpCode(error) !== 406) throw error;
+        await link.declare((ch) => ch.checkExchange(topic)); // exists as another type: use it
+      }
+    });
+  }
+
+  /** The queue of a topic group. */
+  groupQueue(topic: string, group: string): string {
+    return `${topic}.${group}`;
+  }
+
+  async #ensureGroup(link: Link, topic: string, group: string): Promise<string> {
+    const queue = this.groupQueue(topic, group);
+    await this.#ensureExchange(link, topic);
+    await this.#ensureQueue(link, queue, true);
+    await link.once(`b:${topic}>${queue}`, () =>
+      link.declare((ch) => ch.bindQueue(queue, topic, "")).then(() => {}),
+    );
+    return queue;
+  }
+
+  /**
+   * The wait queue of one delay bucket: a durable queue with `x-message-ttl` = the bucket and a
+   * dead-letter exchange, fed by a fanout exchange of the same name. A message published to it
+   * with routing key R is dead-lettered after the TTL with routing key R: to the default
+   * exchange (R = the origin queue) for queues, to `<ns>.delay.topics` (R = the topic, bound to
+   * the topic's exchange) for topics. Unused wait queues expire (`x-expires`); every use within
+   * a connection renews the lease well before it runs out.
+   */
+  async #ensureWait(link: Link, bucket: number, kind: "queue" | "topic"): Promise<string> {
+    const ns = this.#o.namespace;
+    const name = kind === "queue" ? `${ns}.delay.${bucket}` : `${ns}.delay.${bucket}.topics`;
+    const key = `w:${name}`;
+    const renewed = link.leases.get(name);
+    if (renewed !== undefined && Date.now() - renewed > WAIT_QUEUE_RENEW_MS) link.forget(key);
+    await link.once(key, async () => {
+      const args: Record<string, unknown> = {
+        "x-message-ttl": bucket,
+        "x-dead-letter-exchange": kind === "queue" ? "" : `${ns}.delay.topics`,
+        "x-expires": bucket + WAIT_QUEUE_SLACK_MS,
+      };
+      if (this.#o.queueType === "quorum") {
+        args["x-queue-type"] = "quorum";
+        args["x-dead-letter-strategy"] = "at-least-once";
+        args["x-overflow"] = "reject-publish";
+      }
+      const at = Date.now();
+      await link.declare(async (ch) => {
+        await ch.assertExchange(name, "fanout", { durable: true, autoDelete: true });
+        await ch.assertQueue(name, { durable: true, arguments: args });
+        await ch.bindQueue(name, name, "");
+      });
+      link.leases.set(name, at);
+    });
+    return name;
+  }
+
+  /** For delayed topic sends: `<ns>.delay.topics` (direct) routes back to the topic's exchange. */
+  #ensureTopicReturn(link: Link, topic: string): Promise<void> {
+    const hub = `${this.#o.namespace}.delay.topics`;
+    return link.once(`t:${topic}`, async () => {
+      await this.#ensureExchange(link, topic);
+      await link.declare(async (ch) => {
+        await ch.assertExchange(hub, "direct", { durable: true });
+        await ch.bindExchange(topic, hub, topic);
+      });
+    });
+  }
+
+  /** Declare what a consumer's source needs; returns the queue to consume. */
+  async declareSource(link: Link, source: Source): Promise<string> {
+    if (source.kind === "topic") return this.#ensureGroup(link, source.name, source.group);
+    this.#deleted.delete(source.name);
+    if (source.ephemeral) {
+      this.#ephemeral.add(source.name);
+      await link.once(`q:${source.name}`, async () => {
+        await link.declare((ch) =>
+          ch.assertQueue(source.name, { durable: false, exclusive: true, autoDelete: true }),
+        );
+      });
+      return source.name;
+    }
+    await this.#ensureQueue(link, source.name, true);
+    return source.name;
+  }
+
+  async #route(link: Link, address: Address, delayMs: number): Promise<Route> {
+    if (address.kind === "queue") {
+      const name = address.name;
+      if (!name.startsWith(INBOX_PREFIX) && !this.#ephemeral.has(name) && !link.ready.has(`q:${name}`)) {
+        await this.#ensureQueue(link, name, false);
+      }
+      if (delayMs <= 0) return { exchange: "", routingKey: name, mandatory: true };
+      const wait = await this.#ensureWait(link, delayBucket(delayMs), "queue");
+      return { exchange: wait, routingKey: name, mandatory: true };
+    }
+    const topic = address.name;
+    if (delayMs <= 0) {
+      if (!link.ready.has(`x:${topic}`)) await this.#ensureExchange(link, topic);
+      return { exchange: topic, routingKey: "", mandatory: false };
+    }
+    await this.#ensureTopicReturn(link, topic);
+    const wait = await this.#ensureWait(link, delayBucket(delayMs), "topic");
+    return { exchange: wait, routingKey: topic, mandatory: true };
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    if (messages.length > this.#o.maxBatchSize) {
+      throw new ConfigError(
+        `rabbitmq: at most ${this.#o.maxBatchSize} messages per send, got ${messages.length}`,
+      );
+    }
+    for (const m of messages) {
+      const size = messageBytes(m);
+      if (size > this.#o.maxMessageBytes) {
+        throw new MessageTooLargeError(
+          `rabbitmq: message ${m.id} of ${size} bytes exceeds the limit of ${this.#o.maxMessageBytes} bytes`,
+        );
+      }
+      if (headerTableBytes(m.headers) > 60_000) {
+        throw new MessageTooLargeError(`rabbitmq: the headers of message ${m.id} exceed 60000 bytes`);
+      }
+    }
+    const what = () => `rabbitmq: send to ${describeAddress(address)}`;
+    const link = await this.#linkWithin(`send to ${describeAddress(address)}`);
+    let routes: Map<number, Route>;
+    try {
+      routes = new Map();
+      for (const m of messages) {
+        const delay = m.delayMs !== undefined && m.delayMs > 0 ? m.delayMs : 0;
+        if (!routes.has(delay)) routes.set(delay, await this.#route(link, address, delay));
+      }
+    } catch (error) {
+      throw this.#declareError(error, describeAddress(address));
+    }
+    let publisher = link.publisherNow;
+    if (!publisher) {
+      try {
+        publisher = await link.publisher();
+      } catch (error) {
+        throw new PublishError(`${what()}: cannot open a channel`, { cause: error });
+      }
+    }
+    const confirms: Promise<void>[] = [];
+    for (const m of messages) {
+      const route = routes.get(m.delayMs !== undefined && m.delayMs > 0 ? m.delayMs : 0)!;
+      const { confirmed, full } = publisher.publish(
+        route.exchange,
+        route.routingKey,
+        toBuffer(m.body),
+        publishOptions(m, route.mandatory),
+        what,
+      );
+      confirms.push(confirmed);
+      if (full) await publisher.drained();
+    }
+    try {
+      await Promise.all(confirms);
+    } catch (error) {
+      if (error instanceof PublishError && /unroutable/.test(error.message) && address.kind === "queue") {
+        link.forget(`q:${address.name}`); // deleted under us: declare again on the next send
+      }
+      throw error;
+    }
+  }
+
+  #declareError(error: unknown, what: string): Error {
+    if (error instanceof ConfigError || error instanceof ClosedError) return error;
+    const code = amqpCode(error);
+    if (code === 403) {
+      return new ConfigError(`rabbitmq: access refused declaring ${what}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return new PublishError(`rabbitmq: cannot declare ${what}: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
+  }
+
+  /** nack: a copy with `attempt` goes back to `queue` (through a wait queue when delayed). */
+  async republish(
+    queue: string,
+    msg: ConsumeMessage,
+    inbound: InboundMessage,
+    attempt: number,
+    delayMs: number,
+  ): Promise<void> {
+    const link = await this.#linkWithin(`redeliver to queue ${queue}`);
+    const route: Route =
+      delayMs > 0
+        ? {
+            exchange: await this.#ensureWait(link, delayBucket(delayMs), "queue"),
+            routingKey: queue,
+            mandatory: true,
+          }
+        : { exchange: "", routingKey: queue, mandatory: true };
+    const publisher = link.publisherNow ?? (await link.publisher());
+    const priority = msg.properties.priority;
+    const { confirmed } = publisher.publish(
+      route.exchange,
+      route.routingKey,
+      msg.content,
+      publishOptions(
+        { ...inbound, priority: typeof priority === "number" ? priority : undefined },
+        true,
+        attempt,
+      ),
+      () => `rabbitmq: redeliver to queue ${queue}`,
+    );
+    await confirmed;
+  }
+
+  // ------------------------------------------------------------------ consuming
+
+  async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
+    if (!Number.isInteger(options.prefetch) || options.prefetch < 1 || options.prefetch > 65_535) {
+      throw new ConfigError(`rabbitmq: prefetch must be an integer within 1..65535, got ${options.prefetch}`);
+    }
+    const link = await this.#ensureLink();
+    const consumer = new RabbitConsumer(this, source, options);
+    try {
+      await consumer.attach(link);
+    } catch (error) {
+      throw this.#consumeError(error, source);
+    }
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  #consumeError(error: unknown, source: Source): Error {
+    if (error instanceof ConfigError || error instanceof ClosedError) return error;
+    const what =
+      source.kind === "queue" ? `queue ${source.name}` : `topic ${source.name} group ${source.group}`;
+    const code = amqpCode(error);
+    if (code === 403) {
+      return new ConfigError(`rabbitmq: access refused consuming ${what}`, { cause: error });
+    }
+    return new ConnectionError(`rabbitmq: cannot consume ${what}: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
+  }
+
+  deletedByUs(queue: string): boolean {
+    return this.#deleted.has(queue);
+  }
+
+  consumerClosed(consumer: RabbitConsumer): void {
+    this.#consumers.delete(consumer);
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    const link = await this.#ensureLink();
+    try {
+      await this.#ensureGroup(link, topic, group);
+    } catch (error) {
+      throw this.#declareError(error, `topic ${topic} group ${group}`);
+    }
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    const link = await this.#ensureLink();
+    this.#deleted.add(name);
+    link.forget(`q:${name}`);
+    this.#ephemeral.delete(name);
+    try {
+      await link.declare((ch) => ch.deleteQueue(name));
+    } catch (error) {
+      if (amqpCode(error) === 404) return;
+      throw new ConnectionError(`rabbitmq: cannot delete queue ${name}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async #doClose(): Promise<void> {
+    this.#closed = true;
+    for (const c of this.#consumers) c.abandon();
+    this.#consumers.clear();
+    const link = this.#link ?? (await this.#connecting?.catch(() => undefined));
+    this.#link = undefined;
+    if (link?.open) {
+      link.open = false;
+      await link.connection.close().catch(() => {});
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Create the RabbitMQ adapter (amqplib). Queues are durable (quorum by default), topics are
+ * fanout exchanges with a queue per group, every send waits for publisher confirms, retries
+ * and delays go through TTL wait queues (no plugin needed).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "@omnibus/core";
+ * import { rabbitmq } from "@omnibus/rabbitmq";
+ *
+ * const bus = createClient({ adapter: rabbitmq({ url: "amqp://guest:guest@127.0.0.1:5672" }) });
+ * await bus.send("orders", { sku: "A-1" });
+ * ```
+ */
+export function rabbitmq(options: RabbitMQOptions = {}): Adapter<RabbitMQNative> {
+  return new RabbitMQAdapter(resolveOptions(options));
+}
+
+/**
+ * Build the adapter from an `amqp://` or `amqps://` URL; `createClient({ url })` calls it.
+ * `options` are {@link RabbitMQOptions} (the URL argument wins over `options.url`).
+ */
+export function fromUrl(url: string, options: Record<string, unknown> = {}): Adapter<RabbitMQNative> {
+  return rabbitmq({ ...(options as RabbitMQOptions), url });
+}

@@ -1,0 +1,259 @@
+import {
+  ConfigError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type Delivery,
+  type InboundMessage,
+  type Source,
+} from "@omnibus/core";
+import type { Channel, ConsumeMessage } from "amqplib";
+import type { Link } from "./link.js";
+import { inboundMessage } from "./wire.js";
+
+/** What a consumer needs from its adapter. */
+export interface ConsumerHost {
+  /** The live link, or undefined while reconnecting. */
+  currentLink(): Link | undefined;
+  /** Declare what the source needs; returns the queue to consume. */
+  declareSource(link: Link, source: Source): Promise<string>;
+  /** Publish a copy of the message back to `queue` (after `delayMs`) with `attempt`; resolves on confirm. */
+  republish(
+    queue: string,
+    msg: ConsumeMessage,
+    inbound: InboundMessage,
+    attempt: number,
+    delayMs: number,
+  ): Promise<void>;
+  /** True when this adapter deleted the queue (a consumer must not bring it back). */
+  deletedByUs(queue: string): boolean;
+  deleteQueue(queue: string): Promise<void>;
+  consumerClosed(consumer: RabbitConsumer): void;
+}
+
+/** The channel a delivery came from. Settling after the channel died is a no-op. */
+interface ChannelState {
+  readonly channel: Channel;
+  open: boolean;
+  consumerTag: string | undefined;
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+class RabbitDelivery implements Delivery {
+  readonly message: InboundMessage;
+  #settled = false;
+
+  constructor(
+    readonly consumer: RabbitConsumer,
+    readonly state: ChannelState,
+    readonly raw: ConsumeMessage,
+  ) {
+    this.message = inboundMessage(raw);
+  }
+
+  ack(): Promise<void> {
+    if (this.#settled) return DONE;
+    this.#settled = true;
+    const { state } = this;
+    if (state.open) {
+      try {
+        state.channel.ack(this.raw);
+      } catch {
+        // The channel closed meanwhile: the broker redelivers the message.
+      }
+    }
+    return DONE;
+  }
+
+  nack(options?: { delayMs?: number }): Promise<void> {
+    if (this.#settled) return DONE;
+    this.#settled = true;
+    return this.consumer.redeliver(this, Math.max(0, options?.delayMs ?? 0));
+  }
+}
+
+/**
+ * One consumer: its own channel with `basic.qos(prefetch)`, so the broker never has more than
+ * `prefetch` unsettled deliveries out to it. Deliveries are handed to core synchronously as
+ * they arrive (no buffer of our own). After a channel or connection loss it re-declares its
+ * source and consumes again on the new channel.
+ */
+export class RabbitConsumer implements ConsumerHandle {
+  #state: ChannelState | undefined;
+  #queue: string | undefined;
+  #stopped = false;
+  #closed = false;
+  #resuming = false;
+  #failures = 0;
+
+  constructor(
+    readonly host: ConsumerHost,
+    readonly source: Source,
+    readonly options: ConsumeOptions,
+  ) {}
+
+  get ephemeral(): boolean {
+    return this.source.kind === "queue" && this.source.ephemeral === true;
+  }
+
+  /** The amqplib channel of the running consumer (escape hatch, tests). */
+  get channel(): Channel | undefined {
+    return this.#state?.channel;
+  }
+
+  get active(): boolean {
+    return !this.#stopped;
+  }
+
+  /** Declare and consume on `link`. Rejects if that fails. */
+  async attach(link: Link): Promise<void> {
+    const queue = await this.host.declareSource(link, this.source);
+    this.#queue = queue;
+    const channel = await link.connection.createChannel();
+    const state: ChannelState = { channel, open: true, consumerTag: undefined };
+    channel.on("error", () => {});
+    channel.on("close", () => {
+      state.open = false;
+      if (this.#state === state) this.#lost();
+    });
+    try {
+      await channel.prefetch(this.options.prefetch);
+      this.#state = state;
+      const ok = await channel.consume(queue, (msg) => this.#onMessage(state, msg), { noAck: false });
+      state.consumerTag = ok.consumerTag;
+      this.#failures = 0;
+    } catch (error) {
+      if (this.#state === state) this.#state = undefined;
+      state.open = false;
+      await channel.close().catch(() => {});
+      throw error;
+    }
+    if (this.#stopped) await this.#cancel(state);
+  }
+
+  #onMessage(state: ChannelState, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // basic.cancel from the broker: the queue was deleted (or its leader moved).
+      state.consumerTag = undefined;
+      if (this.#state === state) {
+        this.#state = undefined;
+        state.open = false;
+        state.channel.close().catch(() => {});
+        if (this.#queue !== undefined && this.host.deletedByUs(this.#queue)) this.#stopped = true;
+        else this.#lost();
+      }
+      return;
+    }
+    this.options.onDelivery(new RabbitDelivery(this, state, msg));
+  }
+
+  /** The channel or the connection went away: consume again once possible. */
+  #lost(): void {
+    this.#state = undefined;
+    if (this.#stopped) return;
+    void this.resume();
+  }
+
+  /**
+   * (Re)start consuming on the current link, retrying with a backoff while the link lives. The
+   * adapter calls it again when a new link comes up.
+   */
+  async resume(): Promise<void> {
+    if (this.#resuming || this.#stopped || this.#state?.open) return;
+    this.#resuming = true;
+    try {
+      while (!this.#stopped && !this.#state?.open) {
+        const link = this.host.currentLink();
+        if (!link) return; // the adapter calls resume() again after reconnecting
+        try {
+          await this.attach(link);
+          return;
+        } catch (error) {
+          if (error instanceof ConfigError) {
+            this.#stopped = true;
+            this.options.onError(error);
+            return;
+          }
+          this.#failures++;
+          const delay = Math.min(5000, 50 * 2 ** Math.min(this.#failures, 7));
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    } finally {
+      this.#resuming = false;
+    }
+  }
+
+  /** The adapter gave up reconnecting. */
+  fail(error: Error): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.options.onError(error);
+  }
+
+  /** Settle a nack: republish a copy with attempt + 1 (through a wait queue when delayed), then ack. */
+  async redeliver(delivery: RabbitDelivery, delayMs: number): Promise<void> {
+    const { state, raw, message } = delivery;
+    const queue = this.#queue!;
+    try {
+      await this.host.republish(queue, raw, message, message.attempt + 1, delayMs);
+    } catch {
+      // Could not park the copy: give the message back to the broker now rather than lose it.
+      if (state.open) {
+        try {
+          state.channel.nack(raw, false, true);
+        } catch {
+          // channel gone: redelivered anyway
+        }
+      }
+      return;
+    }
+    if (state.open) {
+      try {
+        state.channel.ack(raw);
+      } catch {
+        // channel gone: the original is redelivered too (a duplicate, never a loss)
+      }
+    }
+  }
+
+  async #cancel(state: ChannelState): Promise<void> {
+    const tag = state.consumerTag;
+    if (!state.open || tag === undefined) return;
+    state.consumerTag = undefined;
+    try {
+      await state.channel.cancel(tag);
+    } catch {
+      // channel closed meanwhile
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const state = this.#state;
+    if (state) await this.#cancel(state);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopped = true;
+    const state = this.#state;
+    this.#state = undefined;
+    if (state?.open) {
+      state.open = false;
+      // Closing the channel hands every unsettled delivery back to the broker.
+      await state.channel.close().catch(() => {});
+    }
+    if (this.ephemeral && this.#queue !== undefined) await this.host.deleteQueue(this.#queue).catch(() => {});
+    this.host.consumerClosed(this);
+  }
+
+  /** Drop the channel without talking to the broker (the adapter is closing the connection). */
+  abandon(): void {
+    this.#stopped = true;
+    this.#closed = true;
+    if (this.#state) this.#state.open = false;
+    this.#state = undefined;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * `@omnibus/rabbitmq`: the RabbitMQ adapter of Omnibus, on amqplib.
+ * @module
+ */
+
+export type { RabbitMQNative } from "./adapter.js";
+export { fromUrl, INBOX_PREFIX, MAX_DELAY_MS, rabbitmq } from "./adapter.js";
+export type { QueueType, RabbitMQOptions, ReconnectOptions } from "./options.js";
+export { DEFAULT_URL } from "./options.js";
+export { delayBucket, WireHeader } from "./wire.js";

@@ -1,0 +1,210 @@
+import { PublishError } from "@omnibus/core";
+import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from "amqplib";
+
+/** A server error that closed a channel: AMQP reply code 404, 405, 406… */
+export function amqpCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+/** amqplib's rejection of an RPC that was queued on a channel another RPC's failure closed. */
+function channelEnded(error: unknown): boolean {
+  const message = (error as Error | null)?.message ?? "";
+  return /Channel ended|Channel closed|Channel closing/i.test(message) && amqpCode(error) === undefined;
+}
+
+/**
+ * The confirm channel all sends of one connection go through. Many publishes are in flight at
+ * once; each resolves on its own broker confirm. A `mandatory` message the broker returns as
+ * unroutable is rejected (RabbitMQ sends `basic.return` before the `basic.ack` of that message).
+ */
+export class Publisher {
+  open = true;
+  readonly #returned = new Map<string, number>();
+  #drainWaiters: (() => void)[] = [];
+
+  constructor(readonly channel: ConfirmChannel) {
+    channel.on("error", () => {
+      // The 'close' that follows is what matters; in-flight publishes are rejected by amqplib.
+    });
+    channel.on("close", () => {
+      this.open = false;
+      this.#wake();
+    });
+    channel.on("drain", () => this.#wake());
+    channel.on("return", (message: Message) => {
+      const id = message.properties.messageId;
+      if (typeof id === "string") this.#returned.set(id, (this.#returned.get(id) ?? 0) + 1);
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves when the channel's write buffer drained (or the channel closed). */
+  drained(): Promise<void> {
+    if (!this.open) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #takeReturned(id: string | undefined): boolean {
+    if (id === undefined) return false;
+    const n = this.#returned.get(id);
+    if (n === undefined) return false;
+    if (n <= 1) this.#returned.delete(id);
+    else this.#returned.set(id, n - 1);
+    return true;
+  }
+
+  /**
+   * Publish one message. `confirmed` settles on the broker's confirm; `full` is true when the
+   * caller should wait for {@link Publisher.drained} before publishing more.
+   */
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: Options.Publish,
+    describe: () => string,
+  ): { confirmed: Promise<void>; full: boolean } {
+    let full = false;
+    const confirmed = new Promise<void>((resolve, reject) => {
+      if (!this.open) {
+        reject(new PublishError(`${describe()}: the channel closed before the message was sent`));
+        return;
+      }
+      try {
+        full = !this.channel.publish(exchange, routingKey, content, options, (error: unknown) => {
+          if (error) {
+            const lost = /closed/i.test((error as Error).message ?? "");
+            reject(
+              new PublishError(
+                lost
+                  ? `${describe()}: the connection was lost before the broker confirmed the message`
+                  : `${describe()}: the broker refused the message`,
+                { cause: error },
+              ),
+            );
+          } else if (options.mandatory && this.#takeReturned(options.messageId)) {
+            reject(new PublishError(`${describe()}: unroutable (the queue does not exist)`));
+          } else {
+            resolve();
+          }
+        });
+      } catch (error) {
+        reject(new PublishError(`${describe()}: ${(error as Error).message}`, { cause: error }));
+      }
+    });
+    return { confirmed, full };
+  }
+}
+
+/**
+ * One live connection and what hangs off it: the publisher, a channel for declarations, and the
+ * names declared on it. A reconnect builds a new Link, so caches never outlive their connection.
+ */
+export class Link {
+  open = true;
+  /** Names (with a kind prefix) known to exist on the broker through this connection. */
+  readonly ready = new Set<string>();
+  /** Declarations in progress or done, by the same key as {@link Link.ready}. */
+  readonly declaring = new Map<string, Promise<void>>();
+  /** When a wait queue was last declared (its `x-expires` lease is renewed by declaring). */
+  readonly leases = new Map<string, number>();
+  #publisher: Publisher;
+  #publisherOpening: Promise<Publisher> | undefined;
+  #topology: Promise<Channel> | undefined;
+  #topologyOpen = false;
+
+  constructor(
+    readonly connection: ChannelModel,
+    publisher: ConfirmChannel,
+  ) {
+    this.#publisher = new Publisher(publisher);
+  }
+
+  /** The current publisher channel, if open (the hot path: no await). */
+  get publisherNow(): Publisher | undefined {
+    return this.#publisher.open ? this.#publisher : undefined;
+  }
+
+  get publisherChannel(): ConfirmChannel {
+    return this.#publisher.channel;
+  }
+
+  /** The publisher, reopening its channel if the broker closed it. */
+  async publisher(): Promise<Publisher> {
+    if (this.#publisher.open) return this.#publisher;
+    this.#publisherOpening ??= this.connection
+      .createConfirmChannel()
+      .then((ch) => {
+        this.#publisher = new Publisher(ch);
+        return this.#publisher;
+      })
+      .finally(() => {
+        this.#publisherOpening = undefined;
+      });
+    return this.#publisherOpening;
+  }
+
+  #topologyChannel(): Promise<Channel> {
+    if (this.#topology && this.#topologyOpen) return this.#topology;
+    this.#topologyOpen = true;
+    const opening = this.connection.createChannel().then((ch) => {
+      ch.on("error", () => {});
+      ch.on("close", () => {
+        if (this.#topology === opening) this.#topologyOpen = false;
+      });
+      return ch;
+    });
+    opening.catch(() => {
+      if (this.#topology === opening) this.#topologyOpen = false;
+    });
+    this.#topology = opening;
+    return opening;
+  }
+
+  /**
+   * Run declarations on the shared topology channel. A server error (404/405/406) closes that
+   * channel: the error is passed on with its `code`, and the next call opens a fresh channel.
+   * Calls that were only queued behind the failing one are retried.
+   */
+  async declare<T>(fn: (channel: Channel) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const channel = await this.#topologyChannel();
+      try {
+        return await fn(channel);
+      } catch (error) {
+        if (this.open && attempt < 3 && channelEnded(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Declare once per connection under `key`; concurrent callers share the same declaration. */
+  once(key: string, fn: () => Promise<void>): Promise<void> {
+    let p = this.declaring.get(key);
+    if (!p) {
+      p = fn().then(
+        () => {
+          this.ready.add(key);
+        },
+        (error) => {
+          this.declaring.delete(key);
+          throw error;
+        },
+      );
+      this.declaring.set(key, p);
+    }
+    return p;
+  }
+
+  /** Forget a declaration (the queue was deleted). */
+  forget(key: string): void {
+    this.ready.delete(key);
+    this.declaring.delete(key);
+  }
+}

@@ -1,0 +1,248 @@
+import { ConfigError, maskUrl } from "@omnibus/core";
+
+/** Queue types this adapter declares. */
+export type QueueType = "quorum" | "classic";
+
+/** Reconnection after a lost connection. */
+export interface ReconnectOptions {
+  /**
+   * First wait before reconnecting; doubles on every failed attempt.
+   * @default 100
+   */
+  readonly initialDelayMs?: number;
+  /**
+   * Longest wait between two attempts.
+   * @default 5000
+   */
+  readonly maxDelayMs?: number;
+  /**
+   * Give up after this long without a connection: consumers then fail through their `onError`,
+   * and the next send starts over with a fresh connect.
+   * @default Infinity
+   */
+  readonly giveUpAfterMs?: number;
+}
+
+/**
+ * Options of {@link rabbitmq}.
+ *
+ * @example
+ * ```ts
+ * const adapter = rabbitmq({ url: "amqp://guest:guest@127.0.0.1:5672" });
+ * ```
+ */
+export interface RabbitMQOptions {
+  /**
+   * `amqp://user:password@host:port/vhost?heartbeat=30&frameMax=131072` (or `amqps://`). The
+   * password is never written into an error or log.
+   * @default "amqp://guest:guest@127.0.0.1:5672"
+   */
+  readonly url?: string;
+  /**
+   * Type of the durable queues this adapter declares (queues, topic groups, dead-letter queues,
+   * wait queues). `quorum` counts redeliveries exactly (`x-delivery-count`) and dead-letters
+   * at-least-once; `classic` is needed for priorities.
+   * @default "classic" when `maxPriority` > 0, else "quorum"
+   */
+  readonly queueType?: QueueType;
+  /**
+   * Highest message priority. Above 0, queues are declared classic with `x-max-priority` (quorum
+   * queues of RabbitMQ 3.10 have no priorities) and `features.priority` is true. Keep it small
+   * (RabbitMQ keeps one sub-queue per level); at most 255.
+   * @default 0
+   */
+  readonly maxPriority?: number;
+  /**
+   * Declare queues with `x-single-active-consumer`: one consumer of a queue or group receives
+   * at a time (the others stand by), so messages are handled in send order and
+   * `features.orderingByKey` is true.
+   * @default false
+   */
+  readonly singleActiveConsumer?: boolean;
+  /**
+   * Largest message (body + header names and values, in bytes) a send accepts. RabbitMQ 3.10
+   * refuses bodies above `max_message_size` (128 MiB by default); large messages hold up every
+   * other message on the connection, so the default is lower.
+   * @default 16777216 (16 MiB)
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * Most messages in one `send` call (core splits larger batches). All of them are published
+   * at once and their confirms awaited together.
+   * @default 1000
+   */
+  readonly maxBatchSize?: number;
+  /**
+   * Heartbeat interval in seconds, used when the URL has no `heartbeat` parameter. 0 disables
+   * heartbeats (a dead peer is then only noticed by TCP).
+   * @default 30
+   */
+  readonly heartbeatSeconds?: number;
+  /**
+   * Time allowed for the TCP + AMQP handshake.
+   * @default 10000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * How long a send waits for the connection while the adapter reconnects before it fails with
+   * a retryable `ConnectionError`.
+   * @default 10000
+   */
+  readonly sendWaitMs?: number;
+  /**
+   * Reconnection after the connection is lost; `false` to never reconnect (consumers then fail
+   * at once through `onError`).
+   * @default { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: Infinity }
+   */
+  readonly reconnect?: ReconnectOptions | false;
+  /**
+   * Prefix of the exchanges and queues the adapter names itself (delay wait queues).
+   * @default "omnibus"
+   */
+  readonly namespace?: string;
+  /**
+   * Name shown for the connection in the management UI and `rabbitmqctl list_connections`.
+   * @default "omnibus"
+   */
+  readonly connectionName?: string;
+  /**
+   * Extra socket options for `amqplib.connect` (TLS `ca`, `cert`, `key`, `servername`…).
+   * `noDelay` is always set: without it latency-bound loops wait on Nagle's algorithm.
+   * @default {}
+   */
+  readonly socketOptions?: Readonly<Record<string, unknown>>;
+}
+
+/** {@link RabbitMQOptions} with every field resolved. */
+export interface ResolvedOptions {
+  /** The URL handed to amqplib (heartbeat added). Never print it: use {@link ResolvedOptions.safeUrl}. */
+  readonly url: string;
+  readonly safeUrl: string;
+  readonly queueType: QueueType;
+  readonly maxPriority: number;
+  readonly singleActiveConsumer: boolean;
+  readonly maxMessageBytes: number;
+  readonly maxBatchSize: number;
+  readonly connectTimeoutMs: number;
+  readonly sendWaitMs: number;
+  readonly reconnect: Required<ReconnectOptions> | false;
+  readonly namespace: string;
+  readonly connectionName: string;
+  readonly socketOptions: Readonly<Record<string, unknown>>;
+}
+
+/** The default URL: the local broker with the guest account. */
+export const DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672";
+
+/** Largest body RabbitMQ 3.10 accepts by default (`max_message_size`). */
+export const BROKER_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+const NAMESPACE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,49}$/;
+
+function int(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`rabbitmq: ${name} must be an integer within ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function duration(name: string, value: unknown, fallback: number, allowInfinity = false): number {
+  if (value === undefined) return fallback;
+  if (allowInfinity && value === Number.POSITIVE_INFINITY) return value;
+  return int(name, value, fallback, 0);
+}
+
+/** Check the URL and add the heartbeat parameter when the URL has none. */
+export function resolveUrl(url: unknown, heartbeatSeconds: number): string {
+  if (typeof url !== "string") throw new ConfigError(`rabbitmq: url must be a string, got ${typeof url}`);
+  const match = /^(amqps?):\/\/([^/?#]*)/i.exec(url);
+  if (!match || match[2]!.replace(/^.*@/, "") === "") {
+    throw new ConfigError(
+      `rabbitmq: invalid URL ${JSON.stringify(maskUrl(url))}: expected amqp://user:password@host:port/vhost`,
+    );
+  }
+  try {
+    new URL(url);
+  } catch (error) {
+    throw new ConfigError(`rabbitmq: invalid URL ${JSON.stringify(maskUrl(url))}`, { cause: error });
+  }
+  if (/[?&]heartbeat=/.test(url)) return url;
+  const hash = url.indexOf("#");
+  const base = hash < 0 ? url : url.slice(0, hash);
+  return `${base}${base.includes("?") ? "&" : "?"}heartbeat=${heartbeatSeconds}`;
+}
+
+/** Resolve options once into a fully populated, validated object. */
+export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
+  if (typeof options !== "object" || options === null)
+    throw new ConfigError("rabbitmq: options must be an object");
+  const heartbeat = int("heartbeatSeconds", options.heartbeatSeconds, 30, 0, 3600);
+  const url = resolveUrl(options.url ?? DEFAULT_URL, heartbeat);
+  const maxPriority = int("maxPriority", options.maxPriority, 0, 0, 255);
+  const queueType = options.queueType ?? (maxPriority > 0 ? "classic" : "quorum");
+  if (queueType !== "quorum" && queueType !== "classic") {
+    throw new ConfigError(
+      `rabbitmq: queueType must be "quorum" or "classic", got ${JSON.stringify(queueType)}`,
+    );
+  }
+  if (queueType === "quorum" && maxPriority > 0) {
+    throw new ConfigError(
+      'rabbitmq: maxPriority needs queueType "classic" (quorum queues have no priorities in 3.10)',
+    );
+  }
+  if (options.singleActiveConsumer !== undefined && typeof options.singleActiveConsumer !== "boolean") {
+    throw new ConfigError("rabbitmq: singleActiveConsumer must be a boolean");
+  }
+  let reconnect: Required<ReconnectOptions> | false;
+  if (options.reconnect === false) {
+    reconnect = false;
+  } else {
+    const r = options.reconnect ?? {};
+    if (typeof r !== "object" || r === null)
+      throw new ConfigError("rabbitmq: reconnect must be an object or false");
+    const initialDelayMs = duration("reconnect.initialDelayMs", r.initialDelayMs, 100);
+    reconnect = {
+      initialDelayMs: Math.max(1, initialDelayMs),
+      maxDelayMs: Math.max(initialDelayMs, duration("reconnect.maxDelayMs", r.maxDelayMs, 5000)),
+      giveUpAfterMs: duration("reconnect.giveUpAfterMs", r.giveUpAfterMs, Number.POSITIVE_INFINITY, true),
+    };
+  }
+  const namespace = options.namespace ?? "omnibus";
+  if (typeof namespace !== "string" || !NAMESPACE.test(namespace) || namespace.startsWith("amq.")) {
+    throw new ConfigError(`rabbitmq: namespace must be 1-50 characters of A-Za-z0-9._- (not amq.*)`);
+  }
+  const connectionName = options.connectionName ?? "omnibus";
+  if (typeof connectionName !== "string") throw new ConfigError("rabbitmq: connectionName must be a string");
+  const socketOptions = options.socketOptions ?? {};
+  if (typeof socketOptions !== "object" || socketOptions === null) {
+    throw new ConfigError("rabbitmq: socketOptions must be an object");
+  }
+  return {
+    url,
+    safeUrl: maskUrl(url),
+    queueType,
+    maxPriority,
+    singleActiveConsumer: options.singleActiveConsumer ?? false,
+    maxMessageBytes: int(
+      "maxMessageBytes",
+      options.maxMessageBytes,
+      16 * 1024 * 1024,
+      1,
+      BROKER_MAX_MESSAGE_BYTES,
+    ),
+    maxBatchSize: int("maxBatchSize", options.maxBatchSize, 1000, 1, 100_000),
+    connectTimeoutMs: int("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1),
+    sendWaitMs: duration("sendWaitMs", options.sendWaitMs, 10_000),
+    reconnect,
+    namespace,
+    connectionName,
+    socketOptions,
+  };
+}

@@ -1,0 +1,173 @@
+import type { InboundMessage, OutboundMessage } from "@omnibus/core";
+import type { ConsumeMessage, MessageProperties, Options } from "amqplib";
+
+/**
+ * AMQP headers the adapter writes itself. They are removed from `InboundMessage.headers`, so
+ * what a sender gave round-trips unchanged.
+ */
+export const WireHeader = {
+  /** The attempt number of this copy's first delivery (absent = 1); set when nack republishes. */
+  Attempt: "x-omnibus-attempt",
+  /** The message key (AMQP has no such property). */
+  Key: "x-omnibus-key",
+  /** The timestamp in milliseconds, when it is not a whole second (AMQP timestamps are seconds). */
+  TimestampMs: "x-omnibus-ts",
+} as const;
+
+/** Prefix under which a user header that RabbitMQ would interpret (`CC`, `BCC`) travels. */
+const ESCAPE = "x-omnibus-h-";
+const ESCAPED = new Set(["CC", "BCC"]);
+
+/** Headers RabbitMQ adds on dead-lettering or redelivery: never part of a message's headers. */
+function isBrokerHeader(name: string): boolean {
+  return (
+    name === "x-death" ||
+    name === "x-delivery-count" ||
+    name.startsWith("x-first-death-") ||
+    name.startsWith("x-last-death-") ||
+    name === "x-received-from"
+  );
+}
+
+/** A Buffer view of the bytes (no copy). amqplib insists on Buffers. */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Size as core counts it: body plus UTF-8 header names and values. */
+export function messageBytes(message: Pick<OutboundMessage, "body" | "headers">): number {
+  let n = message.body.byteLength;
+  for (const k in message.headers) n += Buffer.byteLength(k) + Buffer.byteLength(message.headers[k]!);
+  return n;
+}
+
+/** Bytes of the AMQP header table amqplib will encode (its scratch buffer holds 64 KiB). */
+export function headerTableBytes(headers: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const k in headers) n += 1 + Buffer.byteLength(k) + 5 + Buffer.byteLength(headers[k]!);
+  return n;
+}
+
+/** The fields of a message that travel as AMQP properties and headers. */
+export type Outbound = Pick<
+  OutboundMessage,
+  "id" | "headers" | "key" | "correlationId" | "replyTo" | "timestamp" | "priority"
+>;
+
+/**
+ * AMQP publish options for a message: id, correlation id, reply-to, timestamp and priority map
+ * to AMQP properties; the key, a millisecond timestamp and the attempt go to `x-omnibus-*`
+ * headers. Persistent (delivery mode 2).
+ */
+export function publishOptions(message: Outbound, mandatory: boolean, attempt?: number): Options.Publish {
+  const headers: Record<string, string> = {};
+  for (const k in message.headers) {
+    headers[ESCAPED.has(k) ? ESCAPE + k : k] = message.headers[k]!;
+  }
+  if (message.key !== undefined) headers[WireHeader.Key] = message.key;
+  const ms = Math.floor(message.timestamp);
+  if (ms % 1000 !== 0) headers[WireHeader.TimestampMs] = String(ms);
+  if (attempt !== undefined && attempt > 1) headers[WireHeader.Attempt] = String(attempt);
+  const options: Options.Publish = {
+    persistent: true,
+    mandatory,
+    messageId: message.id,
+    timestamp: Math.floor(ms / 1000),
+    headers,
+  };
+  if (message.correlationId !== undefined) options.correlationId = message.correlationId;
+  if (message.replyTo !== undefined) options.replyTo = message.replyTo;
+  if (message.priority !== undefined) options.priority = message.priority;
+  return options;
+}
+
+function headerString(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return value;
+    case "number":
+    case "bigint":
+    case "boolean":
+      return String(value);
+    default:
+      return Buffer.isBuffer(value) ? value.toString("utf8") : undefined;
+  }
+}
+
+/**
+ * Attempt number of a delivery: the `x-omnibus-attempt` the copy was published with (1 when
+ * absent) plus the broker's redeliveries of this copy: `x-delivery-count` on quorum queues
+ * (exact), else 1 when AMQP's `redelivered` flag is set (classic queues only have the flag, so
+ * a second redelivery after a crash is counted once).
+ */
+export function deliveryAttempt(headers: Record<string, unknown> | undefined, redelivered: boolean): number {
+  const raw = headers?.[WireHeader.Attempt];
+  const parsed = typeof raw === "string" || typeof raw === "number" ? Number(raw) : Number.NaN;
+  const base = Number.isInteger(parsed) && parsed >= 1 ? parsed : 1;
+  const count = headers?.["x-delivery-count"];
+  if (typeof count === "number" && count >= 0) return base + count;
+  return base + (redelivered ? 1 : 0);
+}
+
+/** Map an amqplib delivery to core's inbound message. */
+export function inboundMessage(msg: ConsumeMessage): InboundMessage {
+  const p: MessageProperties = msg.properties;
+  const raw = p.headers as Record<string, unknown> | undefined;
+  const headers: Record<string, string> = {};
+  let key: string | undefined;
+  let timestamp: number | undefined;
+  if (raw) {
+    for (const k in raw) {
+      if (k.startsWith("x-")) {
+        if (k === WireHeader.Key) {
+          key = headerString(raw[k]);
+          continue;
+        }
+        if (k === WireHeader.TimestampMs) {
+          const t = Number(headerString(raw[k]));
+          if (Number.isFinite(t)) timestamp = t;
+          continue;
+        }
+        if (k === WireHeader.Attempt || isBrokerHeader(k)) continue;
+        if (k.startsWith(ESCAPE)) {
+          const original = k.slice(ESCAPE.length);
+          if (ESCAPED.has(original)) {
+            const v = headerString(raw[k]);
+            if (v !== undefined) headers[original] = v;
+            continue;
+          }
+        }
+      }
+      const v = headerString(raw[k]);
+      if (v !== undefined) headers[k] = v;
+    }
+  }
+  if (timestamp === undefined) {
+    timestamp = typeof p.timestamp === "number" ? p.timestamp * 1000 : Date.now();
+  }
+  return {
+    id: typeof p.messageId === "string" ? p.messageId : `${msg.fields.exchange}/${msg.fields.deliveryTag}`,
+    body: msg.content,
+    headers,
+    key,
+    correlationId: typeof p.correlationId === "string" ? p.correlationId : undefined,
+    replyTo: typeof p.replyTo === "string" ? p.replyTo : undefined,
+    timestamp,
+    attempt: deliveryAttempt(raw, msg.fields.redelivered),
+    native: msg,
+  };
+}
+
+/**
+ * Delay buckets: a delay is rounded *up* to two significant digits (exact below 100 ms), so a
+ * message never comes back sooner than asked and at most ~10% later, while the number of wait
+ * queues stays small (at most 90 per decade).
+ */
+export function delayBucket(delayMs: number): number {
+  const n = Math.ceil(delayMs);
+  if (n <= 0) return 0;
+  if (n < 100) return n;
+  const digits = String(n).length;
+  const step = 10 ** (digits - 2);
+  return Math.ceil(n / step) * step;
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from "node:crypto";
+import { brokerUrl } from "@omnibus/conformance/brokers";
+import type { Delivery, OutboundMessage } from "@omnibus/core";
+import { type RabbitMQOptions, rabbitmq } from "../src/index.js";
+
+export const url = brokerUrl("rabbitmq");
+
+export function adapter(options: RabbitMQOptions = {}) {
+  return rabbitmq({ url, ...options });
+}
+
+export function unique(prefix: string): string {
+  return `test.rmq.${prefix}.${randomUUID().slice(0, 8)}`;
+}
+
+export function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    id: randomUUID(),
+    body: new TextEncoder().encode("hello"),
+    headers: {},
+    timestamp: Date.now(),
+    ...overrides,
+  };
+}
+
+/** Wait until `condition()` holds, polling; fail after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Collects deliveries; acks them unless told otherwise. */
+export function collector(autoAck = true) {
+  const deliveries: Delivery[] = [];
+  const errors: Error[] = [];
+  return {
+    deliveries,
+    errors,
+    ids: () => deliveries.map((d) => d.message.id),
+    options: (prefetch = 50) => ({
+      prefetch,
+      onDelivery: (d: Delivery) => {
+        deliveries.push(d);
+        if (autoAck) void d.ack();
+      },
+      onError: (e: Error) => {
+        errors.push(e);
+      },
+    }),
+  };
+}
+
+export function difference<T>(a: Iterable<T>, b: Iterable<T>): T[] {
+  const set = new Set(b);
+  return [...a].filter((x) => !set.has(x));
+}
