@@ -1,0 +1,549 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { connect, type MsgHdrs, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import {
+  type Adapter,
+  type Address,
+  ClosedError,
+  ConfigError,
+  ConnectionError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type Features,
+  MessageTooLargeError,
+  maskUrl,
+  type OutboundMessage,
+  PublishError,
+  type Source,
+} from "@omnibus/core";
+import { type ConsumerHost, EphemeralConsumer, type NatsConsumer, PullConsumer } from "./consumer.js";
+import { groupConsumer, type Names, QUEUE_CONSUMER, queueNames, topicNames } from "./names.js";
+import type { ResolvedOptions } from "./options.js";
+import { envelopeToHeaders } from "./wire.js";
+
+/** The escape hatch: the clients the adapter runs on. */
+export interface NatsNative {
+  /** The core NATS connection (`@nats-io/transport-node`). */
+  readonly connection: NatsConnection;
+  /** JetStream client (publish, consumers). */
+  readonly jetstream: JetStreamClient;
+  /** JetStream manager (streams and consumers). */
+  readonly jetstreamManager: JetStreamManager;
+}
+
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room kept for the adapter's own headers and for percent-encoding of application headers. */
+const HEADER_RESERVE = 64 * 1024;
+const MAX_BATCH = 1000;
+/** Remote inbox names remembered from `Omnibus-Reply-Inbox` (bounded). */
+const MAX_REMEMBERED_INBOXES = 10_000;
+
+const API_STREAM_NOT_FOUND = 10059;
+const API_CONSUMER_NOT_FOUND = 10014;
+const API_STREAM_IN_USE = 10058;
+
+const ns = (ms: number) => ms * 1_000_000;
+
+function apiCode(error: unknown): number | undefined {
+  return error instanceof JetStreamApiError ? error.code : undefined;
+}
+
+/** No stream listens on the subject (the library reports it as "jetstream is not enabled"). */
+function isNoStream(error: unknown): boolean {
+  for (
+    let e = error as { name?: string; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    e = e.cause as never, i++
+  ) {
+    if (e.name === "JetStreamNotEnabled" || e.name === "NoRespondersError") return true;
+    if (e instanceof JetStreamApiError && e.code === API_STREAM_NOT_FOUND) return true;
+  }
+  return false;
+}
+
+/** An upper bound of the encoded header block (percent-encoding at most triples a byte). */
+function roughHeaderBytes(m: OutboundMessage): number {
+  let n =
+    256 +
+    (m.id.length + (m.key?.length ?? 0) + (m.correlationId?.length ?? 0) + (m.replyTo?.length ?? 0)) * 9;
+  for (const k in m.headers) n += (k.length + m.headers[k]!.length) * 9 + 4;
+  return n;
+}
+
+function encodedSize(h: MsgHdrs): number {
+  return (h as unknown as { encode(): Uint8Array }).encode().byteLength;
+}
+
+function describe(address: Address): string {
+  return `${address.kind} ${address.name}`;
+}
+
+/** The NATS JetStream adapter. Build it with {@link nats}. */
+export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
+  readonly name = "nats";
+  readonly #o: ResolvedOptions;
+  #nc: NatsConnection | undefined;
+  #jsm: JetStreamManager | undefined;
+  #js: JetStreamClient | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+  #connected = false;
+  readonly #consumers = new Set<NatsConsumer>();
+  /** Streams known to exist: name → promise of its creation. */
+  readonly #streams = new Map<string, Promise<void>>();
+  /** Consumers known to exist: `stream/consumer` → promise of its creation. */
+  readonly #durables = new Map<string, Promise<void>>();
+  /** Ephemeral queues of this adapter: queue name → consumer. */
+  readonly #inboxes = new Map<string, EphemeralConsumer>();
+  /** Ephemeral queues of other clients (replies go to them without a stream). */
+  readonly #remoteInboxes = new Set<string>();
+  #inFlight = 0;
+  readonly #slotWaiters: (() => void)[] = [];
+
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+  }
+
+  get features(): Features {
+    const maxPayload = this.#nc?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    return {
+      persistent: this.#o.storage === "file",
+      fanout: true,
+      orderingByKey: true,
+      delay: false,
+      maxDelayMs: 0,
+      priority: false,
+      maxPriority: 0,
+      maxMessageBytes: Math.max(1024, maxPayload - HEADER_RESERVE),
+      maxBatchSize: MAX_BATCH,
+    };
+  }
+
+  get native(): NatsNative {
+    if (!this.#nc || !this.#js || !this.#jsm) throw new ConfigError("nats: the adapter is not connected yet");
+    return { connection: this.#nc, jetstream: this.#js, jetstreamManager: this.#jsm };
+  }
+
+  // ConsumerHost
+  get nc(): NatsConnection {
+    if (!this.#nc) throw new ConnectionError("nats: not connected");
+    return this.#nc;
+  }
+  get inboxPrefix(): string | undefined {
+    return this.#o.connection.inboxPrefix;
+  }
+  get connected(): boolean {
+    return this.#connected;
+  }
+  rememberInbox(name: string): void {
+    if (this.#remoteInboxes.has(name)) return;
+    if (this.#remoteInboxes.size >= MAX_REMEMBERED_INBOXES) {
+      this.#remoteInboxes.delete(this.#remoteInboxes.values().next().value!);
+    }
+    this.#remoteInboxes.add(name);
+  }
+  forget(consumer: NatsConsumer): void {
+    this.#consumers.delete(consumer);
+    if (consumer instanceof EphemeralConsumer) {
+      for (const [name, c] of this.#inboxes) if (c === consumer) this.#inboxes.delete(name);
+    }
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError("nats: the adapter is closed"));
+    this.#connecting ??= this.#connect();
+    this.#connecting.catch(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: this.#o.servers,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        timeout: 5_000,
+        ...this.#o.connection,
+      });
+    } catch (error) {
+      throw new ConnectionError(
+        `nats: cannot connect to ${maskUrl(this.#o.url)}: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
+    let jsm: JetStreamManager;
+    try {
+      jsm = await jetstreamManager(nc, { timeout: this.#o.publishTimeoutMs });
+    } catch (error) {
+      await nc.close().catch(() => {});
+      throw new ConnectionError(
+        `nats: JetStream is not available on ${maskUrl(this.#o.url)} (start nats-server with -js): ${(error as Error)?.message}`,
+        { cause: error },
+      );
+    }
+    if (this.#closed) {
+      await nc.close().catch(() => {});
+      throw new ClosedError("nats: the adapter was closed while connecting");
+    }
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = jsm.jetstream();
+    this.#connected = true;
+    void this.#watchStatus(nc);
+    void nc.closed().then((error) => {
+      this.#connected = false;
+      if (this.#closed) return;
+      const failure = new ConnectionError(
+        `nats: the connection to ${maskUrl(this.#o.url)} closed${error ? `: ${error.message}` : ""}`,
+        { cause: error },
+      );
+      for (const c of [...this.#consumers]) c.fail(failure);
+    });
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") {
+        this.#connected = false;
+        for (const c of this.#consumers) c.onDisconnect();
+      } else if (s.type === "reconnect") {
+        this.#connected = true;
+        for (const c of this.#consumers) c.onReconnect();
+      }
+    }
+  }
+
+  #ready(): { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager } {
+    if (this.#closed) throw new ClosedError("nats: the adapter is closed");
+    if (!this.#nc || !this.#js || !this.#jsm)
+      throw new ConnectionError("nats: not connected: call connect() first");
+    return { nc: this.#nc, js: this.#js, jsm: this.#jsm };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#connecting?.catch(() => {});
+    await Promise.all([...this.#consumers].map((c) => c.close().catch(() => {})));
+    const nc = this.#nc;
+    if (!nc || nc.isClosed()) return;
+    // Drain flushes pending acks; bounded, since a dead server would make it wait.
+    const drained = await Promise.race([
+      nc.drain().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
+    ]);
+    if (!drained) await nc.close().catch(() => {});
+  }
+
+  // ------------------------------------------------------------------ topology
+
+  #queueStream(name: string): StreamConfig & { name: string } {
+    const n = queueNames(this.#prefixes, name);
+    return {
+      ...this.#streamBase(n),
+      retention: RetentionPolicy.Workqueue,
+      max_age: 0,
+    } as StreamConfig & { name: string };
+  }
+
+  #topicStream(name: string): StreamConfig & { name: string } {
+    const n = topicNames(this.#prefixes, name);
+    return {
+      ...this.#streamBase(n),
+      retention: RetentionPolicy.Limits,
+      max_age: ns(this.#o.topicMaxAgeMs),
+    } as StreamConfig & { name: string };
+  }
+
+  get #prefixes() {
+    return { stream: this.#o.streamPrefix, subject: this.#o.subjectPrefix };
+  }
+
+  #streamBase(n: Names) {
+    return {
+      name: n.stream,
+      subjects: [n.subject],
+      storage: this.#o.storage === "file" ? StorageType.File : StorageType.Memory,
+      num_replicas: this.#o.replicas,
+      discard: DiscardPolicy.Old,
+      max_msgs: -1,
+      max_bytes: -1,
+      max_msg_size: -1,
+      duplicate_window: ns(this.#o.duplicateWindowMs),
+    };
+  }
+
+  #streamFor(address: Address): StreamConfig & { name: string } {
+    return address.kind === "queue" ? this.#queueStream(address.name) : this.#topicStream(address.name);
+  }
+
+  /** Create the stream unless it exists (an existing one is kept as it is). */
+  #ensureStream(config: StreamConfig & { name: string }, fresh = false): Promise<void> {
+    if (fresh) this.#streams.delete(config.name);
+    let p = this.#streams.get(config.name);
+    if (!p) {
+      const { jsm } = this.#ready();
+      p = jsm.streams.add(config).then(
+        () => undefined,
+        (error) => {
+          if (apiCode(error) === API_STREAM_IN_USE) return; // exists with another configuration: use it
+          throw error;
+        },
+      );
+      this.#streams.set(config.name, p);
+      p.catch(() => this.#streams.delete(config.name));
+    }
+    return p;
+  }
+
+  /** Create the durable consumer unless it exists (an existing one is kept as it is). */
+  #ensureDurable(stream: string, durable: string, deliver: DeliverPolicy, fresh = false): Promise<void> {
+    const key = `${stream}/${durable}`;
+    if (fresh) this.#durables.delete(key);
+    let p = this.#durables.get(key);
+    if (!p) {
+      const { jsm } = this.#ready();
+      p = (async () => {
+        try {
+          await jsm.consumers.info(stream, durable);
+          return;
+        } catch (error) {
+          if (apiCode(error) !== API_CONSUMER_NOT_FOUND) throw error;
+        }
+        await jsm.consumers.add(stream, {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: deliver,
+          replay_policy: ReplayPolicy.Instant,
+          ack_wait: ns(this.#o.ackWaitMs),
+          // Core dead-letters; the server must never drop a message on its own.
+          max_deliver: -1,
+          // Unbounded on the server: messages NAKed with a delay count as pending there, and a
+          // small limit would stall the consumer until they come due. Each consumer bounds what
+          // it asks for by its prefetch instead.
+          max_ack_pending: -1,
+        });
+      })();
+      this.#durables.set(key, p);
+      p.catch(() => this.#durables.delete(key));
+    }
+    return p;
+  }
+
+  async #ensureSource(source: Source, fresh: boolean): Promise<{ stream: string; durable: string }> {
+    if (source.kind === "queue") {
+      const config = this.#queueStream(source.name);
+      await this.#ensureStream(config, fresh);
+      await this.#ensureDurable(config.name, QUEUE_CONSUMER, DeliverPolicy.All, fresh);
+      return { stream: config.name, durable: QUEUE_CONSUMER };
+    }
+    const config = this.#topicStream(source.name);
+    const durable = groupConsumer(source.group);
+    await this.#ensureStream(config, fresh);
+    await this.#ensureDurable(config.name, durable, DeliverPolicy.New, fresh);
+    return { stream: config.name, durable };
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    await this.connect();
+    try {
+      await this.#ensureSource({ kind: "topic", name: topic, group }, false);
+    } catch (error) {
+      throw this.#topologyError(`cannot create group ${group} of topic ${topic}`, error);
+    }
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    await this.connect();
+    const inbox = this.#inboxes.get(name);
+    if (inbox) {
+      await inbox.close();
+      return;
+    }
+    const config = this.#queueStream(name);
+    this.#streams.delete(config.name);
+    this.#durables.delete(`${config.name}/${QUEUE_CONSUMER}`);
+    try {
+      await this.#ready().jsm.streams.delete(config.name);
+    } catch (error) {
+      if (apiCode(error) === API_STREAM_NOT_FOUND) return;
+      throw this.#topologyError(`cannot delete queue ${name}`, error);
+    }
+  }
+
+  #topologyError(what: string, error: unknown): Error {
+    if (error instanceof ClosedError || error instanceof ConnectionError) return error;
+    return new ConnectionError(`nats: ${what}: ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+    });
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  #isInbox(name: string): boolean {
+    return this.#inboxes.has(name) || this.#remoteInboxes.has(name);
+  }
+
+  #headers(message: OutboundMessage): MsgHdrs {
+    const h = natsHeaders();
+    const replyIsInbox = message.replyTo !== undefined && this.#inboxes.has(message.replyTo);
+    for (const [k, v] of envelopeToHeaders(message, replyIsInbox)) h.append(k, v);
+    return h;
+  }
+
+  async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.connect();
+    const { js, nc } = this.#ready();
+    const inbox = address.kind === "queue" && this.#isInbox(address.name);
+    const config = this.#streamFor(address);
+    const subject = config.subjects![0]!;
+    const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    const prepared = messages.map((m) => {
+      const h = this.#headers(m);
+      if (
+        m.body.byteLength + roughHeaderBytes(m) > maxPayload &&
+        m.body.byteLength + encodedSize(h) > maxPayload
+      ) {
+        const size = m.body.byteLength + encodedSize(h);
+        throw new MessageTooLargeError(
+          `nats: message ${m.id} is ${size} bytes with its headers; the server accepts at most ${maxPayload}`,
+        );
+      }
+      return { message: m, headers: h };
+    });
+    if (!inbox) {
+      try {
+        await this.#ensureStream(config);
+      } catch (error) {
+        throw new PublishError(
+          `nats: cannot create the stream of ${describe(address)}: ${(error as Error)?.message ?? String(error)}`,
+          { cause: error },
+        );
+      }
+    }
+    let failed = await this.#publishAll(js, subject, prepared);
+    if (failed.length > 0 && !inbox && isNoStream(failed[0]!.error)) {
+      // The stream was deleted behind our back: create it again and resend what failed.
+      try {
+        await this.#ensureStream(config, true);
+        failed = await this.#publishAll(
+          js,
+          subject,
+          failed.map((f) => f.item),
+        );
+      } catch (error) {
+        failed = failed.map((f) => ({ ...f, error }));
+      }
+    }
+    if (failed.length > 0) {
+      const first = failed[0]!.error as Error | undefined;
+      const reason = inbox && isNoStream(first) ? "nobody listens on that inbox any more" : first?.message;
+      throw new PublishError(
+        `nats: ${failed.length} of ${messages.length} message(s) to ${describe(address)} were not acknowledged: ${reason}`,
+        { cause: first },
+      );
+    }
+  }
+
+  /** Publish everything pipelined (bounded by `maxInFlight`), then wait for every PubAck. */
+  async #publishAll(
+    js: JetStreamClient,
+    subject: string,
+    items: readonly { message: OutboundMessage; headers: MsgHdrs }[],
+  ): Promise<{ item: { message: OutboundMessage; headers: MsgHdrs }; error: unknown }[]> {
+    const failed: { item: { message: OutboundMessage; headers: MsgHdrs }; error: unknown }[] = [];
+    const acks: Promise<void>[] = [];
+    const timeout = this.#o.publishTimeoutMs;
+    for (const item of items) {
+      if (this.#inFlight >= this.#o.maxInFlight)
+        await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+      this.#inFlight++;
+      let ack: Promise<unknown>;
+      try {
+        ack = js.publish(subject, item.message.body, { headers: item.headers, timeout });
+      } catch (error) {
+        ack = Promise.reject(error);
+      }
+      acks.push(
+        ack.then(
+          () => this.#release(),
+          (error) => {
+            this.#release();
+            failed.push({ item, error });
+          },
+        ),
+      );
+    }
+    await Promise.all(acks);
+    return failed;
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    this.#slotWaiters.shift()?.();
+  }
+
+  // ------------------------------------------------------------------ consuming
+
+  async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
+    if (!Number.isInteger(options.prefetch) || options.prefetch < 1) {
+      throw new ConfigError(`nats: prefetch must be a positive integer, got ${options.prefetch}`);
+    }
+    await this.connect();
+    this.#ready();
+    if (source.kind === "queue" && source.ephemeral) {
+      const subject = queueNames(this.#prefixes, source.name).subject;
+      const consumer = new EphemeralConsumer(this, subject, options);
+      this.#inboxes.set(source.name, consumer);
+      this.#consumers.add(consumer);
+      consumer.start();
+      return consumer;
+    }
+    let names: { stream: string; durable: string };
+    try {
+      names = await this.#ensureSource(source, false);
+    } catch (error) {
+      throw this.#topologyError(
+        `cannot create ${source.kind === "queue" ? `queue ${source.name}` : `group ${source.group} of topic ${source.name}`}`,
+        error,
+      );
+    }
+    const consumer = new PullConsumer(
+      this,
+      {
+        stream: names.stream,
+        consumer: names.durable,
+        apiPrefix: this.#js!.apiPrefix,
+        ackWaitMs: this.#o.ackWaitMs,
+        pullExpiresMs: this.#o.pullExpiresMs,
+        ensure: async () => {
+          await this.#ensureSource(source, true);
+        },
+      },
+      options,
+    );
+    this.#consumers.add(consumer);
+    consumer.start();
+    return consumer;
+  }
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import {
+  decodeName,
+  decodeValue,
+  encodeName,
+  encodeValue,
+  envelopeToHeaders,
+  H_ID,
+  H_REPLY_INBOX,
+  headersToEnvelope,
+} from "./wire.js";
+
+/** What the NATS client does to a value on the way: it rejects CR/LF and trims. */
+function natsValue(v: string): string {
+  if (/[\r\n]/.test(v)) throw new Error("CR/LF in a header value");
+  return v.trim();
+}
+
+/** A NATS header name: printable ASCII, no colon. */
+function natsName(k: string): string {
+  if (k.length === 0 || /[^\x21-\x7e]|:/.test(k)) throw new Error(`bad name ${JSON.stringify(k)}`);
+  return k;
+}
+
+const values = [
+  "",
+  "plain",
+  "héllo ✓ 日本 🚀",
+  "  leading and trailing  ",
+  "\ttab",
+  "line\r\nbreak",
+  "100%",
+  "%41 is not A",
+  "\u00a0nbsp\u2028",
+  " ",
+  "a:b: c",
+];
+
+describe("header values", () => {
+  it.each(values)("round-trips %j through NATS", (v) => {
+    expect(decodeValue(natsValue(encodeValue(v)))).toBe(v);
+  });
+
+  it("leaves ordinary values readable", () => {
+    expect(encodeValue("héllo ✓ world")).toBe("héllo ✓ world");
+    expect(encodeValue("")).toBe("");
+  });
+});
+
+describe("header names", () => {
+  const names = [
+    "content-type",
+    "omnibus-content-type",
+    "X-Mixed-Case",
+    "x-mixed-case",
+    "",
+    "with space",
+    "colon:name",
+    "ünïcode",
+    "100%",
+    "Nats-Msg-Id",
+    "nats-rollup",
+    "Omnibus-Key",
+    "omnibus-timestamp",
+    "%4Eats",
+  ];
+  it.each(names)("round-trips %j as a valid NATS name", (k) => {
+    expect(decodeName(natsName(encodeName(k)))).toBe(k);
+  });
+
+  it("is injective", () => {
+    const encoded = names.map(encodeName);
+    expect(new Set(encoded).size).toBe(names.length);
+  });
+
+  it("never lets an application header pose as a server or envelope header", () => {
+    expect(encodeName("Nats-Msg-Id").toLowerCase().startsWith("nats-")).toBe(false);
+    expect(encodeName("Omnibus-Reply-Inbox")).not.toBe(H_REPLY_INBOX);
+    expect(encodeName("omnibus-content-type")).toBe("omnibus-content-type");
+  });
+});
+
+describe("envelope", () => {
+  it("round-trips every field and header", () => {
+    const message = {
+      id: "id-1",
+      headers: { a: "1", "": "empty name", " sp ": " sp ", "Nats-Msg-Id": "spoof", "omnibus-key": "k" },
+      key: "ключ",
+      correlationId: "c 1 ",
+      replyTo: "inbox.1",
+      timestamp: 1_700_000_000_123,
+    };
+    const lines = envelopeToHeaders(message, true).map(
+      ([k, v]) => [natsName(k), [natsValue(v)]] as [string, string[]],
+    );
+    expect(lines.filter(([k]) => k === H_ID)).toEqual([[H_ID, ["id-1"]]]);
+    const back = headersToEnvelope(lines);
+    expect(back).toEqual({
+      id: "id-1",
+      headers: message.headers,
+      key: "ключ",
+      correlationId: "c 1 ",
+      replyTo: "inbox.1",
+      replyIsInbox: true,
+      timestamp: 1_700_000_000_123,
+    });
+  });
+
+  it("omits absent fields and skips server headers", () => {
+    const lines = envelopeToHeaders({ id: "x", headers: {}, timestamp: 5 }, false);
+    const back = headersToEnvelope([
+      ...lines.map(([k, v]) => [k, [v]] as [string, string[]]),
+      ["Nats-Stream-Source", ["s"]],
+    ]);
+    expect(back).toEqual({
+      id: "x",
+      headers: {},
+      key: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      replyIsInbox: false,
+      timestamp: 5,
+    });
+  });
+});

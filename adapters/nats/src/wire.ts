@@ -1,0 +1,177 @@
+/**
+ * Omnibus envelope ⇄ NATS headers.
+ *
+ * NATS headers are MIME-like lines: a name of printable ASCII without `:`, a value without CR/LF
+ * whose surrounding whitespace the client trims. Unicode and empty values survive as they are,
+ * so a header is written verbatim whenever it can be, and percent-encoded only where it cannot:
+ *
+ * - value: `%`, control characters and leading/trailing whitespace become `%XX` (UTF-8 bytes);
+ * - name: `%`, `:`, bytes outside `!`..`~` become `%XX`; an empty name is written `%`;
+ * - a name that would read as one of ours (`Nats-*`, reserved for the server, and the envelope
+ *   names below, compared case-insensitively) gets its first letter encoded (`%4Eats-…`).
+ *
+ * `%` is always encoded, so decoding is unambiguous and the mapping injective.
+ *
+ * Envelope fields travel in their own headers: the id as `Nats-Msg-Id` (the server drops a
+ * resend within the stream's duplicate window), the rest as `Omnibus-Key`,
+ * `Omnibus-Correlation-Id`, `Omnibus-Reply-To` (or `Omnibus-Reply-Inbox` when the reply queue is
+ * an ephemeral inbox, which tells the replier not to create a stream for it) and
+ * `Omnibus-Timestamp`.
+ *
+ * @module
+ */
+
+export const H_ID = "Nats-Msg-Id";
+export const H_KEY = "Omnibus-Key";
+export const H_CORRELATION = "Omnibus-Correlation-Id";
+export const H_REPLY_TO = "Omnibus-Reply-To";
+export const H_REPLY_INBOX = "Omnibus-Reply-Inbox";
+export const H_TIMESTAMP = "Omnibus-Timestamp";
+
+const ENVELOPE = new Set(
+  [H_KEY, H_CORRELATION, H_REPLY_TO, H_REPLY_INBOX, H_TIMESTAMP].map((h) => h.toLowerCase()),
+);
+
+const encoder = new TextEncoder();
+const HEX = "0123456789ABCDEF";
+
+function pct(ch: string): string {
+  let out = "";
+  for (const b of encoder.encode(ch)) out += `%${HEX[b >> 4]}${HEX[b & 15]}`;
+  return out;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be encoded
+const VALUE_UNSAFE = /[%\x00-\x1f\x7f]|^\s|\s$/;
+const WS = /\s/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be encoded
+const CTRL = /[%\x00-\x1f\x7f]/;
+
+/** Encode a header value so that NATS keeps it exactly (see the module comment). */
+export function encodeValue(value: string): string {
+  if (!VALUE_UNSAFE.test(value)) return value;
+  const chars = Array.from(value);
+  let start = 0;
+  while (start < chars.length && WS.test(chars[start]!)) start++;
+  let end = chars.length;
+  while (end > start && WS.test(chars[end - 1]!)) end--;
+  let out = "";
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    out += i < start || i >= end || CTRL.test(ch) ? pct(ch) : ch;
+  }
+  return out;
+}
+
+/** Inverse of {@link encodeValue}; a value that is not valid percent-encoding is kept as is. */
+export function decodeValue(value: string): string {
+  if (!value.includes("%")) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+const NAME_UNSAFE = /[^\x21-\x7e]|[%:]/;
+
+function isReserved(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.startsWith("nats-") || ENVELOPE.has(lower);
+}
+
+/** Encode an application header name (see the module comment). */
+export function encodeName(name: string): string {
+  if (name.length === 0) return "%";
+  let out = name;
+  if (NAME_UNSAFE.test(name)) {
+    out = "";
+    for (const ch of name) out += NAME_UNSAFE.test(ch) ? pct(ch) : ch;
+  }
+  if (isReserved(out)) out = pct(out[0]!) + out.slice(1);
+  return out;
+}
+
+/** Inverse of {@link encodeName}. */
+export function decodeName(name: string): string {
+  if (name === "%") return "";
+  return decodeValue(name);
+}
+
+/** The envelope fields of an outbound message that travel in headers. */
+export interface Envelope {
+  readonly id: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly key?: string | undefined;
+  readonly correlationId?: string | undefined;
+  readonly replyTo?: string | undefined;
+  readonly timestamp: number;
+}
+
+/** Header lines for `message`, in order. `replyIsInbox`: `replyTo` names an ephemeral inbox. */
+export function envelopeToHeaders(message: Envelope, replyIsInbox: boolean): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name in message.headers) out.push([encodeName(name), encodeValue(message.headers[name]!)]);
+  out.push([H_ID, encodeValue(message.id)]);
+  if (message.key !== undefined) out.push([H_KEY, encodeValue(message.key)]);
+  if (message.correlationId !== undefined) out.push([H_CORRELATION, encodeValue(message.correlationId)]);
+  if (message.replyTo !== undefined)
+    out.push([replyIsInbox ? H_REPLY_INBOX : H_REPLY_TO, encodeValue(message.replyTo)]);
+  out.push([H_TIMESTAMP, String(message.timestamp)]);
+  return out;
+}
+
+/** What {@link headersToEnvelope} reads back. Fields absent on the wire are `undefined`. */
+export interface DecodedEnvelope {
+  id: string | undefined;
+  headers: Record<string, string>;
+  key: string | undefined;
+  correlationId: string | undefined;
+  replyTo: string | undefined;
+  /** `replyTo` names an ephemeral inbox. */
+  replyIsInbox: boolean;
+  timestamp: number | undefined;
+}
+
+/** Read the envelope back from header lines (name, values). Unknown `Nats-*` headers are skipped. */
+export function headersToEnvelope(lines: Iterable<[string, string[]]> | undefined): DecodedEnvelope {
+  const out: DecodedEnvelope = {
+    id: undefined,
+    headers: {},
+    key: undefined,
+    correlationId: undefined,
+    replyTo: undefined,
+    replyIsInbox: false,
+    timestamp: undefined,
+  };
+  if (lines === undefined) return out;
+  for (const [name, values] of lines) {
+    const value = values[0] ?? "";
+    switch (name) {
+      case H_ID:
+        out.id = decodeValue(value);
+        continue;
+      case H_KEY:
+        out.key = decodeValue(value);
+        continue;
+      case H_CORRELATION:
+        out.correlationId = decodeValue(value);
+        continue;
+      case H_REPLY_TO:
+        out.replyTo = decodeValue(value);
+        continue;
+      case H_REPLY_INBOX:
+        out.replyTo = decodeValue(value);
+        out.replyIsInbox = true;
+        continue;
+      case H_TIMESTAMP: {
+        const ts = Number(value);
+        if (Number.isFinite(ts)) out.timestamp = ts;
+        continue;
+      }
+    }
+    if (isReserved(name)) continue; // server headers (Nats-Expected-*, Nats-Stream-Source…)
+    out.headers[decodeName(name)] = decodeValue(value);
+  }
+  return out;
+}
