@@ -8,8 +8,8 @@ import { defineConfig } from "vitest/config";
 const adapters = ["memory", "rabbitmq", "kafka", "sqs", "nats", "redis"];
 
 export default defineConfig({
-  resolve: { conditions: ["@omnibus/source", "module", "node", "import", "default"] },
-  ssr: { resolve: { conditions: ["@omnibus/source", "module", "node", "import", "default"] } },
+  resolve: { conditions: ["@omnibus/source", "node", "import", "default"] },
+  ssr: { resolve: { conditions: ["@omnibus/source", "node", "import", "default"] } },
   test: {
     projects: [
       {

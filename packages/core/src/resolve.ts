@@ -48,12 +48,12 @@ async function importAdapterPackage(pkg: string): Promise<unknown> {
   try {
     return await import(pkg);
   } catch (first) {
-    if (!isNotFound(first)) throw first;
+    if (!isNotFound(first, pkg)) throw first;
     try {
       const require = createRequire(join(process.cwd(), "package.json"));
       return await import(pathToFileURL(require.resolve(pkg)).href);
     } catch (second) {
-      if (!isNotFound(second)) throw second;
+      if (!isNotFound(second, pkg)) throw second;
       throw new ConfigError(`this URL needs the adapter package ${pkg}: install it (npm install ${pkg})`, {
         cause: first,
       });
@@ -61,7 +61,9 @@ async function importAdapterPackage(pkg: string): Promise<unknown> {
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code;
-  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
+/** True if `error` says that `pkg` itself (not one of its own imports) cannot be found. */
+function isNotFound(error: unknown, pkg: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  const missing = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
+  return missing && typeof message === "string" && (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`));
 }
