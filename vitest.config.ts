@@ -33,6 +33,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "bench",
+          include: ["bench/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "examples",
           include: ["examples/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
