@@ -27,6 +27,14 @@ export interface RabbitMQNative {
   readonly channel: ConfirmChannel;
 }
 
+/** The adapter {@link rabbitmq} returns: the SPI, with the optional parts always present. */
+export interface RabbitMQAdapter extends Adapter<RabbitMQNative>, AsyncDisposable {
+  ensureGroup(topic: string, group: string): Promise<void>;
+  deleteQueue(name: string): Promise<void>;
+  /** The queue that holds a topic group's messages: `<topic>.<group>`. */
+  groupQueue(topic: string, group: string): string;
+}
+
 /** Largest delay: RabbitMQ's TTLs are 32-bit millisecond timers; 2^31 - 1 ms is about 24.8 days. */
 export const MAX_DELAY_MS = 2_147_483_647;
 
@@ -58,7 +66,7 @@ function describeAddress(address: Address): string {
   return `${address.kind} ${address.name}`;
 }
 
-class RabbitMQAdapter implements Adapter<RabbitMQNative> {
+class RabbitMQAdapterImpl implements RabbitMQAdapter {
   readonly name = "rabbitmq";
   readonly features: Features;
   readonly #o: ResolvedOptions;
@@ -75,7 +83,7 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
     this.features = Object.freeze({
       persistent: true,
       fanout: true,
-      orderingByKey: options.singleActiveConsumer,
+      orderingByKey: true,
       delay: true,
       maxDelayMs: MAX_DELAY_MS,
       priority: options.maxPriority > 0,
@@ -281,14 +289,7 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
   }
 
   #ensureExchange(link: Link, topic: string): Promise<void> {
-    return link.once(`x:${topic}`, async () => {
-      try {
-        await link.declare((ch) => ch.assertExchange(topic, "fanout", { durable: true }));
-      } catch (error) {
-        if (amqpCode(error) !== 406) throw error;
-        await link.declare((ch) => ch.checkExchange(topic)); // exists as another type: use it
-      }
-    });
+    return link.once(`x:${topic}`, () => this.#assertExchange(link, topic, "fanout", { durable: true }));
   }
 
   /** The queue of a topic group. */
@@ -307,12 +308,13 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
   }
 
   /**
-   * The wait queue of one delay bucket: a durable queue with `x-message-ttl` = the bucket and a
-   * dead-letter exchange, fed by a fanout exchange of the same name. A message published to it
-   * with routing key R is dead-lettered after the TTL with routing key R: to the default
-   * exchange (R = the origin queue) for queues, to `<ns>.delay.topics` (R = the topic, bound to
-   * the topic's exchange) for topics. Unused wait queues expire (`x-expires`); every use within
-   * a connection renews the lease well before it runs out.
+   * The wait queue of one delay bucket: a durable quorum queue with `x-message-ttl` = the bucket
+   * and a dead-letter exchange (at-least-once dead-lettering), fed by a fanout exchange of the
+   * same name. A message published to it with routing key R is dead-lettered after the TTL with
+   * routing key R: to the default exchange (R = the origin queue) for queues, to
+   * `<ns>.delay.topics` (R = the topic, bound to the topic's exchange) for topics. Wait queues
+   * look the same whatever the adapter's options, so clients configured differently share them.
+   * Unused wait queues expire (`x-expires`); every use renews the lease well before it runs out.
    */
   async #ensureWait(link: Link, bucket: number, kind: "queue" | "topic"): Promise<string> {
     const ns = this.#o.namespace;
@@ -322,24 +324,40 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
     if (renewed !== undefined && Date.now() - renewed > WAIT_QUEUE_RENEW_MS) link.forget(key);
     await link.once(key, async () => {
       const args: Record<string, unknown> = {
+        "x-queue-type": "quorum",
         "x-message-ttl": bucket,
         "x-dead-letter-exchange": kind === "queue" ? "" : `${ns}.delay.topics`,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
         "x-expires": bucket + WAIT_QUEUE_SLACK_MS,
       };
-      if (this.#o.queueType === "quorum") {
-        args["x-queue-type"] = "quorum";
-        args["x-dead-letter-strategy"] = "at-least-once";
-        args["x-overflow"] = "reject-publish";
-      }
       const at = Date.now();
-      await link.declare(async (ch) => {
-        await ch.assertExchange(name, "fanout", { durable: true, autoDelete: true });
-        await ch.assertQueue(name, { durable: true, arguments: args });
-        await ch.bindQueue(name, name, "");
-      });
+      await this.#assertExchange(link, name, "fanout", { durable: true, autoDelete: true });
+      try {
+        await link.declare((ch) => ch.assertQueue(name, { durable: true, arguments: args }));
+      } catch (error) {
+        if (amqpCode(error) !== 406) throw error;
+        await link.declare((ch) => ch.checkQueue(name)); // declared differently by an older client
+      }
+      await link.declare((ch) => ch.bindQueue(name, name, ""));
       link.leases.set(name, at);
     });
     return name;
+  }
+
+  /** Declare an exchange; one that exists as another type (406) is used as it is. */
+  async #assertExchange(
+    link: Link,
+    name: string,
+    type: "fanout" | "direct",
+    options: { durable: boolean; autoDelete?: boolean },
+  ): Promise<void> {
+    try {
+      await link.declare((ch) => ch.assertExchange(name, type, options));
+    } catch (error) {
+      if (amqpCode(error) !== 406) throw error;
+      await link.declare((ch) => ch.checkExchange(name));
+    }
   }
 
   /** For delayed topic sends: `<ns>.delay.topics` (direct) routes back to the topic's exchange. */
@@ -347,10 +365,8 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
     const hub = `${this.#o.namespace}.delay.topics`;
     return link.once(`t:${topic}`, async () => {
       await this.#ensureExchange(link, topic);
-      await link.declare(async (ch) => {
-        await ch.assertExchange(hub, "direct", { durable: true });
-        await ch.bindExchange(topic, hub, topic);
-      });
+      await this.#assertExchange(link, hub, "direct", { durable: true });
+      await link.declare((ch) => ch.bindExchange(topic, hub, topic));
     });
   }
 
@@ -467,7 +483,10 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
     });
   }
 
-  /** nack: a copy with `attempt` goes back to `queue` (through a wait queue when delayed). */
+  /**
+   * nack: a copy with `attempt` goes back to `queue`, through a wait queue when delayed. If the
+   * wait queue cannot be used, the copy goes straight back (sooner than asked, never lost).
+   */
   async republish(
     queue: string,
     msg: ConsumeMessage,
@@ -476,28 +495,26 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
     delayMs: number,
   ): Promise<void> {
     const link = await this.#linkWithin(`redeliver to queue ${queue}`);
-    const route: Route =
-      delayMs > 0
-        ? {
-            exchange: await this.#ensureWait(link, delayBucket(delayMs), "queue"),
-            routingKey: queue,
-            mandatory: true,
-          }
-        : { exchange: "", routingKey: queue, mandatory: true };
-    const publisher = link.publisherNow ?? (await link.publisher());
     const priority = msg.properties.priority;
-    const { confirmed } = publisher.publish(
-      route.exchange,
-      route.routingKey,
-      msg.content,
-      publishOptions(
-        { ...inbound, priority: typeof priority === "number" ? priority : undefined },
-        true,
-        attempt,
-      ),
-      () => `rabbitmq: redeliver to queue ${queue}`,
+    const options = publishOptions(
+      { ...inbound, priority: typeof priority === "number" ? priority : undefined },
+      true,
+      attempt,
     );
-    await confirmed;
+    const what = () => `rabbitmq: redeliver to queue ${queue}`;
+    if (delayMs > 0) {
+      try {
+        const wait = await this.#ensureWait(link, delayBucket(delayMs), "queue");
+        const publisher = link.publisherNow ?? (await link.publisher());
+        await publisher.publish(wait, queue, msg.content, options, what).confirmed;
+        return;
+      } catch {
+        if (!link.open) throw new ConnectionError(`${what()}: the connection was lost`);
+        // fall through: redeliver now rather than hold the message
+      }
+    }
+    const publisher = link.publisherNow ?? (await link.publisher());
+    await publisher.publish("", queue, msg.content, options, what).confirmed;
   }
 
   // ------------------------------------------------------------------ consuming
@@ -600,14 +617,14 @@ class RabbitMQAdapter implements Adapter<RabbitMQNative> {
  * await bus.send("orders", { sku: "A-1" });
  * ```
  */
-export function rabbitmq(options: RabbitMQOptions = {}): Adapter<RabbitMQNative> {
-  return new RabbitMQAdapter(resolveOptions(options));
+export function rabbitmq(options: RabbitMQOptions = {}): RabbitMQAdapter {
+  return new RabbitMQAdapterImpl(resolveOptions(options));
 }
 
 /**
  * Build the adapter from an `amqp://` or `amqps://` URL; `createClient({ url })` calls it.
  * `options` are {@link RabbitMQOptions} (the URL argument wins over `options.url`).
  */
-export function fromUrl(url: string, options: Record<string, unknown> = {}): Adapter<RabbitMQNative> {
+export function fromUrl(url: string, options: Record<string, unknown> = {}): RabbitMQAdapter {
   return rabbitmq({ ...(options as RabbitMQOptions), url });
 }

@@ -3,7 +3,7 @@
  * @module
  */
 
-export type { RabbitMQNative } from "./adapter.js";
+export type { RabbitMQAdapter, RabbitMQNative } from "./adapter.js";
 export { fromUrl, INBOX_PREFIX, MAX_DELAY_MS, rabbitmq } from "./adapter.js";
 export type { QueueType, RabbitMQOptions, ReconnectOptions } from "./options.js";
 export { DEFAULT_URL } from "./options.js";

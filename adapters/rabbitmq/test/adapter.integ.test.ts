@@ -92,7 +92,7 @@ describe("rabbitmq adapter against a real broker", () => {
     const a = track(adapter());
     const topic = unique("topic");
     await a.send({ kind: "topic", name: topic }, [message()]); // nobody listens: fine
-    await a.ensureGroup!(topic, "billing");
+    await a.ensureGroup(topic, "billing");
     const sent = Array.from({ length: 50 }, () => message());
     await a.send({ kind: "topic", name: topic }, sent);
     const billing = collector();
@@ -204,7 +204,7 @@ describe("rabbitmq adapter against a real broker", () => {
     const a = track(adapter());
     const q = unique("delay");
     const topic = unique("delayt");
-    await a.ensureGroup!(topic, "g");
+    await a.ensureGroup(topic, "g");
     const c = collector();
     const ct = collector();
     const h = await a.consume({ kind: "queue", name: q }, c.options());
