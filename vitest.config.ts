@@ -14,11 +14,19 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "core", include: ["packages/core/**/*.test.ts"], exclude: ["**/node_modules/**", "**/dist/**"] },
+        test: {
+          name: "core",
+          include: ["packages/core/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+        },
       },
       {
         extends: true,
-        test: { name: "conformance", include: ["conformance/**/*.test.ts"], exclude: ["**/node_modules/**", "**/dist/**"] },
+        test: {
+          name: "conformance",
+          include: ["conformance/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+        },
       },
       ...adapters.map((name) => ({
         extends: true as const,

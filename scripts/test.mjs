@@ -17,7 +17,12 @@ const started = Date.now();
 
 function step(title, command, commandArgs, options = {}) {
   process.stdout.write(`\n== ${title}\n`);
-  const result = spawnSync(command, commandArgs, { cwd: root, stdio: "inherit", env: process.env, ...options });
+  const result = spawnSync(command, commandArgs, {
+    cwd: root,
+    stdio: "inherit",
+    env: process.env,
+    ...options,
+  });
   if (result.status !== 0) {
     process.stdout.write(`\n${title} failed (exit ${result.status ?? result.signal})\n`);
     process.exit(result.status ?? 1);
@@ -30,8 +35,16 @@ if (!existsSync(join(root, "node_modules", ".modules.yaml"))) {
 step("type check (tsc -b)", "pnpm", ["exec", "tsc", "-b"]);
 
 // Which brokers: those of the projects asked for, or all of them.
-const projectBrokers = { rabbitmq: ["rabbitmq"], kafka: ["kafka"], sqs: ["sqs", "sns"], nats: ["nats"], redis: ["redis"] };
-const projects = args.flatMap((a, i) => (a === "--project" ? [args[i + 1]] : a.startsWith("--project=") ? [a.slice(10)] : []));
+const projectBrokers = {
+  rabbitmq: ["rabbitmq"],
+  kafka: ["kafka"],
+  sqs: ["sqs", "sns"],
+  nats: ["nats"],
+  redis: ["redis"],
+};
+const projects = args.flatMap((a, i) =>
+  a === "--project" ? [args[i + 1]] : a.startsWith("--project=") ? [a.slice(10)] : [],
+);
 const brokers =
   projects.length === 0 || projects.includes("examples") || projects.includes("conformance")
     ? []
@@ -52,7 +65,8 @@ let summary = "";
 try {
   const r = JSON.parse(readFileSync(report, "utf8"));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  summary = `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : "");
+  summary =
+    `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : "");
 } catch {
   summary = "no test report was written";
 }

@@ -67,13 +67,19 @@ class MemoryAdapter implements Adapter<MemoryNative> {
   readonly name = "memory";
   readonly features: Features;
   readonly #broker: MemoryBroker;
-  readonly #consumers = new Set<{ queue: MemoryQueue; consumer: MemoryConsumer; ephemeral: string | undefined }>();
+  readonly #consumers = new Set<{
+    queue: MemoryQueue;
+    consumer: MemoryConsumer;
+    ephemeral: string | undefined;
+  }>();
   #closed = false;
 
   constructor(options: MemoryOptions) {
     const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
     if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
-      throw new ConfigError(`maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`);
+      throw new ConfigError(
+        `maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`,
+      );
     }
     this.#broker = memoryBroker(options.name ?? "default");
     this.features = Object.freeze({
@@ -110,7 +116,9 @@ class MemoryAdapter implements Adapter<MemoryNative> {
   async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
     if (this.#closed) throw new ClosedError("memory adapter is closed");
     const queue =
-      source.kind === "queue" ? this.#broker.queue(source.name) : this.#broker.group(source.name, source.group);
+      source.kind === "queue"
+        ? this.#broker.queue(source.name)
+        : this.#broker.group(source.name, source.group);
     const consumer: MemoryConsumer = {
       prefetch: options.prefetch,
       unsettled: 0,

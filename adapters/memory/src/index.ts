@@ -2,6 +2,7 @@
  * `@omnibus/memory`: the in-process broker, embedded default of `@omnibus/core`.
  * @module
  */
-export { fromUrl, memory } from "./adapter.js";
+
 export type { MemoryNative, MemoryOptions } from "./adapter.js";
+export { fromUrl, memory } from "./adapter.js";
 export { MemoryBroker, MemoryQueue, memoryBroker } from "./broker.js";

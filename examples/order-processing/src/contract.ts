@@ -24,7 +24,12 @@ export interface OrderPlaced {
 export const shopContract = defineContract({
   queues: { "shop.orders": body<PlaceOrder>() },
   topics: { "shop.order-placed": body<OrderPlaced>() },
-  requests: { "shop.pricing": { request: body<{ sku: string; qty: number }>(), response: body<{ unitPrice: number }>() } },
+  requests: {
+    "shop.pricing": {
+      request: body<{ sku: string; qty: number }>(),
+      response: body<{ unitPrice: number }>(),
+    },
+  },
 });
 
 export type ShopContract = typeof shopContract;

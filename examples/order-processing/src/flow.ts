@@ -1,4 +1,4 @@
-import { type IdempotencyStore, type Logger } from "@omnibus/core";
+import type { IdempotencyStore, Logger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import type { PlaceOrder } from "./contract.js";
 import { startCheckout } from "./services/checkout.js";
@@ -42,7 +42,11 @@ const skus = ["widget", "gadget", "gizmo"];
  */
 export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
   const count = options.orders ?? 10;
-  const base = { url: options.url, ...(options.log ? { log: options.log } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+  const base = {
+    url: options.url,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
   const store = options.redisUrl ? await redisStore(options.redisUrl) : undefined;
   const pricing = await startPricing(base);
   const inventory = await startInventory({ ...base, ...(store ? { store: store.store } : {}) });
@@ -100,7 +104,10 @@ export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
 async function redisStore(url: string): Promise<{ store: IdempotencyStore; close(): Promise<void> }> {
   const pkg = "@omnibus/redis"; // resolved at run time: only needed with --redis
   const redis = (await import(/* @vite-ignore */ pkg)) as {
-    redisIdempotencyStore(options: { url: string; prefix?: string }): IdempotencyStore & { close?(): Promise<void> };
+    redisIdempotencyStore(options: {
+      url: string;
+      prefix?: string;
+    }): IdempotencyStore & { close?(): Promise<void> };
   };
   const store = redis.redisIdempotencyStore({ url, prefix: "shop:idem:" });
   return { store, close: async () => store.close?.() };

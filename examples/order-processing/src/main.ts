@@ -34,6 +34,8 @@ console.log(`  orders placed        ${summary.ordersPlaced}`);
 console.log(`  price quotes         ${summary.quotes}`);
 console.log(`  stock reserved       ${summary.stockReserved}`);
 console.log(`  duplicates dropped   ${summary.duplicatesDropped}`);
-console.log(`  events delivered     shipping ${summary.shipped}, email ${summary.emailed + summary.deadLettered}`);
+console.log(
+  `  events delivered     shipping ${summary.shipped}, email ${summary.emailed + summary.deadLettered}`,
+);
 console.log(`  emails sent          ${summary.emailed}`);
 console.log(`  dead-lettered        ${summary.deadLettered}`);

@@ -34,9 +34,13 @@ const landed = (name: string) =>
 
 describe("order processing runs unchanged on every broker", () => {
   for (const [name, url] of Object.entries(urls)) {
-    it.skipIf(!landed(name))(`${name}${landed(name) ? "" : " (skipped: adapter not landed)"}`, async () => {
-      const summary = await runOrderFlow({ url: url(), timeoutMs: 90_000 });
-      expect(summary).toEqual(expected);
-    }, 120_000);
+    it.skipIf(!landed(name))(
+      `${name}${landed(name) ? "" : " (skipped: adapter not landed)"}`,
+      async () => {
+        const summary = await runOrderFlow({ url: url(), timeoutMs: 90_000 });
+        expect(summary).toEqual(expected);
+      },
+      120_000,
+    );
   }
 });

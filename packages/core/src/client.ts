@@ -1,4 +1,4 @@
-import { type Codec, CodecRegistry, builtinCodecs, jsonCodec } from "./codec.js";
+import { builtinCodecs, type Codec, CodecRegistry, jsonCodec } from "./codec.js";
 import { compose } from "./compose.js";
 import { type Contract, isStandardSchema } from "./contract.js";
 import {
@@ -15,10 +15,10 @@ import {
   ValidationError,
 } from "./errors.js";
 import { shortId, uuidv7 } from "./ids.js";
-import { type Logger, consoleLogger } from "./logger.js";
+import { consoleLogger, type Logger } from "./logger.js";
 import { validateName } from "./names.js";
 import { adapterFromUrl, urlScheme } from "./resolve.js";
-import { type RetryPolicy, backoffDelay, resolveRetryPolicy } from "./retry.js";
+import { backoffDelay, type RetryPolicy, resolveRetryPolicy } from "./retry.js";
 import type { Adapter, Address, ConsumerHandle, Delivery, Features, OutboundMessage, Source } from "./spi.js";
 import {
   type BatchItem,
@@ -33,8 +33,8 @@ import {
   type RequestOptions,
   type SendContext,
   type SendOptions,
-  type Subscription,
   type SubscribeOptions,
+  type Subscription,
 } from "./types.js";
 
 const DEFAULT_CONCURRENCY = 16;
@@ -85,7 +85,9 @@ function resolveOptions(options: ClientOptions<any>): ResolvedOptions {
     retry: resolveRetryPolicy(options.retry),
     concurrency: positiveInt("consumer.concurrency", options.consumer?.concurrency, DEFAULT_CONCURRENCY),
     prefetch:
-      options.consumer?.prefetch === undefined ? undefined : positiveInt("consumer.prefetch", options.consumer.prefetch, 1),
+      options.consumer?.prefetch === undefined
+        ? undefined
+        : positiveInt("consumer.prefetch", options.consumer.prefetch, 1),
     closeTimeoutMs: positiveInt("closeTimeoutMs", options.closeTimeoutMs, 10_000),
     requestTimeoutMs: positiveInt("requestTimeoutMs", options.requestTimeoutMs, 5_000),
     contract: options.contract,
@@ -125,7 +127,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   }
 
   get adapter(): Adapter {
-    if (!this.#adapter) throw new ConfigError("the client is not connected yet: await client.connect() first");
+    if (!this.#adapter)
+      throw new ConfigError("the client is not connected yet: await client.connect() first");
     return this.#adapter;
   }
 
@@ -194,7 +197,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       promise = adapter.send(address, messages);
     } else {
       const chunks: Promise<void>[] = [];
-      for (let i = 0; i < messages.length; i += max) chunks.push(adapter.send(address, messages.slice(i, i + max)));
+      for (let i = 0; i < messages.length; i += max)
+        chunks.push(adapter.send(address, messages.slice(i, i + max)));
       promise = Promise.all(chunks).then(() => undefined);
     }
     this.#inflightSends.add(promise);
@@ -232,12 +236,17 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     );
   }
 
-  #normalise(adapter: Adapter, item: SendOptions): SendOptions & { id: string; headers: Record<string, string> } {
+  #normalise(
+    adapter: Adapter,
+    item: SendOptions,
+  ): SendOptions & { id: string; headers: Record<string, string> } {
     const headers: Record<string, string> = {};
     if (item.headers !== undefined) {
-      if (typeof item.headers !== "object" || item.headers === null) throw new ConfigError("headers must be an object");
+      if (typeof item.headers !== "object" || item.headers === null)
+        throw new ConfigError("headers must be an object");
       for (const [k, v] of Object.entries(item.headers)) {
-        if (typeof v !== "string") throw new ConfigError(`header ${JSON.stringify(k)} must be a string, got ${typeof v}`);
+        if (typeof v !== "string")
+          throw new ConfigError(`header ${JSON.stringify(k)} must be a string, got ${typeof v}`);
         headers[k] = v;
       }
     }
@@ -246,7 +255,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       if (typeof item.delayMs !== "number" || !(item.delayMs > 0)) {
         throw new ConfigError(`delayMs must be a positive number, got ${String(item.delayMs)}`);
       }
-      if (!features.delay) throw new UnsupportedFeatureError(`${adapter.name} does not support delayed delivery`);
+      if (!features.delay)
+        throw new UnsupportedFeatureError(`${adapter.name} does not support delayed delivery`);
       if (item.delayMs > features.maxDelayMs) {
         throw new UnsupportedFeatureError(
           `${adapter.name} delays messages by at most ${features.maxDelayMs} ms, asked for ${item.delayMs}`,
@@ -254,9 +264,12 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       }
     }
     if (item.priority !== undefined) {
-      if (!features.priority) throw new UnsupportedFeatureError(`${adapter.name} does not support priorities`);
+      if (!features.priority)
+        throw new UnsupportedFeatureError(`${adapter.name} does not support priorities`);
       if (!Number.isInteger(item.priority) || item.priority < 0 || item.priority > features.maxPriority) {
-        throw new ConfigError(`priority must be an integer within 0..${features.maxPriority}, got ${item.priority}`);
+        throw new ConfigError(
+          `priority must be an integer within 0..${features.maxPriority}, got ${item.priority}`,
+        );
       }
     }
     if (item.id !== undefined && (typeof item.id !== "string" || item.id.length === 0)) {
@@ -265,13 +278,19 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     return { ...item, id: item.id ?? uuidv7(), headers };
   }
 
-  #encode(adapter: Adapter, body: unknown, options: SendOptions & { id: string; headers: Record<string, string> }): Prepared {
+  #encode(
+    adapter: Adapter,
+    body: unknown,
+    options: SendOptions & { id: string; headers: Record<string, string> },
+  ): Prepared {
     const codec = options.codec ?? this.#options.codec;
     let bytes: Uint8Array;
     try {
       bytes = codec.encode(body);
     } catch (error) {
-      throw new ConfigError(`cannot encode body as ${codec.contentType}: ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(`cannot encode body as ${codec.contentType}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     options.headers[Headers.ContentType] = codec.contentType;
     const size = bytes.byteLength + headerBytes(options.headers);
@@ -312,7 +331,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   async subscribe(topic: string, options: SubscribeOptions, handler: Handler<any>): Promise<Subscription> {
     validateName("topic", topic);
-    if (typeof options !== "object" || options === null) throw new ConfigError("subscribe(topic, { group }, handler)");
+    if (typeof options !== "object" || options === null)
+      throw new ConfigError("subscribe(topic, { group }, handler)");
     validateName("group", options.group);
     const adapter = await this.#ready();
     if (!adapter.features.fanout) {
@@ -331,7 +351,11 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     await adapter.ensureGroup?.(topic, group);
   }
 
-  async #startConsumer(source: Source, handler: Handler<any>, options: ConsumerOptions): Promise<Subscription> {
+  async #startConsumer(
+    source: Source,
+    handler: Handler<any>,
+    options: ConsumerOptions,
+  ): Promise<Subscription> {
     if (typeof handler !== "function") throw new ConfigError("handler must be a function");
     const adapter = await this.#ready();
     const concurrency = positiveInt("concurrency", options.concurrency, this.#options.concurrency);
@@ -340,9 +364,12 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       options.prefetch,
       this.#options.prefetch ?? Math.max(64, concurrency * 4),
     );
-    const retry = options.retry ? resolveRetryPolicy({ ...this.#options.retry, ...options.retry }) : this.#options.retry;
+    const retry = options.retry
+      ? resolveRetryPolicy({ ...this.#options.retry, ...options.retry })
+      : this.#options.retry;
     const dlq =
-      options.deadLetterQueue ?? (source.kind === "queue" ? `${source.name}.dlq` : `${source.name}.${source.group}.dlq`);
+      options.deadLetterQueue ??
+      (source.kind === "queue" ? `${source.name}.dlq` : `${source.name}.${source.group}.dlq`);
     validateName("queue", dlq);
     const middleware = [...this.#options.use, ...(options.use ?? [])].filter((m) => m.consume);
     const runner = new ConsumerRunner({
@@ -430,7 +457,9 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
         const headers: Record<string, string> = {};
         let result: unknown;
         try {
-          const input = requestSchema ? await validate(requestSchema, message.body, `request ${queue}`) : message.body;
+          const input = requestSchema
+            ? await validate(requestSchema, message.body, `request ${queue}`)
+            : message.body;
           result = await handler({ ...message, body: input });
           if (responseSchema) result = await validate(responseSchema, result, `response of ${queue}`);
           headers[Headers.ReplyStatus] = "ok";
@@ -441,8 +470,15 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
           headers[Headers.ReplyErrorMessage] = errorMessage(error);
         }
         if (message.replyTo === undefined) return; // fire-and-forget request
-        const options = this.#normalise(adapter, { headers, correlationId: message.correlationId ?? message.id });
-        await this.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, this.#encode(adapter, result, options));
+        const options = this.#normalise(adapter, {
+          headers,
+          correlationId: message.correlationId ?? message.id,
+        });
+        await this.sendPrepared(
+          adapter,
+          { kind: "queue", name: message.replyTo },
+          this.#encode(adapter, result, options),
+        );
       },
       { ...options, retry: { maxAttempts: 3 } },
     );
@@ -477,15 +513,24 @@ function headerBytes(headers: Readonly<Record<string, string>>): number {
   return n;
 }
 
-async function validate(schema: import("@standard-schema/spec").StandardSchemaV1, value: unknown, what: string) {
+async function validate(
+  schema: import("@standard-schema/spec").StandardSchemaV1,
+  value: unknown,
+  what: string,
+) {
   let result = schema["~standard"].validate(value);
   if (result instanceof Promise) result = await result;
   if (result.issues) {
     const detail = result.issues
       .slice(0, 5)
-      .map((i) => `${i.path?.map((p) => (typeof p === "object" ? p.key : p)).join(".") || "(root)"}: ${i.message}`)
+      .map(
+        (i) =>
+          `${i.path?.map((p) => (typeof p === "object" ? p.key : p)).join(".") || "(root)"}: ${i.message}`,
+      )
       .join("; ");
-    throw new ValidationError(`body of ${what} does not match its schema: ${detail}`, { cause: result.issues });
+    throw new ValidationError(`body of ${what} does not match its schema: ${detail}`, {
+      cause: result.issues,
+    });
   }
   return result.value;
 }
@@ -494,7 +539,9 @@ function decodeWith(codec: Codec<any>, bytes: Uint8Array): unknown {
   try {
     return codec.decode(bytes);
   } catch (error) {
-    throw new DecodeError(`body is not valid ${codec.contentType}: ${(error as Error).message}`, { cause: error });
+    throw new DecodeError(`body is not valid ${codec.contentType}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -586,11 +633,16 @@ class ConsumerRunner implements Subscription {
     const inbound = delivery.message;
     const { retry, client } = this.#c;
     if (inbound.attempt > retry.maxAttempts) {
-      return this.#deadLetter(delivery, new DeadLetterError(`delivered ${inbound.attempt} times (max ${retry.maxAttempts})`));
+      return this.#deadLetter(
+        delivery,
+        new DeadLetterError(`delivered ${inbound.attempt} times (max ${retry.maxAttempts})`),
+      );
     }
     let message: Message;
     try {
-      let body = this.#c.codec ? decodeWith(this.#c.codec, inbound.body) : client.decode(inbound.headers, inbound.body);
+      let body = this.#c.codec
+        ? decodeWith(this.#c.codec, inbound.body)
+        : client.decode(inbound.headers, inbound.body);
       if (this.#c.schema) body = await validate(this.#c.schema, body, describe(this.#c.source));
       message = {
         id: inbound.id,
@@ -624,7 +676,11 @@ class ConsumerRunner implements Subscription {
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
     const { attempt } = delivery.message;
     const { retry, client } = this.#c;
-    if (error instanceof DeadLetterError || error instanceof DecodeError || error instanceof ValidationError) {
+    if (
+      error instanceof DeadLetterError ||
+      error instanceof DecodeError ||
+      error instanceof ValidationError
+    ) {
       return this.#deadLetter(delivery, error);
     }
     if (error instanceof RetryLaterError) {
@@ -653,15 +709,19 @@ class ConsumerRunner implements Subscription {
       [Headers.DeadLetterAt]: new Date().toISOString(),
     };
     try {
-      await client.sendPrepared(adapter, { kind: "queue", name: dlq }, {
-        id: m.id,
-        body: m.body,
-        headers,
-        key: m.key,
-        correlationId: m.correlationId,
-        replyTo: m.replyTo,
-        timestamp: m.timestamp,
-      });
+      await client.sendPrepared(
+        adapter,
+        { kind: "queue", name: dlq },
+        {
+          id: m.id,
+          body: m.body,
+          headers,
+          key: m.key,
+          correlationId: m.correlationId,
+          replyTo: m.replyTo,
+          timestamp: m.timestamp,
+        },
+      );
     } catch (sendError) {
       client.logger.error(`could not dead-letter message to ${dlq}; it will be redelivered`, {
         id: m.id,
@@ -796,7 +856,10 @@ class RequestBroker {
     this.cancel(id!);
     if (m.headers[Headers.ReplyStatus] === "error") {
       pending.reject(
-        new RemoteError(m.headers[Headers.ReplyErrorMessage] ?? "unknown error", m.headers[Headers.ReplyErrorCode]),
+        new RemoteError(
+          m.headers[Headers.ReplyErrorMessage] ?? "unknown error",
+          m.headers[Headers.ReplyErrorCode],
+        ),
       );
       return;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CodecRegistry, builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
+import { builtinCodecs, bytesCodec, CodecRegistry, jsonCodec, textCodec } from "./codec.js";
 import { ErrorCode } from "./errors.js";
 
 describe("codecs", () => {
@@ -20,11 +20,13 @@ describe("codecs", () => {
   });
   it("the registry picks the codec by content type and fails with a decode error", () => {
     const registry = new CodecRegistry(builtinCodecs);
-    expect(registry.decode("application/json; charset=utf-8", jsonCodec.encode({ x: 1 }), jsonCodec)).toEqual({ x: 1 });
-    expect(registry.decode(undefined, jsonCodec.encode([1]), jsonCodec)).toEqual([1]);
-    expect(() => registry.decode("application/json", new TextEncoder().encode("{nope"), jsonCodec)).toThrowError(
-      expect.objectContaining({ code: ErrorCode.Decode }),
+    expect(registry.decode("application/json; charset=utf-8", jsonCodec.encode({ x: 1 }), jsonCodec)).toEqual(
+      { x: 1 },
     );
+    expect(registry.decode(undefined, jsonCodec.encode([1]), jsonCodec)).toEqual([1]);
+    expect(() =>
+      registry.decode("application/json", new TextEncoder().encode("{nope"), jsonCodec),
+    ).toThrowError(expect.objectContaining({ code: ErrorCode.Decode }));
     expect(() => registry.decode("application/x-unknown", new Uint8Array(1), jsonCodec)).toThrowError(
       expect.objectContaining({ code: ErrorCode.Decode }),
     );

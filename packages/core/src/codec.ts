@@ -66,7 +66,8 @@ export class CodecRegistry {
   }
   decode(contentType: string | undefined, bytes: Uint8Array, fallback: Codec<any>): unknown {
     const codec = contentType === undefined ? fallback : this.get(contentType);
-    if (codec === undefined) throw new DecodeError(`no codec for content type ${JSON.stringify(contentType)}`);
+    if (codec === undefined)
+      throw new DecodeError(`no codec for content type ${JSON.stringify(contentType)}`);
     try {
       return codec.decode(bytes);
     } catch (error) {

@@ -25,7 +25,15 @@ it("runs steps as an onion and the terminal in the middle", async () => {
 });
 
 it("rejects a step that calls next() twice", async () => {
-  const run = compose<null>([async (_c, next) => (await next(), next())], async () => {});
+  const run = compose<null>(
+    [
+      async (_c, next) => {
+        await next();
+        await next();
+      },
+    ],
+    async () => {},
+  );
   await expect(run(null)).rejects.toThrow(/multiple times/);
 });
 

@@ -5,7 +5,10 @@ export type Step<C> = (ctx: C, next: () => Promise<void>) => Promise<void> | voi
  * Compose steps koa-style into one function. Calling `next()` twice in one step rejects, as does
  * calling it after the step returned.
  */
-export function compose<C>(steps: readonly Step<C>[], terminal: (ctx: C) => Promise<void>): (ctx: C) => Promise<void> {
+export function compose<C>(
+  steps: readonly Step<C>[],
+  terminal: (ctx: C) => Promise<void>,
+): (ctx: C) => Promise<void> {
   if (steps.length === 0) return terminal;
   return (ctx: C) => {
     let index = -1;

@@ -39,32 +39,38 @@ export function defineContract<const C extends Contract>(contract: C): C {
 }
 
 /** The body type a {@link BodySpec} describes. */
-export type BodyOf<S> = S extends StandardSchemaV1<any, infer O> ? O : S extends BodyType<infer T> ? T : unknown;
+export type BodyOf<S> =
+  S extends StandardSchemaV1<any, infer O> ? O : S extends BodyType<infer T> ? T : unknown;
 /** The input type a {@link BodySpec} accepts (differs from the output for transforming schemas). */
-export type InputOf<S> = S extends StandardSchemaV1<infer I, any> ? I : S extends BodyType<infer T> ? T : unknown;
+export type InputOf<S> =
+  S extends StandardSchemaV1<infer I, any> ? I : S extends BodyType<infer T> ? T : unknown;
 
 type Keys<M> = string extends keyof M ? string : keyof M & string;
 
 /** Queue names allowed by contract `C` (any string without one), plus their `.dlq` queues. */
-export type QueueName<C extends Contract> = C["queues"] extends Readonly<Record<string, BodySpec>>
-  ? Keys<C["queues"]> | `${Keys<C["queues"]>}.dlq`
-  : string;
+export type QueueName<C extends Contract> =
+  C["queues"] extends Readonly<Record<string, BodySpec>>
+    ? Keys<C["queues"]> | `${Keys<C["queues"]>}.dlq`
+    : string;
 /** Topic names allowed by contract `C`. */
-export type TopicName<C extends Contract> = C["topics"] extends Readonly<Record<string, BodySpec>>
-  ? Keys<C["topics"]>
-  : string;
+export type TopicName<C extends Contract> =
+  C["topics"] extends Readonly<Record<string, BodySpec>> ? Keys<C["topics"]> : string;
 /** Request queue names allowed by contract `C`. */
-export type RequestName<C extends Contract> = C["requests"] extends Readonly<Record<string, RequestSpec>>
-  ? Keys<C["requests"]>
-  : string;
+export type RequestName<C extends Contract> =
+  C["requests"] extends Readonly<Record<string, RequestSpec>> ? Keys<C["requests"]> : string;
 
 type StripDlq<N> = N extends `${infer Q}.dlq` ? Q : N;
-type Lookup<M, N> = M extends Readonly<Record<string, unknown>> ? (N extends keyof M ? M[N] : unknown) : unknown;
+type Lookup<M, N> =
+  M extends Readonly<Record<string, unknown>> ? (N extends keyof M ? M[N] : unknown) : unknown;
 
 /** Body (as received) of queue `N`. */
-export type QueueBody<C extends Contract, N> = BodyOf<Lookup<C["queues"], N extends keyof NonNullable<C["queues"]> ? N : StripDlq<N>>>;
+export type QueueBody<C extends Contract, N> = BodyOf<
+  Lookup<C["queues"], N extends keyof NonNullable<C["queues"]> ? N : StripDlq<N>>
+>;
 /** Body (as sent) of queue `N`. */
-export type QueueInput<C extends Contract, N> = InputOf<Lookup<C["queues"], N extends keyof NonNullable<C["queues"]> ? N : StripDlq<N>>>;
+export type QueueInput<C extends Contract, N> = InputOf<
+  Lookup<C["queues"], N extends keyof NonNullable<C["queues"]> ? N : StripDlq<N>>
+>;
 /** Body (as received) of topic `N`. */
 export type TopicBody<C extends Contract, N> = BodyOf<Lookup<C["topics"], N>>;
 /** Body (as sent) of topic `N`. */

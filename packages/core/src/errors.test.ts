@@ -3,11 +3,11 @@ import {
   ConfigError,
   ConnectionError,
   ErrorCode,
+  isOmnibusError,
+  maskUrl,
   OmnibusError,
   RemoteError,
   RetryLaterError,
-  isOmnibusError,
-  maskUrl,
   redact,
 } from "./errors.js";
 
@@ -44,6 +44,10 @@ describe("errors", () => {
   it("control-flow errors carry their data", () => {
     expect(new RetryLaterError(250).delayMs).toBe(250);
     const remote = new RemoteError("out of stock", "OUT_OF_STOCK");
-    expect([remote.code, remote.remoteMessage, remote.remoteCode]).toEqual([ErrorCode.RemoteError, "out of stock", "OUT_OF_STOCK"]);
+    expect([remote.code, remote.remoteMessage, remote.remoteCode]).toEqual([
+      ErrorCode.RemoteError,
+      "out of stock",
+      "OUT_OF_STOCK",
+    ]);
   });
 });

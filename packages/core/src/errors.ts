@@ -67,6 +67,7 @@ export class OmnibusError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
     // Subclasses match on their own code, so `err instanceof ConfigError` survives two copies.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass `instanceof` was asked about.
     const code = (this as unknown as { CODE?: string }).CODE;
     return code === undefined || (value as unknown as { code?: string }).code === code;
   }

@@ -3,9 +3,8 @@
  * @module
  */
 export { createClient } from "./client.js";
-export { builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
 export type { Codec } from "./codec.js";
-export { body, defineContract, isStandardSchema } from "./contract.js";
+export { builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
 export type {
   BodyOf,
   BodySpec,
@@ -25,6 +24,8 @@ export type {
   TopicInput,
   TopicName,
 } from "./contract.js";
+export { body, defineContract, isStandardSchema } from "./contract.js";
+export type { OmnibusErrorOptions } from "./errors.js";
 export {
   ClosedError,
   ConfigError,
@@ -32,32 +33,31 @@ export {
   DeadLetterError,
   DecodeError,
   ErrorCode,
+  isOmnibusError,
   MessageTooLargeError,
+  maskUrl,
   OmnibusError,
   PublishError,
   RemoteError,
   RequestTimeoutError,
   RetryLaterError,
+  redact,
   TimeoutError,
   UnsupportedFeatureError,
   ValidationError,
-  isOmnibusError,
-  maskUrl,
-  redact,
 } from "./errors.js";
-export type { OmnibusErrorOptions } from "./errors.js";
-export { idempotency } from "./idempotency/middleware.js";
-export type { IdempotencyOptions } from "./idempotency/middleware.js";
-export { memoryIdempotencyStore } from "./idempotency/memory-store.js";
 export type { MemoryIdempotencyStoreOptions } from "./idempotency/memory-store.js";
+export { memoryIdempotencyStore } from "./idempotency/memory-store.js";
+export type { IdempotencyOptions } from "./idempotency/middleware.js";
+export { idempotency } from "./idempotency/middleware.js";
 export type { ClaimResult, IdempotencyStore } from "./idempotency/store.js";
 export { shortId, uuidv7 } from "./ids.js";
+export type { Logger, LogLevel } from "./logger.js";
 export { consoleLogger, silentLogger } from "./logger.js";
-export type { LogLevel, Logger } from "./logger.js";
 export { validateName } from "./names.js";
 export { adapterPackages, urlScheme } from "./resolve.js";
-export { backoffDelay, defaultRetryPolicy, resolveRetryPolicy } from "./retry.js";
 export type { RetryOptions, RetryPolicy } from "./retry.js";
+export { backoffDelay, defaultRetryPolicy, resolveRetryPolicy } from "./retry.js";
 export type {
   Adapter,
   AdapterFactoryFromUrl,
@@ -72,7 +72,6 @@ export type {
   Source,
   TopicAddress,
 } from "./spi.js";
-export { Headers } from "./types.js";
 export type {
   BatchItem,
   Client,
@@ -88,3 +87,4 @@ export type {
   SubscribeOptions,
   Subscription,
 } from "./types.js";
+export { Headers } from "./types.js";

@@ -39,7 +39,9 @@ export async function adapterFromUrl(url: string, options?: Record<string, unkno
   const pkg = adapterPackages[urlScheme(url)]!;
   const mod = (await importAdapterPackage(pkg)) as { fromUrl?: AdapterFactoryFromUrl };
   if (typeof mod.fromUrl !== "function") {
-    throw new ConfigError(`${pkg} does not export fromUrl(); is it an Omnibus adapter of a matching version?`);
+    throw new ConfigError(
+      `${pkg} does not export fromUrl(); is it an Omnibus adapter of a matching version?`,
+    );
   }
   return mod.fromUrl(url, options);
 }
@@ -64,6 +66,11 @@ async function importAdapterPackage(pkg: string): Promise<unknown> {
 /** True if `error` says that `pkg` itself (not one of its own imports) cannot be found. */
 function isNotFound(error: unknown, pkg: string): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  const missing = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
-  return missing && typeof message === "string" && (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`));
+  const missing =
+    code === "ERR_MODULE_NOT_FOUND" ||
+    code === "MODULE_NOT_FOUND" ||
+    code === "ERR_PACKAGE_PATH_NOT_EXPORTED";
+  return (
+    missing && typeof message === "string" && (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`))
+  );
 }

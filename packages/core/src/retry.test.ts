@@ -20,7 +20,13 @@ describe("backoff", () => {
   it("fills defaults and rejects nonsense with a config error", () => {
     expect(resolveRetryPolicy(undefined)).toEqual(defaultRetryPolicy);
     expect(resolveRetryPolicy({ maxAttempts: 2 }).maxAttempts).toBe(2);
-    for (const bad of [{ maxAttempts: 0 }, { jitter: 2 }, { multiplier: 0.5 }, { initialDelayMs: -1 }, { maxAttempts: Number.NaN }]) {
+    for (const bad of [
+      { maxAttempts: 0 },
+      { jitter: 2 },
+      { multiplier: 0.5 },
+      { initialDelayMs: -1 },
+      { maxAttempts: Number.NaN },
+    ]) {
       expect(() => resolveRetryPolicy(bad)).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
     }
   });

@@ -54,7 +54,11 @@ export function resolveRetryPolicy(options: RetryOptions | undefined): RetryPoli
  * Delay before the attempt after `attempt` (1-based): exponential, capped, with jitter.
  * `random` is injectable for tests.
  */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const exponential = policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1);
   const capped = Math.min(policy.maxDelayMs, exponential);
   return Math.round(capped * (1 - policy.jitter * random()));

@@ -224,7 +224,10 @@ export interface Client<C extends Contract = Contract> extends AsyncDisposable {
   /** Send one message to a queue; resolves with its id once the broker has it. */
   send<N extends QueueName<C>>(queue: N, body: QueueInput<C, N>, options?: SendOptions): Promise<string>;
   /** Send many messages to one queue; resolves with their ids once the broker has them all. */
-  sendBatch<N extends QueueName<C>>(queue: N, items: readonly BatchItem<QueueInput<C, N>>[]): Promise<string[]>;
+  sendBatch<N extends QueueName<C>>(
+    queue: N,
+    items: readonly BatchItem<QueueInput<C, N>>[],
+  ): Promise<string[]>;
   /** Publish one message to a topic; every group gets it. */
   publish<N extends TopicName<C>>(topic: N, body: TopicInput<C, N>, options?: SendOptions): Promise<string>;
   /** Consume a queue: each message reaches one consumer of the queue. */

@@ -2,16 +2,16 @@
 // errors, request-reply, middleware, contracts, URL resolution and shutdown.
 import {
   type Client,
+  createClient,
+  DeadLetterError,
+  defineContract,
   ErrorCode,
   Headers,
   type Message,
   type Middleware,
   RetryLaterError,
-  DeadLetterError,
-  createClient,
-  defineContract,
-  silentLogger,
   shortId,
+  silentLogger,
 } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { memory } from "@omnibus/memory";
@@ -34,10 +34,14 @@ describe("retry and dead-lettering", () => {
     const c = bus({ retry: { initialDelayMs: 40, multiplier: 2, jitter: 0 } });
     const queue = q("retry");
     const seen: { attempt: number; at: number }[] = [];
-    await c.consume(queue, (m) => {
-      seen.push({ attempt: m.attempt, at: Date.now() });
-      throw Object.assign(new Error("db down"), { code: "DB_DOWN" });
-    }, { retry: { maxAttempts: 4 } });
+    await c.consume(
+      queue,
+      (m) => {
+        seen.push({ attempt: m.attempt, at: Date.now() });
+        throw Object.assign(new Error("db down"), { code: "DB_DOWN" });
+      },
+      { retry: { maxAttempts: 4 } },
+    );
     const dead: Message[] = [];
     await c.consume(`${queue}.dlq`, (m) => {
       dead.push(m);
@@ -63,10 +67,14 @@ describe("retry and dead-lettering", () => {
     const queue = q("dl-now");
     const dlq = q("parking");
     let calls = 0;
-    await c.consume(queue, () => {
-      calls++;
-      throw new DeadLetterError("invalid order");
-    }, { deadLetterQueue: dlq });
+    await c.consume(
+      queue,
+      () => {
+        calls++;
+        throw new DeadLetterError("invalid order");
+      },
+      { deadLetterQueue: dlq },
+    );
     const dead: Message[] = [];
     await c.consume(dlq, (m) => {
       dead.push(m);
@@ -118,7 +126,7 @@ describe("middleware", () => {
         await next();
         trace.push(`send <${name}`);
       },
-      async consume(ctx, next) {
+      async consume(_ctx, next) {
         trace.push(`consume ${name}>`);
         await next();
         trace.push(`consume <${name}`);
@@ -136,8 +144,15 @@ describe("middleware", () => {
     expect(got[0]!.headers["x-outer"]).toBe("1");
     expect(got[0]!.headers["x-inner"]).toBe("1");
     expect(trace).toEqual([
-      "send outer>", "send inner>", "send <inner", "send <outer",
-      "consume outer>", "consume inner>", "handler", "consume <inner", "consume <outer",
+      "send outer>",
+      "send inner>",
+      "send <inner",
+      "send <outer",
+      "consume outer>",
+      "consume inner>",
+      "handler",
+      "consume <inner",
+      "consume <outer",
     ]);
   });
 });
@@ -158,7 +173,12 @@ const isOrder = (v: unknown): v is { sku: string; qty: number } =>
 describe("contracts", () => {
   const contract = defineContract({
     queues: { orders: schema(isOrder) },
-    requests: { price: { request: schema((v): v is { sku: string } => typeof v === "object"), response: schema((v): v is number => typeof v === "number") } },
+    requests: {
+      price: {
+        request: schema((v): v is { sku: string } => typeof v === "object"),
+        response: schema((v): v is number => typeof v === "number"),
+      },
+    },
   });
 
   it("validates on send with a typed error", async () => {
@@ -221,7 +241,9 @@ describe("request-reply", () => {
       await gate;
       return "late";
     });
-    await expect(caller.request(queue, {}, { timeoutMs: 100 })).rejects.toMatchObject({ code: ErrorCode.RequestTimeout });
+    await expect(caller.request(queue, {}, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: ErrorCode.RequestTimeout,
+    });
     release();
     await expect(caller.request(queue, {}, { timeoutMs: 2_000 })).resolves.toBe("late");
   });
@@ -248,8 +270,12 @@ describe("client", () => {
     expect(c.adapterName).toBe("memory");
   });
   it("rejects bad URLs and options at once with config errors", () => {
-    expect(() => createClient({ url: "ftp://x" })).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
-    expect(() => createClient({ url: "no scheme" })).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
+    expect(() => createClient({ url: "ftp://x" })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Config }),
+    );
+    expect(() => createClient({ url: "no scheme" })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Config }),
+    );
     expect(() => createClient({ url: "memory://", retry: { maxAttempts: 0 } })).toThrowError(
       expect.objectContaining({ code: ErrorCode.Config }),
     );

@@ -1,4 +1,4 @@
-import { type Client, type Logger, type Middleware, createClient, silentLogger } from "@omnibus/core";
+import { type Client, createClient, type Logger, type Middleware, silentLogger } from "@omnibus/core";
 import { type ShopContract, shopContract } from "../contract.js";
 
 /** What every service needs: where the broker is. Nothing else differs between brokers. */

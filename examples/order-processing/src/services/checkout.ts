@@ -1,9 +1,11 @@
 import type { PlaceOrder } from "../contract.js";
-import { type Service, type ServiceOptions, connect, service } from "./bus.js";
+import { connect, type Service, type ServiceOptions, service } from "./bus.js";
 
 export interface Checkout extends Service<{ placed: number }> {
   /** Ask pricing for a quote, then queue the order. Resolves with the order's total. */
-  placeOrder(order: Omit<PlaceOrder, "unitPrice">): Promise<{ orderId: string; total: number; messageId: string }>;
+  placeOrder(
+    order: Omit<PlaceOrder, "unitPrice">,
+  ): Promise<{ orderId: string; total: number; messageId: string }>;
   /**
    * Send the same order again as a new message, as a client that timed out and retried would.
    * (A resend with the same message id would already be dropped by brokers with a duplicate
@@ -25,7 +27,10 @@ export async function startCheckout(options: ServiceOptions): Promise<Checkout> 
       const messageId = await bus.send("shop.orders", { ...order, unitPrice }, { key: order.customerId });
       stats.placed++;
       const total = Math.round(order.qty * unitPrice * 100) / 100;
-      options.log?.("checkout", `order ${order.orderId} placed: ${order.qty} × ${order.sku} = ${total.toFixed(2)}`);
+      options.log?.(
+        "checkout",
+        `order ${order.orderId} placed: ${order.qty} × ${order.sku} = ${total.toFixed(2)}`,
+      );
       return { orderId: order.orderId, total, messageId };
     },
     async resend(order) {

@@ -1,4 +1,4 @@
-import { type Service, type ServiceOptions, connect, service } from "./bus.js";
+import { connect, type Service, type ServiceOptions, service } from "./bus.js";
 
 /**
  * Emails a confirmation for every placed order (its own group). An undeliverable address fails

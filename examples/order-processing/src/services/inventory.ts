@@ -1,5 +1,5 @@
 import { type IdempotencyStore, idempotency, memoryIdempotencyStore } from "@omnibus/core";
-import { type Service, type ServiceOptions, connect, service } from "./bus.js";
+import { connect, type Service, type ServiceOptions, service } from "./bus.js";
 
 export interface InventoryOptions extends ServiceOptions {
   /** Shared idempotency store; with several inventory processes use a Redis one. @default in-process */
@@ -13,7 +13,11 @@ export interface InventoryOptions extends ServiceOptions {
 export async function startInventory(
   options: InventoryOptions,
 ): Promise<Service<{ reserved: number; duplicatesDropped: number; stock: Record<string, number> }>> {
-  const stats = { reserved: 0, duplicatesDropped: 0, stock: { widget: 1000, gadget: 1000, gizmo: 1000 } as Record<string, number> };
+  const stats = {
+    reserved: 0,
+    duplicatesDropped: 0,
+    stock: { widget: 1000, gadget: 1000, gizmo: 1000 } as Record<string, number>,
+  };
   const bus = connect({
     ...options,
     use: [

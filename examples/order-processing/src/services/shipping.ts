@@ -1,4 +1,4 @@
-import { type Service, type ServiceOptions, connect, service } from "./bus.js";
+import { connect, type Service, type ServiceOptions, service } from "./bus.js";
 
 /** Ships every placed order (its own group: it gets every event). */
 export async function startShipping(options: ServiceOptions): Promise<Service<{ shipped: Set<string> }>> {
