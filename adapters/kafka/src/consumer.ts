@@ -1,0 +1,534 @@
+import type {
+  ConsumeOptions,
+  ConsumerHandle,
+  Delivery,
+  InboundMessage,
+  OutboundMessage,
+} from "@omnibus/core";
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import { type DecodedRecord, fromRecord, type RecordExtras } from "./codec.js";
+import { connectionError } from "./errors.js";
+import { Ledger, maxSteps, parseSteps } from "./ledger.js";
+import type { ResolvedKafkaOptions } from "./options.js";
+import { type Entry, PartitionTracker } from "./tracker.js";
+
+/** What the adapter gives a consumer. */
+export interface ConsumerContext {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly options: ResolvedKafkaOptions;
+  /** Produce one message (a nack's copy) and resolve when the broker has it. */
+  republish(topic: string, message: OutboundMessage, extras: RecordExtras): Promise<void>;
+  /** Called once the consumer closed. */
+  closed(consumer: KafkaConsumer): void;
+}
+
+/** How a source maps onto Kafka. */
+export interface ConsumerPlan {
+  readonly groupId: string;
+  /** The topic messages are sent to. */
+  readonly mainTopic: string;
+  /** Where nacked messages go: the main topic for a queue, the group's retry topic otherwise. */
+  readonly retryTopic: string;
+  /** Where a partition of the main topic without a committed offset starts. */
+  readonly fromBeginning: boolean;
+  /**
+   * Start offsets for main-topic partitions the group has no committed offset for yet (a new
+   * group starts at the end as it was when the consumer was started). Committed at start.
+   */
+  readonly initialOffsets?: Map<number, number> | undefined;
+  /** Never deliver (used to create a group's offsets for `ensureGroup`). */
+  readonly passive?: boolean;
+  /** Runs after the consumer left the group (ephemeral queues delete themselves). */
+  readonly onClosed?: (() => Promise<void>) | undefined;
+}
+
+/** What `InboundMessage.native` holds for this adapter. */
+export interface KafkaNativeMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+}
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly tracker: PartitionTracker;
+  readonly ledger: Ledger;
+  /** The partition was revoked (or the member replaced): settling its entries commits nothing. */
+  stale: boolean;
+  committedOffset: number | undefined;
+  committedMeta: string | null;
+}
+
+/** A fetched record held until its due time. */
+interface Held {
+  readonly state: PartitionState;
+  readonly entry: Entry;
+  readonly record: DecodedRecord;
+  readonly native: KafkaMessage;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const RESOLVED = Promise.resolve();
+const key = (topic: string, partition: number) => `${partition}|${topic}`;
+
+class KafkaDelivery implements Delivery {
+  private finished = false;
+
+  constructor(
+    private readonly owner: KafkaConsumer,
+    readonly message: InboundMessage,
+    readonly state: PartitionState,
+    readonly entry: Entry,
+  ) {}
+
+  ack(): Promise<void> {
+    if (this.finished) return RESOLVED;
+    this.finished = true;
+    this.owner.settle(this.state, this.entry);
+    return RESOLVED;
+  }
+
+  nack(options?: { delayMs?: number }): Promise<void> {
+    if (this.finished) return RESOLVED;
+    this.finished = true;
+    return this.owner.nack(this, options?.delayMs ?? 0);
+  }
+}
+
+/**
+ * One kafkajs consumer in one consumer group, adapted to the SPI.
+ *
+ * - Records are handed to core in partition order, never more than `prefetch` unsettled; when
+ *   the limit is reached the batch handler waits (heartbeating) instead of fetching more.
+ * - Offsets are committed every `commitIntervalMs`, per partition up to the lowest unsettled
+ *   record, with the delivery history (see ledger.ts) as commit metadata.
+ * - Records with a due time in the future are held in memory (bounded by `maxScheduled`) and
+ *   delivered when due, so a delayed record does not hold up the records behind it.
+ * - On a rebalance, partitions this member keeps continue where they were; revoked ones become
+ *   stale: their unsettled records are delivered again by the new owner.
+ */
+export class KafkaConsumer implements ConsumerHandle {
+  private consumer!: Consumer;
+  private readonly states = new Map<string, PartitionState>();
+  private inflight = 0;
+  private readonly held = new Set<Held>();
+  private ready: Held[] = [];
+  private readonly pausedForHeld = new Map<string, { topic: string; partition: number }>();
+  private capacity: { promise: Promise<void>; resolve: () => void } | undefined;
+  private memberId: string | undefined;
+  private readonly committed = new Map<string, Promise<Map<number, string | null>>>();
+  private commitTimer: ReturnType<typeof setInterval> | undefined;
+  private committing: Promise<void> | undefined;
+  private commitAgain = false;
+  private stopped: boolean;
+  private closing: Promise<void> | undefined;
+  private readonly topics: string[];
+  private readonly initialOffsets: Map<number, number> | undefined;
+
+  constructor(
+    private readonly ctx: ConsumerContext,
+    private readonly plan: ConsumerPlan,
+    private readonly options: ConsumeOptions,
+  ) {
+    this.stopped = plan.passive === true;
+    this.topics = plan.retryTopic === plan.mainTopic ? [plan.mainTopic] : [plan.mainTopic, plan.retryTopic];
+    this.initialOffsets = plan.initialOffsets === undefined ? undefined : new Map(plan.initialOffsets);
+  }
+
+  /** Join the group and start fetching; resolves once this member has its first assignment. */
+  async start(): Promise<void> {
+    const o = this.ctx.options;
+    const consumer = this.ctx.kafka.consumer({
+      groupId: this.plan.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      maxWaitTimeInMs: o.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.onJoin(event.payload.memberId, event.payload.memberAssignment);
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart && this.closing === undefined) {
+        this.options.onError(connectionError(event.payload.error, `consumer of ${this.plan.groupId} failed`));
+      }
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [this.plan.mainTopic], fromBeginning: this.plan.fromBeginning });
+      if (this.topics.length > 1)
+        await consumer.subscribe({ topics: [this.plan.retryTopic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.min(16, this.topics.length * o.partitions),
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => {});
+      throw connectionError(error, `cannot start consumer of ${this.plan.groupId}`);
+    }
+    // A new group's start offsets are committed before the consumer counts as started.
+    if (this.initialOffsets !== undefined && this.states.size > 0) await this.commit();
+    this.commitTimer = setInterval(() => void this.commit(), o.commitIntervalMs);
+    this.commitTimer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped && this.held.size === 0 && this.ready.length === 0) {
+      this.pauseAll();
+      return;
+    }
+    this.stopped = true;
+    // Held records were never handed out: dropping them leaves them uncommitted, so the broker
+    // delivers them again to whoever consumes the partition next.
+    for (const h of this.held) clearTimeout(h.timer);
+    this.held.clear();
+    this.ready = [];
+    this.signal();
+    this.pauseAll();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.stop();
+      if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
+      await this.commit().catch(() => {});
+      await this.consumer.disconnect().catch(() => {});
+      this.ctx.closed(this);
+      await this.plan.onClosed?.();
+    })();
+    return this.closing;
+  }
+
+  /** Settle a delivery: free its prefetch slot and let the commit point move past it. */
+  settle(state: PartitionState, entry: Entry): void {
+    if (entry.delivered) this.inflight--;
+    if (!state.stale) state.tracker.settle(entry);
+    this.release();
+  }
+
+  async nack(delivery: KafkaDelivery, delayMs: number): Promise<void> {
+    const { state, entry, message } = delivery;
+    if (state.stale) {
+      // The partition moved on: its new owner delivers the record again anyway.
+      this.settle(state, entry);
+      return;
+    }
+    const delay = Math.min(Math.max(0, delayMs), this.ctx.options.maxDelayMs);
+    const copy: OutboundMessage = {
+      id: message.id,
+      body: message.body,
+      headers: message.headers,
+      key: message.key,
+      correlationId: message.correlationId,
+      replyTo: message.replyTo,
+      timestamp: message.timestamp,
+    };
+    try {
+      await this.ctx.republish(this.plan.retryTopic, copy, {
+        attempt: message.attempt + 1,
+        dueAt: delay > 0 ? Date.now() + delay : undefined,
+      });
+    } catch (error) {
+      // Not settled: the offset is never committed past it, so it comes back after a restart or
+      // rebalance. Its prefetch slot is freed so the consumer keeps going.
+      entry.delivered = false;
+      this.inflight--;
+      this.release();
+      throw error;
+    }
+    this.settle(state, entry);
+  }
+
+  // --- fetching ----------------------------------------------------------------------------
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (this.stopped) {
+      payload.pause();
+      return;
+    }
+    const state = await this.stateFor(batch.topic, batch.partition);
+    for (const native of batch.messages) {
+      if (this.stopped || state.stale || !payload.isRunning() || payload.isStale()) return;
+      const offset = Number(native.offset);
+      const last = state.tracker.last;
+      if (last !== undefined && offset <= last) continue;
+      const record = fromRecord(batch.topic, batch.partition, native);
+      if (record.dueAt !== undefined && record.dueAt > Date.now()) {
+        if (this.held.size >= this.ctx.options.maxScheduled) {
+          this.pausedForHeld.set(key(batch.topic, batch.partition), {
+            topic: batch.topic,
+            partition: batch.partition,
+          });
+          payload.pause();
+          return;
+        }
+        const entry = state.tracker.track(offset);
+        payload.resolveOffset(native.offset);
+        this.hold({ state, entry, record, native, timer: undefined });
+        continue;
+      }
+      if (this.inflight >= this.options.prefetch || this.ready.length > 0) {
+        if (!(await this.waitForCapacity(payload)) || state.stale) return;
+      }
+      const entry = state.tracker.track(offset);
+      payload.resolveOffset(native.offset);
+      this.deliver(state, entry, record, native);
+    }
+  }
+
+  /** Wait until a prefetch slot is free, heartbeating meanwhile. False if the batch should end. */
+  private async waitForCapacity(payload: EachBatchPayload): Promise<boolean> {
+    const interval = this.ctx.options.heartbeatIntervalMs;
+    while (this.inflight >= this.options.prefetch || this.ready.length > 0) {
+      if (this.stopped || !payload.isRunning() || payload.isStale()) return false;
+      if (this.capacity === undefined) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.capacity = { promise, resolve };
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.capacity.promise,
+        new Promise<void>((r) => (timer = setTimeout(r, interval))),
+      ]);
+      clearTimeout(timer);
+      // Throws when the group is rebalancing: kafkajs then rejoins and fetches again.
+      await payload.heartbeat();
+    }
+    return !this.stopped;
+  }
+
+  private signal(): void {
+    const capacity = this.capacity;
+    if (capacity !== undefined) {
+      this.capacity = undefined;
+      capacity.resolve();
+    }
+  }
+
+  /** A slot was freed: deliver due records first, then wake the batch handlers. */
+  private release(): void {
+    while (this.ready.length > 0 && this.inflight < this.options.prefetch && !this.stopped) {
+      const h = this.ready.shift()!;
+      if (!h.state.stale) this.deliver(h.state, h.entry, h.record, h.native);
+    }
+    if (this.inflight < this.options.prefetch) this.signal();
+  }
+
+  private deliver(state: PartitionState, entry: Entry, record: DecodedRecord, native: KafkaMessage): void {
+    entry.delivered = true;
+    this.inflight++;
+    const attempt = record.attempt + state.ledger.previous(entry.offset);
+    state.ledger.delivered(entry.offset);
+    const message: InboundMessage = {
+      id: record.id,
+      body: record.body,
+      headers: record.headers,
+      key: record.key,
+      correlationId: record.correlationId,
+      replyTo: record.replyTo,
+      timestamp: record.timestamp,
+      attempt,
+      native: {
+        topic: state.topic,
+        partition: state.partition,
+        message: native,
+      } satisfies KafkaNativeMessage,
+    };
+    this.options.onDelivery(new KafkaDelivery(this, message, state, entry));
+  }
+
+  // --- delayed records -----------------------------------------------------------------------
+
+  private hold(h: Held): void {
+    this.held.add(h);
+    const arm = () => {
+      const wait = (h.record.dueAt ?? 0) - Date.now();
+      if (wait > 0) {
+        h.timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+        return;
+      }
+      this.held.delete(h);
+      this.resumeHeld();
+      if (this.stopped || h.state.stale) return;
+      if (this.inflight < this.options.prefetch && this.ready.length === 0) {
+        this.deliver(h.state, h.entry, h.record, h.native);
+      } else {
+        this.ready.push(h);
+      }
+    };
+    arm();
+  }
+
+  private resumeHeld(): void {
+    if (this.pausedForHeld.size === 0 || this.held.size >= this.ctx.options.maxScheduled || this.stopped)
+      return;
+    const partitions = [...this.pausedForHeld.values()];
+    this.pausedForHeld.clear();
+    try {
+      for (const { topic, partition } of partitions)
+        this.consumer.resume([{ topic, partitions: [partition] }]);
+    } catch {
+      // Not running (restarting): a restarted consumer has no paused partitions.
+    }
+  }
+
+  private pauseAll(): void {
+    try {
+      this.consumer.pause(this.topics.map((topic) => ({ topic })));
+    } catch {
+      // Not running (restarting): eachBatch pauses whatever it is given while stopped.
+    }
+  }
+
+  // --- partitions and offsets ----------------------------------------------------------------
+
+  private onJoin(memberId: string, assignment: Record<string, number[]>): void {
+    const assigned = new Set<string>();
+    for (const topic in assignment) for (const p of assignment[topic]!) assigned.add(key(topic, p));
+    const sameMember = memberId === this.memberId;
+    this.memberId = memberId;
+    this.committed.clear();
+    for (const [k, state] of this.states) {
+      if (state.stale) continue;
+      if (!sameMember || !assigned.has(k)) {
+        this.invalidate(state);
+        continue;
+      }
+      // kafkajs restarts every partition from its committed offset after a rebalance; a
+      // partition this member kept continues after what it already fetched instead.
+      const last = state.tracker.last;
+      const position = last === undefined ? state.tracker.commitPoint() : last + 1;
+      if (position !== undefined) {
+        this.consumer.seek({ topic: state.topic, partition: state.partition, offset: String(position) });
+      }
+    }
+    if (this.initialOffsets !== undefined) {
+      const topic = this.plan.mainTopic;
+      for (const [partition, start] of this.initialOffsets) {
+        if (!assigned.has(key(topic, partition))) continue;
+        this.initialOffsets.delete(partition);
+        const existing = this.states.get(key(topic, partition));
+        if (existing !== undefined && !existing.stale) continue;
+        this.states.set(key(topic, partition), {
+          topic,
+          partition,
+          tracker: new PartitionTracker(start),
+          ledger: new Ledger(),
+          stale: false,
+          committedOffset: undefined,
+          committedMeta: null,
+        });
+        this.consumer.seek({ topic, partition, offset: String(start) });
+      }
+    }
+  }
+
+  private invalidate(state: PartitionState): void {
+    state.stale = true;
+    for (const h of this.held) {
+      if (h.state === state) {
+        clearTimeout(h.timer);
+        this.held.delete(h);
+      }
+    }
+    this.ready = this.ready.filter((h) => h.state !== state);
+    this.pausedForHeld.delete(key(state.topic, state.partition));
+    this.release();
+  }
+
+  private async stateFor(topic: string, partition: number): Promise<PartitionState> {
+    const k = key(topic, partition);
+    const existing = this.states.get(k);
+    if (existing !== undefined && !existing.stale) return existing;
+    let metadata: string | null = null;
+    try {
+      metadata = (await this.committedMetadata(topic)).get(partition) ?? null;
+    } catch {
+      // Without the history the attempt count starts again at the record's own attempt.
+    }
+    const again = this.states.get(k);
+    if (again !== undefined && !again.stale) return again;
+    let steps = parseSteps(metadata);
+    if (existing !== undefined) steps = maxSteps(steps, existing.ledger.steps());
+    const state: PartitionState = {
+      topic,
+      partition,
+      tracker: new PartitionTracker(),
+      ledger: new Ledger(steps),
+      stale: false,
+      committedOffset: undefined,
+      committedMeta: metadata,
+    };
+    this.states.set(k, state);
+    return state;
+  }
+
+  /** Commit metadata of every partition of a topic for this group (once per assignment). */
+  private committedMetadata(topic: string): Promise<Map<number, string | null>> {
+    let pending = this.committed.get(topic);
+    if (pending === undefined) {
+      pending = this.ctx.admin
+        .fetchOffsets({ groupId: this.plan.groupId, topics: [topic] })
+        .then((topics) => new Map(topics.flatMap((t) => t.partitions.map((p) => [p.partition, p.metadata]))));
+      pending.catch(() => this.committed.delete(topic));
+      this.committed.set(topic, pending);
+    }
+    return pending;
+  }
+
+  /** Commit every partition whose commit point or history changed. */
+  commit(): Promise<void> {
+    if (this.committing !== undefined) {
+      this.commitAgain = true;
+      return this.committing;
+    }
+    this.committing = (async () => {
+      do {
+        this.commitAgain = false;
+        await this.commitOnce();
+      } while (this.commitAgain);
+    })().finally(() => {
+      this.committing = undefined;
+    });
+    return this.committing;
+  }
+
+  private async commitOnce(): Promise<void> {
+    const batch: Array<{ state: PartitionState; offset: number; meta: string | null }> = [];
+    for (const state of this.states.values()) {
+      if (state.stale) continue;
+      const offset = state.tracker.commitPoint();
+      if (offset === undefined) continue;
+      const meta = state.ledger.encode(offset);
+      if (offset === state.committedOffset && meta === state.committedMeta) continue;
+      batch.push({ state, offset, meta });
+    }
+    if (batch.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(
+        batch.map(({ state, offset, meta }) => ({
+          topic: state.topic,
+          partition: state.partition,
+          offset: String(offset),
+          metadata: meta,
+        })),
+      );
+    } catch {
+      // Tried again on the next tick; a rebalance makes the new owner start from the last commit.
+      return;
+    }
+    for (const { state, offset, meta } of batch) {
+      state.committedOffset = offset;
+      state.committedMeta = meta;
+    }
+  }
+}

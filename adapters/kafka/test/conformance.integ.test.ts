@@ -1,0 +1,12 @@
+import { describeConformance } from "@omnibus/conformance";
+import { brokerUrl } from "@omnibus/conformance/brokers";
+import { kafka } from "../src/index.js";
+
+describeConformance({
+  name: "kafka",
+  adapter: () => kafka({ brokers: brokerUrl("kafka") }),
+  unreachable: () => kafka({ brokers: "127.0.0.1:1", retries: 1, connectionTimeoutMs: 500 }),
+  // A consumer that closes commits what it settled and leaves its group at once; the rest of
+  // its partition is fetched again by the next member.
+  redeliveryAfterMs: 5_000,
+});
