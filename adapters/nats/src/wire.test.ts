@@ -1,3 +1,4 @@
+import { MsgHdrsImpl } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import {
   decodeName,
@@ -7,6 +8,7 @@ import {
   envelopeToHeaders,
   H_ID,
   H_REPLY_INBOX,
+  HeaderBlock,
   headersToEnvelope,
 } from "./wire.js";
 
@@ -120,6 +122,34 @@ describe("envelope", () => {
       replyTo: undefined,
       replyIsInbox: false,
       timestamp: 5,
+    });
+  });
+});
+
+describe("HeaderBlock", () => {
+  it("is what the NATS client itself parses back into the same envelope", () => {
+    const message = {
+      id: " id with spaces ",
+      headers: {
+        "omnibus-content-type": "application/json",
+        uni: "日本 ✓",
+        empty: "",
+        crlf: "a\r\nb",
+        "": "x",
+      },
+      key: "k",
+      replyTo: "r",
+      timestamp: 42,
+    };
+    const block = new HeaderBlock(envelopeToHeaders(message, false));
+    const parsed = MsgHdrsImpl.decode(block.encode());
+    const back = headersToEnvelope(parsed as unknown as Iterable<[string, string[]]>);
+    expect(back).toMatchObject({
+      id: message.id,
+      headers: message.headers,
+      key: "k",
+      replyTo: "r",
+      timestamp: 42,
     });
   });
 });

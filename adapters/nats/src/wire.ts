@@ -175,3 +175,23 @@ export function headersToEnvelope(lines: Iterable<[string, string[]]> | undefine
   }
   return out;
 }
+
+const textEncoder = new TextEncoder();
+
+/**
+ * A NATS header block built once from already-valid lines (what `MsgHdrs.encode()` would give),
+ * handed to `publish()` in place of a `MsgHdrs`: the client only calls `encode()` on it. Saves
+ * the client's per-name validation and re-encoding, and gives the exact size for the
+ * `max_payload` check.
+ */
+export class HeaderBlock {
+  readonly bytes: Uint8Array;
+  constructor(lines: readonly [string, string][]) {
+    let s = "NATS/1.0\r\n";
+    for (const [k, v] of lines) s += `${k}: ${v}\r\n`;
+    this.bytes = textEncoder.encode(`${s}\r\n`);
+  }
+  encode(): Uint8Array {
+    return this.bytes;
+  }
+}
