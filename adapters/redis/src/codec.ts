@@ -60,6 +60,13 @@ export interface DecodedEntry {
 }
 
 const EMPTY = Buffer.alloc(0);
+const KEY = Buffer.from(F.key);
+const BODY = Buffer.from(F.body);
+const PRIOR = Buffer.from(F.prior);
+const HEADERS = Buffer.from(F.headers);
+const REPLY_TO = Buffer.from(F.replyTo);
+const TIMESTAMP = Buffer.from(F.timestamp);
+const CORRELATION_ID = Buffer.from(F.correlationId);
 
 /**
  * Decode the flat field list of an entry (as Buffers). Entries not written by Omnibus are tolerated:
@@ -69,37 +76,59 @@ export function decodeFields(entryId: string, fields: readonly Buffer[]): Decode
   const out: DecodedEntry = { id: entryId, body: EMPTY, headers: {}, timestamp: 0, prior: 0 };
   let extra: Record<string, string> | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]!.toString();
+    const name = fields[i]!;
     const value = fields[i + 1]!;
-    switch (name) {
-      case F.id:
-        out.id = value.toString();
+    // Match field names on their bytes (no string per name): this runs for every message.
+    switch (name.length) {
+      case 2:
+        if (name[0] === 0x69 && name[1] === 0x64) {
+          out.id = value.toString();
+          continue;
+        }
         break;
-      case F.body:
-        out.body = value;
+      case 3:
+        if (name[0] === 0x6b && name.equals(KEY)) {
+          out.key = value.toString();
+          continue;
+        }
         break;
-      case F.headers:
-        out.headers = parseHeaders(value.toString());
+      case 4:
+        if (name[0] === 0x62 && name.equals(BODY)) {
+          out.body = value;
+          continue;
+        }
         break;
-      case F.key:
-        out.key = value.toString();
+      case 5:
+        if (name[0] === 0x70 && name.equals(PRIOR)) {
+          out.prior = Number(value.toString()) || 0;
+          continue;
+        }
         break;
-      case F.correlationId:
-        out.correlationId = value.toString();
+      case 7:
+        if (name[0] === 0x68 && name.equals(HEADERS)) {
+          out.headers = parseHeaders(value.toString());
+          continue;
+        }
+        if (name[0] === 0x72 && name.equals(REPLY_TO)) {
+          out.replyTo = value.toString();
+          continue;
+        }
         break;
-      case F.replyTo:
-        out.replyTo = value.toString();
+      case 9:
+        if (name[0] === 0x74 && name.equals(TIMESTAMP)) {
+          out.timestamp = Number(value.toString()) || 0;
+          continue;
+        }
         break;
-      case F.timestamp:
-        out.timestamp = Number(value.toString()) || 0;
+      case 13:
+        if (name[0] === 0x63 && name.equals(CORRELATION_ID)) {
+          out.correlationId = value.toString();
+          continue;
+        }
         break;
-      case F.prior:
-        out.prior = Number(value.toString()) || 0;
-        break;
-      default:
-        extra ??= {};
-        extra[name] = value.toString();
     }
+    extra ??= {};
+    extra[name.toString()] = value.toString();
   }
   if (extra) out.headers = { ...extra, ...out.headers };
   if (out.timestamp === 0) out.timestamp = Number(entryId.slice(0, entryId.indexOf("-"))) || 0;

@@ -78,7 +78,7 @@ export class StreamConsumer implements ConsumerHandle {
   private loopEnded = false;
   private unsettled = 0;
   private readonly buffer: Read[] = [];
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Set<Held>();
   private waiter: (() => void) | undefined;
   private waitingForSlots = false;
   private readonly cursors: string[];
@@ -237,7 +237,7 @@ export class StreamConsumer implements ConsumerHandle {
       if (this.cursors[i] !== "0-0") more = true;
       for (const [idBuf, fields, count] of entries) {
         const id = idBuf.toString();
-        if (this.held.has(`${stream}\n${id}`)) continue; // ours, still being handled
+        if (this.isHeld(stream, id)) continue; // ours, still being handled
         this.buffer.push({ stream, id, fields, count: Number(count) });
         free--;
       }
@@ -245,12 +245,19 @@ export class StreamConsumer implements ConsumerHandle {
     this.nextClaimAt = Date.now() + (more ? 0 : options.claimIntervalMs);
   }
 
+  private isHeld(stream: string, id: string): boolean {
+    for (const h of this.held) if (h.id === id && h.stream === stream) return true;
+    return false;
+  }
+
   /** Hand buffered entries to core while there are free prefetch slots. */
   private dispatch(): void {
-    while (this.buffer.length > 0 && this.unsettled < this.prefetch && this.running) {
-      const read = this.buffer.shift()!;
+    const now = Date.now();
+    let taken = 0;
+    while (taken < this.buffer.length && this.unsettled < this.prefetch && this.running) {
+      const read = this.buffer[taken++]!;
       const decoded = decodeFields(read.id, read.fields);
-      const held: Held = { stream: read.stream, id: read.id, count: read.count, since: Date.now() };
+      const held: Held = { stream: read.stream, id: read.id, count: read.count, since: now };
       const attempt = decoded.prior + read.count;
       const native: RedisNativeMessage = {
         stream: read.stream,
@@ -287,15 +294,16 @@ export class StreamConsumer implements ConsumerHandle {
           return this.nack(held, attempt, opts?.delayMs ?? 0);
         },
       };
-      this.held.set(`${read.stream}\n${read.id}`, held);
+      this.held.add(held);
       this.unsettled++;
       this.consume.onDelivery(delivery);
     }
+    if (taken > 0) this.buffer.splice(0, taken);
   }
 
   /** A delivery was settled: free its slot. */
   private release(held: Held): void {
-    this.held.delete(`${held.stream}\n${held.id}`);
+    this.held.delete(held);
     this.unsettled--;
     if (!this.waitingForSlots) return;
     const free = this.prefetch - this.unsettled - this.buffer.length;

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { decodeFields, encodeFields, messageBytes } from "./codec.js";
+
+const toBuffers = (fields: (string | Buffer)[]) =>
+  fields.map((f) => (typeof f === "string" ? Buffer.from(f) : f));
+
+describe("stream entry codec", () => {
+  it("round-trips every property, unicode and empty values, binary bodies", () => {
+    const body = new Uint8Array([0, 255, 10, 13, 0]);
+    const message = {
+      id: "m-1",
+      body,
+      // An own "__proto__" header (as JSON.parse makes it) must stay a plain header.
+      headers: JSON.parse(
+        '{"content-type":"application/json","empty":"","uni":"ünï ✓ 日本 🚀","__proto__":"x"}',
+      ),
+      key: "",
+      correlationId: "c",
+      replyTo: "r",
+      timestamp: 1_700_000_000_001,
+    };
+    const decoded = decodeFields("1-0", toBuffers(encodeFields(message)));
+    expect(decoded.id).toBe("m-1");
+    expect([...decoded.body]).toEqual([...body]);
+    expect(decoded.headers).toEqual(message.headers);
+    expect(Object.getPrototypeOf(decoded.headers)).toBe(Object.prototype);
+    expect(Object.hasOwn(decoded.headers, "__proto__")).toBe(true);
+    expect(decoded.key).toBe("");
+    expect(decoded.correlationId).toBe("c");
+    expect(decoded.replyTo).toBe("r");
+    expect(decoded.timestamp).toBe(1_700_000_000_001);
+    expect(decoded.prior).toBe(0);
+  });
+
+  it("leaves optional properties out when unset", () => {
+    const fields = encodeFields({ id: "x", body: new Uint8Array(), headers: {}, timestamp: 5 });
+    expect(fields.filter((f) => typeof f === "string")).toEqual([
+      "id",
+      "x",
+      "body",
+      "headers",
+      "{}",
+      "timestamp",
+      "5",
+    ]);
+    const decoded = decodeFields("1-0", toBuffers(fields));
+    expect(decoded.key).toBeUndefined();
+    expect(decoded.correlationId).toBeUndefined();
+    expect(decoded.replyTo).toBeUndefined();
+    expect(decoded.body.byteLength).toBe(0);
+  });
+
+  it("reads the prior delivery count written by a nack", () => {
+    const fields = [
+      ...encodeFields({ id: "x", body: new Uint8Array(), headers: {}, timestamp: 5 }),
+      "prior",
+      "3",
+    ];
+    expect(decodeFields("1-0", toBuffers(fields)).prior).toBe(3);
+  });
+
+  it("tolerates entries not written by Omnibus", () => {
+    const decoded = decodeFields("1700000000000-3", toBuffers(["foo", "bar", "headers", "not json"]));
+    expect(decoded.id).toBe("1700000000000-3");
+    expect(decoded.headers).toEqual({ foo: "bar" });
+    expect(decoded.timestamp).toBe(1_700_000_000_000);
+  });
+
+  it("counts body, headers and properties in the size", () => {
+    const base = { id: "x", body: new Uint8Array(100), headers: {}, timestamp: 5 };
+    expect(messageBytes(base)).toBeGreaterThanOrEqual(100);
+    expect(messageBytes({ ...base, headers: { a: "b".repeat(50) } })).toBeGreaterThan(
+      messageBytes(base) + 50,
+    );
+  });
+});
