@@ -9,9 +9,9 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueuesCommand,
-  SQSClient,
   SendMessageBatchCommand,
   SetQueueAttributesCommand,
+  SQSClient,
 } from "@aws-sdk/client-sqs";
 import {
   type Adapter,
@@ -30,17 +30,17 @@ import {
 import { Batcher } from "./batcher.js";
 import { type ConsumerContext, SqsConsumer } from "./consumer.js";
 import { errorName, isAuthError, isNotFound, isQueueMissing, isTransient, translate } from "./errors.js";
-import { MAX_QUEUE_NAME, MAX_TOPIC_NAME, brokerName, groupQueueName } from "./names.js";
+import { brokerName, groupQueueName, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
 import type { ResolvedSqsOptions } from "./options.js";
-import { Semaphore, backoff, sleep } from "./util.js";
+import { backoff, Semaphore, sleep } from "./util.js";
 import {
-  MAX_WIRE_BYTES,
-  META_RESERVE_BYTES,
-  type WireMessage,
   chunkBatches,
   delaySeconds,
   encodeMessage,
   fifoId,
+  MAX_WIRE_BYTES,
+  META_RESERVE_BYTES,
+  type WireMessage,
 } from "./wire.js";
 
 /** The escape hatch: the AWS SDK clients this adapter uses. */
@@ -85,6 +85,8 @@ export class SqsAdapter implements Adapter<SqsNative> {
   readonly #consumers = new Set<SqsConsumer>();
   readonly #ephemeral = new Set<string>();
   readonly #sendSlots = new Semaphore(SEND_CONCURRENCY);
+  /** FIFO mode: the last send per destination, which the next one waits for. */
+  readonly #fifoChains = new Map<string, Promise<void>>();
   readonly #deletes: Batcher<string>;
   readonly #visibility: Batcher<string>;
   #connecting: Promise<void> | undefined;
@@ -92,7 +94,10 @@ export class SqsAdapter implements Adapter<SqsNative> {
 
   constructor(options: ResolvedSqsOptions) {
     this.#o = options;
-    if (options.quietNodeVersionWarning && process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined) {
+    if (
+      options.quietNodeVersionWarning &&
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined
+    ) {
       // The SDK's documented switch for its "Node.js 20 is past its support" warning.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
     }
@@ -125,7 +130,11 @@ export class SqsAdapter implements Adapter<SqsNative> {
       });
     }
     this.#deletes = new Batcher((url, handles) => this.#deleteBatch(url, handles), 10, options.batchDelayMs);
-    this.#visibility = new Batcher((key, handles) => this.#visibilityBatch(key, handles), 10, options.batchDelayMs);
+    this.#visibility = new Batcher(
+      (key, handles) => this.#visibilityBatch(key, handles),
+      10,
+      options.batchDelayMs,
+    );
     this.features = Object.freeze({
       persistent: options.persistent,
       fanout: this.#sns !== undefined,
@@ -149,7 +158,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
     if (this.#closed) return Promise.reject(new ClosedError("the SQS adapter is closed"));
     this.#connecting ??= (async () => {
       try {
-        await this.#sqs.send(new ListQueuesCommand({ MaxResults: 1, QueueNamePrefix: this.#o.prefix || "omnibus" }));
+        await this.#sqs.send(
+          new ListQueuesCommand({ MaxResults: 1, QueueNamePrefix: this.#o.prefix || "omnibus" }),
+        );
       } catch (error) {
         // AccessDenied: the server answered and knows the caller; ListQueues is just not allowed.
         if (errorName(error) === "AccessDenied" || errorName(error) === "AccessDeniedException") return;
@@ -164,7 +175,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#consumers].map((c) => c.close()));
+      const consumers = [...this.#consumers];
+      await Promise.allSettled(consumers.map((c) => c.close()));
+      await Promise.allSettled(consumers.map((c) => c.abort()));
       await Promise.allSettled([this.#deletes.drain(), this.#visibility.drain()]);
       await Promise.allSettled([...this.#ephemeral].map((name) => this.#deleteBrokerQueue(name)));
       this.#sqs.destroy();
@@ -189,7 +202,12 @@ export class SqsAdapter implements Adapter<SqsNative> {
   }
 
   /** Cached lookup: the map keeps one promise per key; a failure is forgotten. */
-  #cached(map: Map<string, Promise<string>>, key: string, fresh: boolean, load: () => Promise<string>): Promise<string> {
+  #cached(
+    map: Map<string, Promise<string>>,
+    key: string,
+    fresh: boolean,
+    load: () => Promise<string>,
+  ): Promise<string> {
     if (fresh) map.delete(key);
     let promise = map.get(key);
     if (!promise) {
@@ -210,7 +228,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
         const attributes: Record<string, string> = { ...this.#o.queueAttributes };
         if (this.#o.fifo) attributes.FifoQueue = "true";
         try {
-          const out = await this.#sqs.send(new CreateQueueCommand({ QueueName: queue, Attributes: attributes }));
+          const out = await this.#sqs.send(
+            new CreateQueueCommand({ QueueName: queue, Attributes: attributes }),
+          );
           return out.QueueUrl!;
         } catch (error) {
           // Exists with other attributes (created elsewhere): use it as it is.
@@ -267,7 +287,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
       const url = await this.#queueUrl(queue, this.#o.autoCreate, fresh);
       if (!this.#o.autoCreate) return url; // queue and subscription are managed elsewhere
       try {
-        const attrs = await this.#sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+        const attrs = await this.#sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+        );
         const queueArn = attrs.Attributes?.QueueArn;
         if (!queueArn) throw new Error(`no QueueArn for ${queue}`);
         const policy = {
@@ -339,10 +361,12 @@ export class SqsAdapter implements Adapter<SqsNative> {
       if (message.delayMs !== undefined && message.delayMs > 0) {
         if (this.#o.fifo) throw new UnsupportedFeatureError("SQS FIFO queues have no per-message delay");
         if (message.delayMs > MAX_DELAY_MS) {
-          throw new UnsupportedFeatureError(`SQS delays messages by at most ${MAX_DELAY_MS} ms, asked ${message.delayMs}`);
+          throw new UnsupportedFeatureError(
+            `SQS delays messages by at most ${MAX_DELAY_MS} ms, asked ${message.delayMs}`,
+          );
         }
       }
-      const wire = encodeMessage(message);
+      const wire = encodeMessage(message, { bmpOnly: this.#o.bmpOnly });
       if (wire.size > MAX_WIRE_BYTES) {
         throw new MessageTooLargeError(
           `message ${message.id} is ${wire.size} bytes on the wire (body + attributes); SQS takes at most ${MAX_WIRE_BYTES}`,
@@ -355,12 +379,27 @@ export class SqsAdapter implements Adapter<SqsNative> {
       address.kind === "queue"
         ? (batch: Outgoing[]) => this.#sendToQueue(address.name, batch)
         : (batch: Outgoing[]) => this.#publish(address.name, batch);
-    if (this.#o.fifo || batches.length === 1) {
-      // FIFO: one batch after the other, so a key's order across batches is kept.
-      for (const batch of batches) await sendOne(batch);
-    } else {
+    if (!this.#o.fifo) {
       await Promise.all(batches.map(sendOne));
+      return;
     }
+    // FIFO: one batch after the other per destination, also across send() calls (core sends the
+    // chunks of a large batch concurrently), so that a key's order is the order of the calls.
+    const chainKey = `${address.kind}:${address.name}`;
+    const previous = this.#fifoChains.get(chainKey);
+    const run = (async () => {
+      await previous;
+      for (const batch of batches) await sendOne(batch);
+    })();
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.#fifoChains.set(chainKey, settled);
+    void settled.then(() => {
+      if (this.#fifoChains.get(chainKey) === settled) this.#fifoChains.delete(chainKey);
+    });
+    await run;
   }
 
   async #sendToQueue(name: string, batch: Outgoing[]): Promise<void> {
@@ -396,7 +435,8 @@ export class SqsAdapter implements Adapter<SqsNative> {
         throw translate(error, `cannot send to SQS queue ${queue}`, true);
       }
       if (failed.length === 0) return;
-      const fatal = failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
+      const fatal =
+        failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
       if (fatal) {
         const id = pending[fatal.index]?.message.id;
         throw new PublishError(`SQS refused message ${id} on ${queue}: ${fatal.code}: ${fatal.message}`, {
@@ -465,7 +505,8 @@ export class SqsAdapter implements Adapter<SqsNative> {
         throw translate(error, `cannot publish to SNS topic ${this.#topicName(topic)}`, true);
       }
       if (failed.length === 0) return;
-      const fatal = failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
+      const fatal =
+        failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
       if (fatal) {
         const id = pending[fatal.index]?.message.id;
         throw new PublishError(`SNS refused message ${id} on ${topic}: ${fatal.code}: ${fatal.message}`, {
@@ -488,7 +529,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
     );
     const result: (unknown | undefined)[] = handles.map(() => undefined);
     for (const f of out.Failed ?? []) {
-      result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? "delete failed"), { name: f.Code });
+      result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? "delete failed"), {
+        name: f.Code,
+      });
     }
     return result;
   }
@@ -548,10 +591,8 @@ export class SqsAdapter implements Adapter<SqsNative> {
       visibility: this.#visibility,
       label,
       declare,
-      onClose: async () => {
-        this.#consumers.delete(consumer);
-        await onClose();
-      },
+      onClose,
+      onIdle: () => this.#consumers.delete(consumer),
     };
     const consumer = new SqsConsumer(ctx, options);
     this.#consumers.add(consumer);

@@ -1,5 +1,11 @@
 import { type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { ConfigError, type ConsumeOptions, type ConsumerHandle, type Delivery, type OmnibusError } from "@omnibus/core";
+import {
+  ConfigError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type Delivery,
+  type OmnibusError,
+} from "@omnibus/core";
 import type { Batcher } from "./batcher.js";
 import { isAuthError, isQueueMissing, isSetupError, translate } from "./errors.js";
 import { backoff, sleep } from "./util.js";
@@ -28,6 +34,8 @@ export interface ConsumerContext {
   declare(redeclare: boolean): Promise<string>;
   /** Called once after close(), e.g. to delete an ephemeral queue. */
   onClose(): Promise<void>;
+  /** Called once the last long poll of a closed consumer has returned. */
+  onIdle(): void;
 }
 
 interface Held {
@@ -237,10 +245,16 @@ export class SqsConsumer implements ConsumerHandle {
 
   async #nack(held: Held, delayMs: number | undefined): Promise<void> {
     if (!this.#settle(held)) return;
-    const seconds = Math.min(MAX_VISIBILITY_SECONDS, delayMs !== undefined && delayMs > 0 ? Math.ceil(delayMs / 1000) : 0);
+    const seconds = Math.min(
+      MAX_VISIBILITY_SECONDS,
+      delayMs !== undefined && delayMs > 0 ? Math.ceil(delayMs / 1000) : 0,
+    );
     if (held.extending) await held.extending;
     await this.#ctx.visibility.add(`${seconds} ${held.url}`, held.handle).catch((error: unknown) => {
-      throw translate(error, `nack on ${this.#ctx.label} failed (the message comes back after its visibility timeout)`);
+      throw translate(
+        error,
+        `nack on ${this.#ctx.label} failed (the message comes back after its visibility timeout)`,
+      );
     });
   }
 
@@ -269,13 +283,23 @@ export class SqsConsumer implements ConsumerHandle {
 
   // ------------------------------------------------------------------ lifecycle
 
+  /**
+   * Stop fetching. A long poll in flight is not aborted: the server may already have handed it
+   * messages (or hand it some before it notices a closed connection), which would then stay
+   * invisible for the whole visibility timeout. It finishes in the background within
+   * `waitTimeSeconds` and gives whatever it got back at once (visibility 0).
+   */
   async stop(): Promise<void> {
-    if (!this.#stopped) {
-      this.#stopped = true;
-      this.#stopSignal.abort();
-      for (const abort of this.#aborts) abort.abort();
-      this.#wake();
-    }
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#stopSignal.abort();
+    this.#wake();
+  }
+
+  /** Abort the long polls in flight (the adapter is closing its HTTP clients). */
+  async abort(): Promise<void> {
+    await this.stop();
+    for (const abort of this.#aborts) abort.abort();
     await Promise.allSettled([...this.#pollerPromises]);
   }
 
@@ -288,6 +312,7 @@ export class SqsConsumer implements ConsumerHandle {
       this.#held.clear();
       await Promise.allSettled([this.#ctx.deletes.drain(), this.#ctx.visibility.drain()]);
       await this.#ctx.onClose();
+      void Promise.allSettled([...this.#pollerPromises]).then(() => this.#ctx.onIdle());
     })();
     return this.#closing;
   }

@@ -25,14 +25,22 @@ export function isQueueMissing(error: unknown): boolean {
   const e = fields(error);
   const names = [e.name, e.Code, e.code];
   return names.some(
-    (n) => n === "QueueDoesNotExist" || n === "AWS.SimpleQueueService.NonExistentQueue" || n === "NonExistentQueue",
+    (n) =>
+      n === "QueueDoesNotExist" ||
+      n === "AWS.SimpleQueueService.NonExistentQueue" ||
+      n === "NonExistentQueue",
   );
 }
 
 /** SNS / SQS say a resource is not there. */
 export function isNotFound(error: unknown): boolean {
   const e = fields(error);
-  return isQueueMissing(error) || e.name === "NotFoundException" || e.name === "NotFound" || e.name === "ResourceNotFoundException";
+  return (
+    isQueueMissing(error) ||
+    e.name === "NotFoundException" ||
+    e.name === "NotFound" ||
+    e.name === "ResourceNotFoundException"
+  );
 }
 
 const NETWORK_CODES = new Set([

@@ -4,7 +4,7 @@
  */
 import type { Adapter } from "@omnibus/core";
 import { SqsAdapter, type SqsNative } from "./adapter.js";
-import { type SqsOptions, resolveOptions } from "./options.js";
+import { resolveOptions, type SqsOptions } from "./options.js";
 
 /**
  * Create an SQS adapter.

@@ -98,6 +98,13 @@ export interface SqsOptions {
    */
   persistent?: boolean;
   /**
+   * Send characters beyond U+FFFF (emoji…) only in escaped or binary form: text bodies holding
+   * them travel as bytes, metadata escapes them. Amazon SQS accepts them as they are; fauxqs 1.9
+   * refuses them ("Invalid characters found"), so turn this on for fauxqs.
+   * @default false
+   */
+  bmpOnly?: boolean;
+  /**
    * Extra SQSClient configuration (retry strategy, logger, request handler…), merged under the
    * adapter's own settings.
    * @default {}
@@ -132,6 +139,7 @@ export interface ResolvedSqsOptions {
   readonly batchDelayMs: number;
   readonly queueAttributes: Readonly<Record<string, string>>;
   readonly persistent: boolean;
+  readonly bmpOnly: boolean;
   readonly sqsClientConfig: SQSClientConfig;
   readonly snsClientConfig: SNSClientConfig;
   readonly quietNodeVersionWarning: boolean;
@@ -182,13 +190,17 @@ function parseUrl(url: string): SqsOptions {
   if (autoCreate !== undefined) out.autoCreate = autoCreate;
   const persistent = bool(q, "persistent", url);
   if (persistent !== undefined) out.persistent = persistent;
+  const bmpOnly = bool(q, "bmpOnly", url);
+  if (bmpOnly !== undefined) out.bmpOnly = bmpOnly;
   const numbers = ["visibilityTimeout", "waitTimeSeconds", "maxPollers", "batchDelayMs"] as const;
   for (const name of numbers) {
     const value = q.get(name);
     if (value === null) continue;
     const n = Number(value);
     if (value.trim() === "" || !Number.isFinite(n)) {
-      throw new ConfigError(`${name}=${JSON.stringify(value)} in ${JSON.stringify(maskUrl(url))} is not a number`);
+      throw new ConfigError(
+        `${name}=${JSON.stringify(value)} in ${JSON.stringify(maskUrl(url))} is not a number`,
+      );
     }
     if (name === "visibilityTimeout") out.visibilityTimeoutSeconds = n;
     else out[name] = n;
@@ -203,11 +215,14 @@ function parseUrl(url: string): SqsOptions {
     "fifo",
     "autoCreate",
     "persistent",
+    "bmpOnly",
     ...numbers,
   ]);
   for (const name of q.keys()) {
     if (!known.has(name)) {
-      throw new ConfigError(`unknown parameter ${JSON.stringify(name)} in SQS URL ${JSON.stringify(maskUrl(url))}`);
+      throw new ConfigError(
+        `unknown parameter ${JSON.stringify(name)} in SQS URL ${JSON.stringify(maskUrl(url))}`,
+      );
     }
   }
   return out;
@@ -218,7 +233,9 @@ function bool(q: URLSearchParams, name: string, url: string): boolean | undefine
   if (value === null) return undefined;
   if (value === "true" || value === "1" || value === "") return true;
   if (value === "false" || value === "0") return false;
-  throw new ConfigError(`${name}=${JSON.stringify(value)} in ${JSON.stringify(maskUrl(url))} must be true or false`);
+  throw new ConfigError(
+    `${name}=${JSON.stringify(value)} in ${JSON.stringify(maskUrl(url))} must be true or false`,
+  );
 }
 
 function integer(name: string, value: unknown, min: number, max: number): number {
@@ -233,14 +250,17 @@ function endpointUrl(name: string, value: string): string {
     const u = new URL(value);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http(s)");
   } catch (error) {
-    throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(maskUrl(value))}`, { cause: error });
+    throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(maskUrl(value))}`, {
+      cause: error,
+    });
   }
   return value.replace(/\/+$/, "");
 }
 
 /** Resolve options once into a fully populated internal form. Throws `ConfigError`. */
 export function resolveOptions(options: SqsOptions): ResolvedSqsOptions {
-  if (typeof options !== "object" || options === null) throw new ConfigError("sqs(options): options must be an object");
+  if (typeof options !== "object" || options === null)
+    throw new ConfigError("sqs(options): options must be an object");
   const fromUrl = options.url === undefined ? {} : parseUrl(options.url);
   const o: SqsOptions = { ...fromUrl };
   for (const [key, value] of Object.entries(options)) {
@@ -281,15 +301,24 @@ export function resolveOptions(options: SqsOptions): ResolvedSqsOptions {
     prefix,
     fifo: flag("fifo", o.fifo, false),
     autoCreate: flag("autoCreate", o.autoCreate, true),
-    visibilityTimeoutSeconds: integer("visibilityTimeoutSeconds", o.visibilityTimeoutSeconds ?? 30, 1, 43_200),
+    visibilityTimeoutSeconds: integer(
+      "visibilityTimeoutSeconds",
+      o.visibilityTimeoutSeconds ?? 30,
+      1,
+      43_200,
+    ),
     waitTimeSeconds: integer("waitTimeSeconds", o.waitTimeSeconds ?? 20, 1, 20),
     maxPollers: integer("maxPollers", o.maxPollers ?? 8, 1, 64),
     batchDelayMs: integer("batchDelayMs", o.batchDelayMs ?? 5, 0, 10_000),
     queueAttributes,
     persistent: flag("persistent", o.persistent, true),
+    bmpOnly: flag("bmpOnly", o.bmpOnly, false),
     sqsClientConfig: o.sqsClientConfig ?? {},
     snsClientConfig: o.snsClientConfig ?? {},
     quietNodeVersionWarning: flag("quietNodeVersionWarning", o.quietNodeVersionWarning, true),
-    display: options.url === undefined ? `sqs ${endpoint ?? o.region ?? "(AWS default region)"}` : maskUrl(options.url),
+    display:
+      options.url === undefined
+        ? `sqs ${endpoint ?? o.region ?? "(AWS default region)"}`
+        : maskUrl(options.url),
   };
 }

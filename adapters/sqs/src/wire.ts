@@ -59,25 +59,42 @@ export interface WireMessage {
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // Characters SQS accepts in bodies and String attributes: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
 const UNSAFE = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+// The same without U+10000-U+10FFFF (no u flag: surrogate code units fall outside the ranges).
+const UNSAFE_BMP = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD]/;
+
+/** Options of {@link encodeMessage}. */
+export interface EncodeOptions {
+  /**
+   * Treat characters beyond U+FFFF (emoji…) as unsafe: bodies with them travel as bytes and the
+   * metadata JSON escapes them. For emulators that refuse them (fauxqs 1.9); AWS accepts them.
+   */
+  readonly bmpOnly?: boolean;
+}
 
 /** The body as SQS-safe text, or undefined when it must travel as bytes. */
-export function safeText(bytes: Uint8Array): string | undefined {
+export function safeText(bytes: Uint8Array, bmpOnly = false): string | undefined {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch {
     return undefined;
   }
-  return UNSAFE.test(text) ? undefined : text;
+  return (bmpOnly ? UNSAFE_BMP : UNSAFE).test(text) ? undefined : text;
 }
 
-/** JSON.stringify, with the two non-characters SQS refuses (U+FFFE, U+FFFF) escaped. */
-function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+/**
+ * JSON.stringify, with the two non-characters SQS refuses (U+FFFE, U+FFFF) escaped, and with
+ * `bmpOnly` every surrogate too (JSON escapes, so the value parses back unchanged).
+ */
+function safeJson(value: unknown, bmpOnly: boolean): string {
+  const toEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16)}`;
+  const json = JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, toEscape);
+  return bmpOnly ? json.replace(/[\uD800-\uDFFF]/g, toEscape) : json;
 }
 
 /** Encode one message for the wire. */
-export function encodeMessage(message: OutboundMessage): WireMessage {
+export function encodeMessage(message: OutboundMessage, options: EncodeOptions = {}): WireMessage {
+  const bmpOnly = options.bmpOnly ?? false;
   const meta: Meta = { id: message.id, ts: message.timestamp };
   if (message.key !== undefined) meta.k = message.key;
   if (message.correlationId !== undefined) meta.c = message.correlationId;
@@ -92,7 +109,7 @@ export function encodeMessage(message: OutboundMessage): WireMessage {
     body = PLACEHOLDER_BODY;
     meta.b = BodyForm.Empty;
   } else {
-    const text = safeText(message.body);
+    const text = safeText(message.body, bmpOnly);
     if (text === undefined) {
       body = PLACEHOLDER_BODY;
       binary = message.body;
@@ -101,7 +118,7 @@ export function encodeMessage(message: OutboundMessage): WireMessage {
       body = text;
     }
   }
-  const metaJson = safeJson(meta);
+  const metaJson = safeJson(meta, bmpOnly);
   const attributes: Record<string, AttributeValue> = {
     [META_ATTRIBUTE]: { DataType: "String", StringValue: metaJson },
   };
