@@ -1,0 +1,66 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { brokerUrl } from "@omnibus/conformance/brokers";
+import { OmnibusDriver, type OmnibusSetup } from "./omnibus.js";
+import { RawNats } from "./raw/nats.js";
+import { RawRabbitMQ } from "./raw/rabbitmq.js";
+import { RawRedis } from "./raw/redis.js";
+import type { BrokerName, Driver } from "./types.js";
+
+/** Tuning of the Omnibus side (default: none, i.e. `createClient({ url })` and core's defaults). */
+export type OmnibusTuning = Omit<OmnibusSetup, "url">;
+
+/** The URL Omnibus gets for a broker (as in examples/order-processing/test/swap.test.ts). */
+export function omnibusUrl(broker: BrokerName): string {
+  switch (broker) {
+    case "memory":
+      return "memory://bench";
+    case "rabbitmq":
+      return brokerUrl("rabbitmq");
+    case "kafka":
+      return `kafka://${brokerUrl("kafka")}`;
+    case "sqs": {
+      const sqs = new URL(brokerUrl("sqs"));
+      return `sqs://${sqs.host}?endpoint=${encodeURIComponent(sqs.origin)}&region=us-east-1`;
+    }
+    case "nats":
+      return brokerUrl("nats");
+    case "redis":
+      return brokerUrl("redis");
+  }
+}
+
+/** Whether the adapter's package has landed in this workspace. */
+export function adapterLanded(broker: BrokerName): boolean {
+  const here = fileURLToPath(new URL(`../../adapters/${broker}/src/index.ts`, import.meta.url));
+  return existsSync(here);
+}
+
+/** The raw client of a broker, or why there is none. */
+export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Promise<Driver | string> {
+  switch (broker) {
+    case "memory":
+      return "in-process broker: no raw client";
+    case "rabbitmq": {
+      const queueType = tuning.adapterOptions?.queueType === "classic" ? "classic" : "quorum";
+      return new RawRabbitMQ(brokerUrl("rabbitmq"), queueType);
+    }
+    case "redis":
+      return new RawRedis(brokerUrl("redis"));
+    case "nats":
+      return new RawNats(brokerUrl("nats"));
+    case "kafka": {
+      const { RawKafka } = await import("./raw/kafka.js");
+      return new RawKafka(brokerUrl("kafka").split(","));
+    }
+    case "sqs": {
+      const { RawSqs } = await import("./raw/sqs.js");
+      return new RawSqs(brokerUrl("sqs"));
+    }
+  }
+}
+
+export function omnibusDriver(broker: BrokerName, tuning: OmnibusTuning): Driver | string {
+  if (!adapterLanded(broker)) return `@omnibus/${broker} has not landed yet`;
+  return new OmnibusDriver({ ...tuning, url: omnibusUrl(broker) });
+}

@@ -1,0 +1,28 @@
+import { parseCli, runBench, textReport, USAGE, writeResults } from "./index.js";
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parseCli>;
+  try {
+    options = parseCli(process.argv.slice(2).filter((a) => a !== "--"));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const report = await runBench(options);
+  process.stdout.write(`\n${textReport(report)}\n\n`);
+  const files = await writeResults(report, options.out);
+  process.stdout.write(`wrote ${files.json}, ${files.latest}, ${files.svg}\n`);
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error) => {
+    process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,91 @@
+import { type Admin, type Consumer, Kafka, logLevel, type Producer } from "kafkajs";
+import { type Body, bodyBytes, parse } from "../payload.js";
+import type { Driver } from "../types.js";
+
+/**
+ * kafkajs as an expert writes it: topics created up front (3 partitions, as the Omnibus adapter
+ * declares), a producer sending a window per request with `acks: -1`, and a consumer group read
+ * with `eachBatch` (offsets resolved per message, committed by kafkajs). No raw RPC: Kafka has no
+ * natural request-reply.
+ */
+export class RawKafka implements Driver {
+  readonly side = "raw";
+  readonly rpcNote = "Kafka has no natural request-reply; no raw figure";
+  readonly #kafka: Kafka;
+  #producer: Producer | undefined;
+  #admin: Admin | undefined;
+  readonly #consumers = new Set<Consumer>();
+
+  constructor(
+    brokers: string[],
+    private readonly partitions = 3,
+  ) {
+    this.#kafka = new Kafka({ clientId: "omnibus-bench-raw", brokers, logLevel: logLevel.NOTHING });
+  }
+
+  #topic(queue: string): string {
+    return `benchraw.${queue}`;
+  }
+
+  async connect(): Promise<void> {
+    this.#admin = this.#kafka.admin();
+    await this.#admin.connect();
+    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false });
+    await this.#producer.connect();
+  }
+
+  async prepare(queue: string): Promise<void> {
+    await this.#admin!.createTopics({
+      topics: [{ topic: this.#topic(queue), numPartitions: this.partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+  }
+
+  async consume(queue: string, onBody: (body: Body) => void): Promise<() => Promise<void>> {
+    const consumer = this.#kafka.consumer({ groupId: `benchraw-${queue}`, maxWaitTimeInMs: 100 });
+    this.#consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.#topic(queue), fromBeginning: true });
+    const joined = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) if (m.value) onBody(parse(m.value));
+      },
+    });
+    await joined;
+    return async () => {
+      this.#consumers.delete(consumer);
+      await consumer.disconnect();
+    };
+  }
+
+  async sendWindow(queue: string, from: number, to: number, size: number): Promise<void> {
+    const messages = [];
+    for (let i = from; i < to; i++) messages.push({ value: bodyBytes(i, size) });
+    await this.#producer!.send({ topic: this.#topic(queue), acks: -1, messages });
+  }
+
+  async sendOne(queue: string, i: number, size: number, t: number): Promise<void> {
+    await this.#producer!.send({
+      topic: this.#topic(queue),
+      acks: -1,
+      messages: [{ value: bodyBytes(i, size, t) }],
+    });
+  }
+
+  async cleanup(queue: string): Promise<void> {
+    await this.#admin!.deleteTopics({ topics: [this.#topic(queue)] }).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#consumers) await c.disconnect().catch(() => {});
+    await this.#producer?.disconnect().catch(() => {});
+    await this.#admin?.disconnect().catch(() => {});
+  }
+}

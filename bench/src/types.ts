@@ -1,0 +1,55 @@
+import type { Body } from "./payload.js";
+
+/** The brokers the bench knows. */
+export const BROKERS = ["memory", "rabbitmq", "redis", "nats", "kafka", "sqs"] as const;
+export type BrokerName = (typeof BROKERS)[number];
+
+/** The scenarios, in the order they run. */
+export const SCENARIOS = ["e2e", "send", "rpc", "stream"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** What every run of a scenario does; the same for the raw client and for Omnibus. */
+export interface Workload {
+  /** Messages of the e2e and send scenarios. */
+  readonly messages: number;
+  /** Encoded body size in bytes (a JSON document padded to exactly this size). */
+  readonly size: number;
+  /** Messages per send window: published together, their confirms awaited together. */
+  readonly window: number;
+  /** Sequential requests of the rpc scenario (after the warm-up ones). */
+  readonly rpcCount: number;
+  /** Messages per second of the stream scenario. */
+  readonly streamRate: number;
+  /** Seconds of the stream scenario (after its warm-up). */
+  readonly streamSeconds: number;
+  /** Longest wait for the last message of a run before it is declared lost. */
+  readonly deadlineMs: number;
+}
+
+/** Called with the number of messages done so far in the current run (progress display). */
+export type Progress = (done: number, total: number) => void;
+
+/**
+ * One way of talking to a broker: the raw client, or Omnibus. A driver is connected once per
+ * broker; every run uses a fresh queue name given by the harness, which times the runs from
+ * these primitives (see harness.ts), so both sides are measured by the same code.
+ */
+export interface Driver {
+  readonly side: "raw" | "omnibus";
+  connect(): Promise<void>;
+  /** Declare what `queue` needs (queue, stream, consumer group) before a run. */
+  prepare(queue: string): Promise<void>;
+  /** Start a consumer calling `onBody` for every message (then acking it); resolves once it runs, with its stop. */
+  consume(queue: string, onBody: (body: Body) => void): Promise<() => Promise<void>>;
+  /** Send messages `from`..`to - 1` (bodies of `size` bytes) at once; resolves when the broker confirmed all. */
+  sendWindow(queue: string, from: number, to: number, size: number): Promise<void>;
+  /** Send one message of the stream scenario carrying its send time `t`; resolves on confirm. */
+  sendOne(queue: string, i: number, size: number, t: number): Promise<void>;
+  /** Sequential request-reply; one round-trip latency (ms) per request. Absent: not natural on this broker. */
+  rpc?(queue: string, count: number, size: number, progress: Progress): Promise<number[]>;
+  /** Why `rpc` is absent (shown in the report). */
+  readonly rpcNote?: string;
+  /** Remove what the run created (best effort). */
+  cleanup(queue: string): Promise<void>;
+  close(): Promise<void>;
+}
