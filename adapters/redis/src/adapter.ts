@@ -143,12 +143,15 @@ export class RedisAdapter implements Adapter<RedisNative> {
 
   private async sendBatch(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     const { stream, delayed } = addressKeys(this.options.prefix, address.kind, address.name);
+    // A reply to a request inbox that is gone (its client closed or died) is dropped rather than
+    // re-creating the inbox as an orphan stream nobody will ever delete.
+    const xadd = address.kind === "queue" && address.name.startsWith(INBOX_PREFIX) ? XADD_EXISTING : XADD;
     const n = messages.length;
     await this.gate.acquire(n);
     let minDelay = Number.POSITIVE_INFINITY;
     try {
       if (n === 1 && !(messages[0]!.delayMs! > 0)) {
-        await this.client.callBuffer("XADD", stream, "*", ...encodeFields(messages[0]!));
+        await this.client.callBuffer("XADD", stream, ...xadd, ...encodeFields(messages[0]!));
       } else {
         const pipeline = this.client.pipeline();
         for (const m of messages) {
@@ -157,7 +160,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
             minDelay = Math.min(minDelay, delay);
             runScript(pipeline, "omnibusSchedule", [delayed], [delay, uid(), ...encodeFields(m)]);
           } else {
-            pipeline.callBuffer("XADD", stream, "*", ...encodeFields(m));
+            pipeline.callBuffer("XADD", stream, ...xadd, ...encodeFields(m));
           }
         }
         const results = await pipeline.exec();
@@ -183,13 +186,13 @@ export class RedisAdapter implements Adapter<RedisNative> {
   async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
     if (this.closed) throw new ClosedError("redis: adapter is closed");
     await this.connect();
+    if (source.kind === "topic" && typeof source.group !== "string") {
+      throw new ConfigError("redis: a topic consumer needs a group");
+    }
     const keys =
       source.kind === "queue"
         ? queueKeys(this.options.prefix, source.name)
         : topicKeys(this.options.prefix, source.name, source.group);
-    if (source.kind === "topic" && typeof source.group !== "string") {
-      throw new ConfigError("redis: a topic consumer needs a group");
-    }
     const consumer = new StreamConsumer(
       {
         client: this.client,
@@ -303,11 +306,16 @@ export class RedisAdapter implements Adapter<RedisNative> {
   }
 
   private log(message: string, error: unknown): void {
-    if (process.env.OMNIBUS_REDIS_DEBUG) {
-      process.stderr.write(`[omnibus:redis] ${message}: ${(error as Error)?.message ?? String(error)}\n`);
-    }
+    this.options.logger.warn(`redis: ${message}`, {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 }
+
+/** Core's request-reply inboxes (ephemeral queues) are named `omnibus.inbox.<client id>`. */
+const INBOX_PREFIX = "omnibus.inbox.";
+const XADD = ["*"];
+const XADD_EXISTING = ["NOMKSTREAM", "*"];
 
 function uid(): string {
   return randomBytes(UID_LENGTH / 2).toString("hex");

@@ -127,7 +127,8 @@ export class StreamConsumer implements ConsumerHandle {
     }
     const m = this.ctx.maintenance;
     m.addSchedules(this.keys.schedules);
-    for (const stream of this.keys.streams) m.addStream(stream, this.keys.startId === "0");
+    // Only a topic's main stream may be trimmed while it has no group (nobody reads it then).
+    this.keys.streams.forEach((stream, i) => m.addStream(stream, i > 0 || this.keys.startId === "0"));
     if (this.ephemeral) {
       const keys = this.ephemeralKeys();
       m.addEphemeral(keys);

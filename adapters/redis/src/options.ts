@@ -1,4 +1,4 @@
-import { ConfigError, maskUrl } from "@omnibus/core";
+import { ConfigError, consoleLogger, type Logger, maskUrl } from "@omnibus/core";
 import type { RedisOptions as IORedisOptions, Redis } from "ioredis";
 
 /**
@@ -106,6 +106,12 @@ export interface RedisAdapterOptions {
    * @default false
    */
   persistent?: boolean;
+  /**
+   * Where the adapter reports background trouble (a consumer's read failing and being retried, a
+   * lost acknowledgement, a failed trim or promotion). Passwords are never logged.
+   * @default consoleLogger("warn") from `@omnibus/core`
+   */
+  logger?: Logger;
 }
 
 /** Options after defaults: every field set. */
@@ -126,6 +132,7 @@ export interface ResolvedOptions {
   readonly maxInFlightSends: number;
   readonly ephemeralTtlMs: number;
   readonly persistent: boolean;
+  readonly logger: Logger;
 }
 
 export const DEFAULT_URL = "redis://127.0.0.1:6379";
@@ -182,6 +189,7 @@ export function resolveOptions(options: RedisAdapterOptions = {}): ResolvedOptio
     maxInFlightSends: positive("maxInFlightSends", options.maxInFlightSends, 10_000),
     ephemeralTtlMs: positive("ephemeralTtlMs", options.ephemeralTtlMs, 300_000, 1000),
     persistent: options.persistent ?? false,
+    logger: options.logger ?? consoleLogger("warn"),
   };
 }
 

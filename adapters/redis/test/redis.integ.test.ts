@@ -13,6 +13,7 @@ import {
   ErrorCode,
   type OutboundMessage,
   shortId,
+  silentLogger,
   uuidv7,
 } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
@@ -27,7 +28,7 @@ const admin = new Redis(URL);
 const open: Adapter<RedisNative>[] = [];
 
 function adapter(options: Parameters<typeof redis>[0] = {}): Adapter<RedisNative> {
-  const a = redis({ url: URL, prefix: PREFIX, claimIdleMs: 400, ...options });
+  const a = redis({ url: URL, prefix: PREFIX, claimIdleMs: 400, logger: silentLogger, ...options });
   open.push(a);
   return a;
 }
@@ -306,6 +307,10 @@ describe("redis adapter", () => {
     await handle.stop();
     await handle.close();
     expect(await admin.exists(streamOf(inbox))).toBe(0);
+    // A late reply to a request inbox that is gone does not bring it back as an orphan.
+    const gone = `omnibus.inbox.${shortId()}`;
+    await a.send({ kind: "queue", name: gone }, [msg("late reply")]);
+    expect(await admin.exists(streamOf(gone))).toBe(0);
   });
 
   it("stop() returns promptly while a blocking read waits", async () => {

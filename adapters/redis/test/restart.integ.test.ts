@@ -7,9 +7,10 @@
  * - Without persistence, a restart loses everything Redis held (streams, groups, schedules): the
  *   consumer recovers by itself (the group is created again) and new messages flow.
  */
-import { type Delivery, type OutboundMessage, uuidv7 } from "@omnibus/core";
-import { setDifference, waitFor } from "@omnibus/core/testing";
+
 import { startPrivate } from "@omnibus/conformance/brokers";
+import { type Delivery, type OutboundMessage, silentLogger, uuidv7 } from "@omnibus/core";
+import { setDifference, waitFor } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import { redis } from "../src/index.js";
 
@@ -23,8 +24,8 @@ const msg = (i: number): OutboundMessage => ({
 describe("redis restart", () => {
   it("with AOF (appendfsync always): a crash mid-stream loses no message whose send resolved", async () => {
     await using server = await startPrivate("redis", { persistence: true });
-    const producer = redis({ url: server.url, claimIdleMs: 1000 });
-    const consumer = redis({ url: server.url, claimIdleMs: 1000 });
+    const producer = redis({ url: server.url, claimIdleMs: 1000, logger: silentLogger });
+    const consumer = redis({ url: server.url, claimIdleMs: 1000, logger: silentLogger });
     try {
       await producer.connect();
       const received: string[] = [];
@@ -78,7 +79,7 @@ describe("redis restart", () => {
 
   it("without persistence: the consumer re-creates its group and keeps consuming after a restart", async () => {
     await using server = await startPrivate("redis", { persistence: false });
-    const a = redis({ url: server.url, claimIdleMs: 500, blockMs: 100 });
+    const a = redis({ url: server.url, claimIdleMs: 500, blockMs: 100, logger: silentLogger });
     try {
       await a.connect();
       const received: string[] = [];
