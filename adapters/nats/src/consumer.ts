@@ -137,6 +137,9 @@ export class PullConsumer implements NatsConsumer {
   #lastSeen = Date.now();
   #resetting: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
+  /** Pending settlements: ack subject, payload, ack subject, payload… */
+  #outbox: (string | Uint8Array)[] = [];
+  #flushScheduled = false;
 
   constructor(host: ConsumerHost, settings: PullSettings, options: ConsumeOptions) {
     this.#host = host;
@@ -238,23 +241,39 @@ export class PullConsumer implements NatsConsumer {
     }
   }
 
-  /** Settle one delivery (ack, nak). Called by {@link JsDelivery}. */
+  /**
+   * Settle one delivery (ack, nak). Called by {@link JsDelivery}. Settlements are queued and
+   * written together on the next turn of the event loop: one socket write for a burst of acks.
+   */
   settle(delivery: JsDelivery, payload: Uint8Array): Promise<void> {
     if (delivery.settled) return Promise.resolve();
+    if (this.#host.nc.isClosed()) {
+      return Promise.reject(
+        new ConnectionError(`nats: cannot settle message ${delivery.message.id}: the connection is closed`),
+      );
+    }
     delivery.settled = true;
     this.#unsettled.delete(delivery);
-    try {
-      this.#host.nc.publish(delivery.reply, payload);
-    } catch (error) {
-      return Promise.reject(
-        new ConnectionError(`nats: cannot settle message ${delivery.message.id}: the connection is closed`, {
-          cause: error,
-        }),
-      );
+    this.#outbox.push(delivery.reply, payload);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
     }
     this.#topUp();
     return Promise.resolve();
   }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const out = this.#outbox;
+    this.#outbox = [];
+    try {
+      for (let i = 0; i < out.length; i += 2)
+        this.#host.nc.publish(out[i] as string, out[i + 1] as Uint8Array);
+    } catch {
+      // Closed meanwhile: the server redelivers what was not settled.
+    }
+  };
 
   /** Report deliveries still being handled as in progress, so ack_wait does not expire. */
   #progress(): void {
@@ -347,6 +366,7 @@ export class PullConsumer implements NatsConsumer {
     await this.stop();
     this.#state = "closed";
     this.#clearTimers();
+    this.#flush();
     // Anything core did not settle goes back at once rather than after ack_wait.
     for (const d of this.#unsettled) {
       d.settled = true;

@@ -208,8 +208,9 @@ export function resolveOptions(options: NatsOptions = {}): ResolvedOptions {
     url,
     servers: parsed.servers,
     connection: {
-      name: options.name ?? "omnibus",
+      name: "omnibus",
       ...parsed.connection,
+      ...(options.name === undefined ? {} : { name: options.name }),
       ...options.connectionOptions,
     },
     storage: options.storage ?? "file",

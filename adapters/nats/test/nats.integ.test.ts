@@ -1,0 +1,297 @@
+import { brokerUrl } from "@omnibus/conformance/brokers";
+import type { Adapter } from "@omnibus/core";
+import { type Delivery, ErrorCode, type OutboundMessage, shortId } from "@omnibus/core";
+import { setDifference, waitFor } from "@omnibus/core/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { type NatsNative, nats } from "../src/index.js";
+import type { NatsOptions } from "../src/options.js";
+
+const url = brokerUrl("nats");
+const adapters: Adapter<NatsNative>[] = [];
+
+async function open(options: NatsOptions = {}): Promise<Adapter<NatsNative>> {
+  const adapter = nats({ url, ...options });
+  adapters.push(adapter);
+  await adapter.connect();
+  return adapter;
+}
+
+afterEach(async () => {
+  await Promise.allSettled(adapters.splice(0).map((a) => a.close()));
+});
+
+let counter = 0;
+function message(extra: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    id: `m-${shortId()}-${counter++}`,
+    body: new TextEncoder().encode(`body ${counter}`),
+    headers: {},
+    timestamp: Date.now(),
+    ...extra,
+  };
+}
+
+const queue = (label: string) => ({ kind: "queue" as const, name: `nats-${label}.${shortId()}` });
+const noError = (error: Error) => {
+  throw error;
+};
+
+describe("nats adapter", () => {
+  it("round-trips what NATS headers alone would not keep", async () => {
+    const a = await open();
+    const q = queue("hdr");
+    const got: Delivery[] = [];
+    await a.consume(q, { prefetch: 10, onDelivery: (d) => got.push(d), onError: noError });
+    const sent = message({
+      id: "  id with spaces  ",
+      body: new Uint8Array([0, 255, 13, 10]),
+      headers: {
+        " padded ": "  both sides  ",
+        "line\r\nbreak": "a\r\nb",
+        "Nats-Msg-Id": "not the id",
+        "Nats-Rollup": "all",
+        "Omnibus-Key": "spoof",
+        "100%": "%41",
+        "": "",
+      },
+      key: " k ",
+      correlationId: "ü",
+      replyTo: "some.queue",
+      timestamp: 1_700_000_000_123,
+    });
+    await a.send(q, [sent]);
+    await waitFor(() => got.length === 1);
+    const m = got[0]!.message;
+    const { body, native, ...rest } = m;
+    expect(Buffer.from(body)).toEqual(Buffer.from(sent.body));
+    expect(rest).toEqual({
+      id: sent.id,
+      headers: sent.headers,
+      key: sent.key,
+      correlationId: sent.correlationId,
+      replyTo: sent.replyTo,
+      timestamp: sent.timestamp,
+      attempt: 1,
+    });
+    expect((native as { subject: string }).subject).toMatch(/^omnibus\.q\./);
+    await got[0]!.ack();
+  });
+
+  it("never hands out more than prefetch unsettled deliveries", async () => {
+    const a = await open();
+    const q = queue("prefetch");
+    const ids = Array.from({ length: 60 }, () => message());
+    let outstanding = 0;
+    let max = 0;
+    const seen: string[] = [];
+    await a.consume(q, {
+      prefetch: 4,
+      onDelivery: (d) => {
+        outstanding++;
+        max = Math.max(max, outstanding);
+        seen.push(d.message.id);
+        setTimeout(() => {
+          outstanding--;
+          void d.ack();
+        }, Math.random() * 5);
+      },
+      onError: noError,
+    });
+    await a.send(q, ids);
+    await waitFor(() => seen.length >= 60, { timeoutMs: 20_000 });
+    expect(max).toBeLessThanOrEqual(4);
+    expect(
+      setDifference(
+        ids.map((m) => m.id),
+        seen,
+      ),
+    ).toEqual({ missing: [], unexpected: [], duplicates: [] });
+  });
+
+  it("nack with a delay redelivers no sooner, with attempt + 1", async () => {
+    const a = await open();
+    const q = queue("nack");
+    const arrivals: { attempt: number; at: number }[] = [];
+    await a.consume(q, {
+      prefetch: 5,
+      onDelivery: (d) => {
+        arrivals.push({ attempt: d.message.attempt, at: Date.now() });
+        if (d.message.attempt === 1) void d.nack({ delayMs: 1200 });
+        else void d.ack();
+      },
+      onError: noError,
+    });
+    await a.send(q, [message()]);
+    await waitFor(() => arrivals.length === 2, { timeoutMs: 10_000 });
+    expect(arrivals.map((x) => x.attempt)).toEqual([1, 2]);
+    expect(arrivals[1]!.at - arrivals[0]!.at).toBeGreaterThanOrEqual(1150);
+  });
+
+  it("a handler slower than ack_wait causes no duplicate (in-progress heartbeats)", async () => {
+    const a = await open({ ackWaitMs: 1_000 });
+    const q = queue("slow");
+    const deliveries: Delivery[] = [];
+    await a.consume(q, { prefetch: 5, onDelivery: (d) => deliveries.push(d), onError: noError });
+    const slow = message();
+    await a.send(q, [slow]);
+    await waitFor(() => deliveries.length === 1);
+    // The "handler" runs 3.5 × ack_wait before it acks.
+    await new Promise((r) => setTimeout(r, 3_500));
+    await deliveries[0]!.ack();
+    const marker = message();
+    await a.send(q, [marker]);
+    await waitFor(() => deliveries.some((d) => d.message.id === marker.id));
+    expect(deliveries.map((d) => d.message.id)).toEqual([slow.id, marker.id]);
+  });
+
+  it("stop keeps in-flight deliveries settleable; close gives the rest back at once", async () => {
+    const a = await open();
+    const q = queue("stop");
+    const held: Delivery[] = [];
+    const first = await a.consume(q, { prefetch: 10, onDelivery: (d) => held.push(d), onError: noError });
+    const sent = Array.from({ length: 30 }, () => message());
+    await a.send(q, sent);
+    await waitFor(() => held.length === 10);
+    await first.stop();
+    for (const d of held.slice(0, 5)) await d.ack(); // settled after stop: must count
+    await first.close(); // the other 5 go back now, not after ack_wait
+    const b = await open();
+    const rest: Delivery[] = [];
+    await b.consume(q, {
+      prefetch: 50,
+      onDelivery: (d) => {
+        rest.push(d);
+        void d.ack();
+      },
+      onError: noError,
+    });
+    await waitFor(() => rest.length >= 25, { timeoutMs: 10_000 });
+    const acked = held.slice(0, 5).map((d) => d.message.id);
+    const all = [...acked, ...rest.map((d) => d.message.id)];
+    expect(
+      setDifference(
+        sent.map((m) => m.id),
+        all,
+      ),
+    ).toEqual({ missing: [], unexpected: [], duplicates: [] });
+    const returned = new Set(held.slice(5).map((d) => d.message.id));
+    for (const d of rest) if (returned.has(d.message.id)) expect(d.message.attempt).toBe(2);
+  });
+
+  it("the server drops a resend of the same id (Nats-Msg-Id)", async () => {
+    const a = await open();
+    const q = queue("dedupe");
+    const m = message();
+    await a.send(q, [m, m]);
+    await a.send(q, [m]);
+    const marker = message();
+    await a.send(q, [marker]);
+    const got: string[] = [];
+    await a.consume(q, {
+      prefetch: 10,
+      onDelivery: (d) => {
+        got.push(d.message.id);
+        void d.ack();
+      },
+      onError: noError,
+    });
+    await waitFor(() => got.includes(marker.id));
+    expect(got).toEqual([m.id, marker.id]);
+  });
+
+  it("ephemeral inboxes live on core NATS: no stream, gone at once on close", async () => {
+    const requester = await open();
+    const replier = await open();
+    const inbox = queue("inbox");
+    const work = queue("work");
+    const replies: Delivery[] = [];
+    const handle = await requester.consume(
+      { ...inbox, ephemeral: true },
+      {
+        prefetch: 100,
+        onDelivery: (d) => {
+          replies.push(d);
+          void d.ack();
+        },
+        onError: noError,
+      },
+    );
+    await replier.consume(work, {
+      prefetch: 10,
+      onDelivery: (d) => {
+        void d.ack();
+        void replier.send({ kind: "queue", name: d.message.replyTo! }, [
+          message({ correlationId: d.message.id }),
+        ]);
+      },
+      onError: noError,
+    });
+    const request = message({ replyTo: inbox.name });
+    await requester.send(work, [request]);
+    await waitFor(() => replies.length === 1);
+    expect(replies[0]!.message.correlationId).toBe(request.id);
+    const { jetstreamManager } = requester.native;
+    const streams: string[] = [];
+    for await (const s of jetstreamManager.streams.list()) streams.push(s.config.name);
+    expect(streams.filter((s) => s.includes("inbox"))).toEqual([]);
+    await handle.stop();
+    await handle.close();
+    const started = Date.now();
+    await expect(replier.send(inbox, [message()])).rejects.toMatchObject({ code: ErrorCode.Publish });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const after: string[] = [];
+    for await (const s of jetstreamManager.streams.list()) after.push(s.config.name);
+    expect(after.filter((s) => s.includes("inbox"))).toEqual([]);
+  });
+
+  it("maps tricky names injectively and deletes queues", async () => {
+    const a = await open();
+    const tag = shortId();
+    const dotted = { kind: "queue" as const, name: `x.${tag}` };
+    const underscored = { kind: "queue" as const, name: `x_d${tag}` };
+    const one = message();
+    const two = message();
+    await a.send(dotted, [one]);
+    await a.send(underscored, [two]);
+    const got: Record<string, string[]> = { dotted: [], underscored: [] };
+    for (const [label, q] of [
+      ["dotted", dotted],
+      ["underscored", underscored],
+    ] as const) {
+      await a.consume(q, {
+        prefetch: 5,
+        onDelivery: (d) => {
+          got[label]!.push(d.message.id);
+          void d.ack();
+        },
+        onError: noError,
+      });
+    }
+    await waitFor(() => got.dotted!.length === 1 && got.underscored!.length === 1);
+    expect(got).toEqual({ dotted: [one.id], underscored: [two.id] });
+    await a.deleteQueue!(dotted.name);
+    await a.deleteQueue!(dotted.name); // idempotent
+    const { jetstreamManager } = a.native;
+    await expect(jetstreamManager.streams.info(`OMNIBUS_Q_x_d${tag}`)).rejects.toThrow(/not found/);
+    await expect(jetstreamManager.streams.info(`OMNIBUS_Q_x__d${tag}`)).resolves.toBeDefined();
+    await a.deleteQueue!(underscored.name);
+  });
+
+  it("exposes the native clients and fails fast on a closed adapter", async () => {
+    const a = await open();
+    expect(a.native.connection.isClosed()).toBe(false);
+    expect(typeof a.native.jetstream.publish).toBe("function");
+    await a.close();
+    await expect(a.send(queue("closed"), [message()])).rejects.toMatchObject({ code: ErrorCode.Closed });
+  });
+
+  it("an unreachable server is a ConnectionError without the password", async () => {
+    const a = nats({ url: "nats://user:topsecret@127.0.0.1:1" });
+    const error = await a.connect().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toMatchObject({ code: ErrorCode.Connection });
+    expect(error!.message).not.toContain("topsecret");
+  });
+});
