@@ -1,0 +1,81 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { type BenchReport, parseCli, runBench, textReport, writeResults } from "../src/index.js";
+import { LossError, Tracker } from "../src/tracker.js";
+
+describe("tracker", () => {
+  it("proves every id arrived, and reports a loss instead of a number", async () => {
+    const ok = new Tracker(3);
+    for (const i of [2, 0, 1, 1]) ok.add(i);
+    await ok.arm(1000);
+    expect(ok.duplicates).toBe(1);
+
+    const lossy = new Tracker(3);
+    lossy.add(0);
+    lossy.add(0);
+    lossy.add(2);
+    const error = await lossy.arm(20).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LossError);
+    expect((error as LossError).missing).toBe(1);
+  });
+});
+
+describe("pnpm bench on a tiny size", () => {
+  it("produces the table, the JSON and the SVG for memory, redis, rabbitmq and nats", async () => {
+    const cli = parseCli([
+      "--broker",
+      "memory,redis,rabbitmq,nats",
+      "--messages",
+      "200",
+      "--repeat",
+      "1",
+      "--rpc",
+      "20",
+      "--rate",
+      "500",
+      "--seconds",
+      "0.3",
+      "--window",
+      "100",
+      "--no-warmup",
+    ]);
+    const report = await runBench({ ...cli, quiet: true });
+    const dir = await mkdtemp(path.join(os.tmpdir(), "omnibus-bench-"));
+    try {
+      const files = await writeResults(report, dir);
+      const text = textReport(report);
+      for (const broker of ["memory", "redis", "rabbitmq", "nats"]) expect(text).toContain(`${broker}  `);
+      expect(text).toContain("e2e throughput");
+      expect(text).toContain("omnibus/raw");
+
+      const json = JSON.parse(await readFile(files.latest, "utf8")) as BenchReport;
+      expect(json.brokers.map((b) => b.broker)).toEqual(["memory", "redis", "rabbitmq", "nats"]);
+      for (const b of json.brokers) {
+        expect(b.skipped).toBeUndefined();
+        const e2e = b.scenarios.e2e!;
+        // Nothing lost: every run has a figure, none an error.
+        expect(e2e.omnibus.runs.map((r) => r.error)).toEqual([undefined]);
+        expect(e2e.omnibus.summary.throughput!.median).toBeGreaterThan(0);
+        expect(b.scenarios.stream!.omnibus.summary.p50!.median).toBeGreaterThan(0);
+        expect(b.scenarios.rpc!.omnibus.summary.p99!.median).toBeGreaterThan(0);
+        if (b.broker === "memory") {
+          expect(e2e.raw.skipped).toBeDefined();
+        } else {
+          expect(e2e.raw.runs.map((r) => r.error)).toEqual([undefined]);
+          expect(e2e.raw.summary.throughput!.median).toBeGreaterThan(0);
+          expect(b.scenarios.send!.raw.summary.throughput!.median).toBeGreaterThan(0);
+        }
+      }
+
+      const svg = await readFile(files.svg, "utf8");
+      expect(svg.startsWith("<svg")).toBe(true);
+      expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+      expect(svg).toContain("e2e throughput");
+      expect(await readFile(files.json, "utf8")).toBe(await readFile(files.latest, "utf8"));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
