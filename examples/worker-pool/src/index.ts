@@ -1,0 +1,3 @@
+/** The worker-pool example: load levelling over competing consumers. */
+export { runWorkerPool } from "./pool.js";
+export type { PoolOptions, PoolReport } from "./pool.js";
