@@ -40,6 +40,8 @@ function kafkaLogCreator(logger: KafkaLogger | undefined): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       if (logger === undefined || level > logLevel.WARN) return;
+      // Retries are bounded on purpose so that a send fails (PublishError) instead of hanging.
+      if (log.message.startsWith("Limiting retries for the idempotent producer")) return;
       const { message, timestamp: _t, logger: _l, stack: _s, ...fields } = log;
       const text = redact(`kafkajs ${namespace}: ${message}`);
       if (level === logLevel.ERROR) logger.error(text, fields);

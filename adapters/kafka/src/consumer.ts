@@ -146,7 +146,8 @@ export class KafkaConsumer implements ConsumerHandle {
       sessionTimeout: o.sessionTimeoutMs,
       rebalanceTimeout: o.rebalanceTimeoutMs,
       heartbeatInterval: o.heartbeatIntervalMs,
-      maxWaitTimeInMs: o.maxWaitTimeMs,
+      // A passive member only commits and leaves: short polls make its disconnect quick.
+      maxWaitTimeInMs: this.plan.passive === true ? 50 : o.maxWaitTimeMs,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
@@ -255,32 +256,42 @@ export class KafkaConsumer implements ConsumerHandle {
       return;
     }
     const state = await this.stateFor(batch.topic, batch.partition);
-    for (const native of batch.messages) {
-      if (this.stopped || state.stale || !payload.isRunning() || payload.isStale()) return;
-      const offset = Number(native.offset);
-      const last = state.tracker.last;
-      if (last !== undefined && offset <= last) continue;
-      const record = fromRecord(batch.topic, batch.partition, native);
-      if (record.dueAt !== undefined && record.dueAt > Date.now()) {
-        if (this.held.size >= this.ctx.options.maxScheduled) {
-          this.pausedForHeld.set(key(batch.topic, batch.partition), {
-            topic: batch.topic,
-            partition: batch.partition,
-          });
-          payload.pause();
-          return;
+    if (this.stopped || !payload.isRunning() || payload.isStale()) return;
+    // The fetch position moves past every record tracked (handed out or held). kafkajs reads it
+    // only when this handler returns, so it is set once per run rather than per record.
+    let resolved: string | undefined;
+    try {
+      for (const native of batch.messages) {
+        if (this.stopped || state.stale) return;
+        const offset = Number(native.offset);
+        const last = state.tracker.last;
+        if (last !== undefined && offset <= last) continue;
+        const record = fromRecord(batch.topic, batch.partition, native);
+        if (record.dueAt !== undefined && record.dueAt > Date.now()) {
+          if (this.held.size >= this.ctx.options.maxScheduled) {
+            this.pausedForHeld.set(key(batch.topic, batch.partition), {
+              topic: batch.topic,
+              partition: batch.partition,
+            });
+            payload.pause();
+            return;
+          }
+          const entry = state.tracker.track(offset);
+          resolved = native.offset;
+          this.hold({ state, entry, record, native, timer: undefined });
+          continue;
+        }
+        if (this.inflight >= this.options.prefetch || this.ready.length > 0) {
+          if (resolved !== undefined) payload.resolveOffset(resolved);
+          resolved = undefined;
+          if (!(await this.waitForCapacity(payload)) || state.stale) return;
         }
         const entry = state.tracker.track(offset);
-        payload.resolveOffset(native.offset);
-        this.hold({ state, entry, record, native, timer: undefined });
-        continue;
+        resolved = native.offset;
+        this.deliver(state, entry, record, native);
       }
-      if (this.inflight >= this.options.prefetch || this.ready.length > 0) {
-        if (!(await this.waitForCapacity(payload)) || state.stale) return;
-      }
-      const entry = state.tracker.track(offset);
-      payload.resolveOffset(native.offset);
-      this.deliver(state, entry, record, native);
+    } finally {
+      if (resolved !== undefined) payload.resolveOffset(resolved);
     }
   }
 
@@ -320,7 +331,9 @@ export class KafkaConsumer implements ConsumerHandle {
       const h = this.ready.shift()!;
       if (!h.state.stale) this.deliver(h.state, h.entry, h.record, h.native);
     }
-    if (this.inflight < this.options.prefetch) this.signal();
+    // Wake the batch handlers once half the slots are free, so they hand out records in runs
+    // rather than one wake-up per settled message.
+    if (this.capacity !== undefined && this.inflight <= this.options.prefetch >> 1) this.signal();
   }
 
   private deliver(state: PartitionState, entry: Entry, record: DecodedRecord, native: KafkaMessage): void {
@@ -397,6 +410,10 @@ export class KafkaConsumer implements ConsumerHandle {
     const sameMember = memberId === this.memberId;
     this.memberId = memberId;
     this.committed.clear();
+    // Read the delivery history of the new assignment now, while kafkajs fetches the records.
+    for (const topic in assignment) {
+      if (assignment[topic]!.length > 0) this.committedMetadata(topic).catch(() => {});
+    }
     for (const [k, state] of this.states) {
       if (state.stale) continue;
       if (!sameMember || !assigned.has(k)) {

@@ -68,7 +68,7 @@ async function omnibus(mode: "batch" | "single"): Promise<number> {
     () => {
       if (++received === N) done();
     },
-    {},
+    process.env.PREFETCH ? { prefetch: Number(process.env.PREFETCH) } : {},
   );
   const start = performance.now();
   if (mode === "batch") {
