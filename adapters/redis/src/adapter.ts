@@ -18,7 +18,7 @@ import {
 } from "@omnibus/core";
 import { Redis } from "ioredis";
 import { Acker } from "./acker.js";
-import { encodeFields, messageBytes } from "./codec.js";
+import { type EncodedEntry, encodeEntry } from "./codec.js";
 import { installScripts, runScript } from "./commands.js";
 import { StreamConsumer } from "./consumer.js";
 import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
@@ -128,44 +128,64 @@ export class RedisAdapter implements Adapter<RedisNative> {
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (this.closed) throw new ClosedError("redis: adapter is closed");
     if (messages.length === 0) return;
-    for (const m of messages) {
-      const size = messageBytes(m);
-      if (size > this.options.maxMessageBytes) {
-        throw new MessageTooLargeError(
-          `redis: message ${m.id} is ${size} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
-        );
-      }
-    }
-    for (let i = 0; i < messages.length; i += this.options.maxBatchSize) {
-      await this.sendBatch(address, messages.slice(i, i + this.options.maxBatchSize));
-    }
-  }
-
-  private async sendBatch(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     const { stream, delayed } = addressKeys(this.options.prefix, address.kind, address.name);
     // A reply to a request inbox that is gone (its client closed or died) is dropped rather than
     // re-creating the inbox as an orphan stream nobody will ever delete.
-    const xadd = address.kind === "queue" && address.name.startsWith(INBOX_PREFIX) ? XADD_EXISTING : XADD;
+    const head =
+      address.kind === "queue" && address.name.startsWith(INBOX_PREFIX)
+        ? [stream, "NOMKSTREAM", "*"]
+        : [stream, "*"];
+    // Encode everything first: an oversized message fails the call before anything is sent.
+    const entries = messages.map((m) => encodeEntry(m, head));
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i]!.bytes > this.options.maxMessageBytes) {
+        throw new MessageTooLargeError(
+          `redis: message ${messages[i]!.id} is ${entries[i]!.bytes} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
+        );
+      }
+    }
+    const max = this.options.maxBatchSize;
+    for (let i = 0; i < messages.length; i += max) {
+      await this.sendBatch(
+        address,
+        delayed,
+        head.length,
+        messages.slice(i, i + max),
+        entries.slice(i, i + max),
+      );
+    }
+  }
+
+  private async sendBatch(
+    address: Address,
+    delayed: string,
+    headLength: number,
+    messages: readonly OutboundMessage[],
+    entries: readonly EncodedEntry[],
+  ): Promise<void> {
     const n = messages.length;
     await this.gate.acquire(n);
     let minDelay = Number.POSITIVE_INFINITY;
     try {
       if (n === 1 && !(messages[0]!.delayMs! > 0)) {
-        await this.client.callBuffer("XADD", stream, ...xadd, ...encodeFields(messages[0]!));
+        await this.client.callBuffer("XADD", entries[0]!.args);
       } else {
         const pipeline = this.client.pipeline();
-        for (const m of messages) {
+        for (let i = 0; i < n; i++) {
+          const m = messages[i]!;
           const delay = m.delayMs !== undefined && m.delayMs > 0 ? Math.ceil(m.delayMs) : 0;
           if (delay > 0) {
             minDelay = Math.min(minDelay, delay);
-            runScript(pipeline, "omnibusSchedule", [delayed], [delay, uid(), ...encodeFields(m)]);
+            // The fields after the head (stream key, id spec) go into the schedule.
+            const fields = entries[i]!.args.slice(headLength);
+            runScript(pipeline, "omnibusSchedule", [delayed], [delay, uid(), ...fields]);
           } else {
-            pipeline.callBuffer("XADD", stream, ...xadd, ...encodeFields(m));
+            pipeline.callBuffer("XADD", entries[i]!.args);
           }
         }
         const results = await pipeline.exec();
-        const failed = results?.find(([error]) => error !== null)?.[0];
         if (!results) throw new Error("pipeline was discarded");
+        const failed = results.find(([error]) => error !== null)?.[0];
         if (failed) throw failed;
       }
     } catch (cause) {
@@ -177,6 +197,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
       this.gate.release(n);
     }
     if (minDelay !== Number.POSITIVE_INFINITY) this.maintenance.scheduled(delayed, minDelay);
+    const stream = entries[0]!.args[0] as string;
     if (address.kind === "topic" && !this.maintenance.hasStream(stream)) {
       // Trim what nobody reads: a topic without groups keeps nothing.
       this.maintenance.addStream(stream, false, true);
@@ -314,8 +335,6 @@ export class RedisAdapter implements Adapter<RedisNative> {
 
 /** Core's request-reply inboxes (ephemeral queues) are named `omnibus.inbox.<client id>`. */
 const INBOX_PREFIX = "omnibus.inbox.";
-const XADD = ["*"];
-const XADD_EXISTING = ["NOMKSTREAM", "*"];
 
 function uid(): string {
   return randomBytes(UID_LENGTH / 2).toString("hex");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFields, encodeFields, messageBytes } from "./codec.js";
+import { decodeFields, encodeEntry, encodeFields } from "./codec.js";
 
 const toBuffers = (fields: (string | Buffer)[]) =>
   fields.map((f) => (typeof f === "string" ? Buffer.from(f) : f));
@@ -66,11 +66,11 @@ describe("stream entry codec", () => {
     expect(decoded.timestamp).toBe(1_700_000_000_000);
   });
 
-  it("counts body, headers and properties in the size", () => {
+  it("counts body, headers and properties in the size, after the head arguments", () => {
     const base = { id: "x", body: new Uint8Array(100), headers: {}, timestamp: 5 };
-    expect(messageBytes(base)).toBeGreaterThanOrEqual(100);
-    expect(messageBytes({ ...base, headers: { a: "b".repeat(50) } })).toBeGreaterThan(
-      messageBytes(base) + 50,
-    );
+    const size = (m: typeof base) => encodeEntry(m).bytes;
+    expect(size(base)).toBeGreaterThanOrEqual(100);
+    expect(size({ ...base, headers: { a: "ü".repeat(50) } })).toBeGreaterThanOrEqual(size(base) + 100);
+    expect(encodeEntry(base, ["k", "*"]).args.slice(0, 3)).toEqual(["k", "*", "id"]);
   });
 });

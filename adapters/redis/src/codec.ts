@@ -17,34 +17,50 @@ export const F = {
   prior: "prior",
 } as const;
 
-/** The field/value list of `XADD` for one message. */
-export function encodeFields(message: OutboundMessage): (string | Buffer)[] {
+/** The `XADD` arguments of one message, and its size. */
+export interface EncodedEntry {
+  /** `head` (stream key, id spec), then the field/value list. */
+  readonly args: (string | Buffer)[];
+  /** Bytes on the broker: body, headers and properties (for `maxMessageBytes`). */
+  readonly bytes: number;
+}
+
+/**
+ * Encode one message as `XADD` arguments, after `head` (e.g. `[key, "*"]`), measuring its size in
+ * the same pass (this runs for every message sent).
+ */
+export function encodeEntry(message: OutboundMessage, head: readonly (string | Buffer)[] = []): EncodedEntry {
   const body = message.body;
-  const fields: (string | Buffer)[] = [
+  const headers = JSON.stringify(message.headers);
+  const args: (string | Buffer)[] = [
+    ...head,
     F.id,
     message.id,
     F.body,
     Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     F.headers,
-    JSON.stringify(message.headers),
+    headers,
   ];
-  if (message.key !== undefined) fields.push(F.key, message.key);
-  if (message.correlationId !== undefined) fields.push(F.correlationId, message.correlationId);
-  if (message.replyTo !== undefined) fields.push(F.replyTo, message.replyTo);
-  fields.push(F.timestamp, String(message.timestamp));
-  return fields;
+  let bytes = body.byteLength + Buffer.byteLength(headers) + message.id.length + 60;
+  if (message.key !== undefined) {
+    args.push(F.key, message.key);
+    bytes += message.key.length;
+  }
+  if (message.correlationId !== undefined) {
+    args.push(F.correlationId, message.correlationId);
+    bytes += message.correlationId.length;
+  }
+  if (message.replyTo !== undefined) {
+    args.push(F.replyTo, message.replyTo);
+    bytes += message.replyTo.length;
+  }
+  args.push(F.timestamp, String(message.timestamp));
+  return { args, bytes };
 }
 
-/** Bytes a message takes on the broker (body, headers and properties), for `maxMessageBytes`. */
-export function messageBytes(message: OutboundMessage): number {
-  let n = message.body.byteLength + Buffer.byteLength(message.id) + 20;
-  for (const name in message.headers) {
-    n += Buffer.byteLength(name) + Buffer.byteLength(message.headers[name]!) + 6;
-  }
-  if (message.key !== undefined) n += Buffer.byteLength(message.key);
-  if (message.correlationId !== undefined) n += Buffer.byteLength(message.correlationId);
-  if (message.replyTo !== undefined) n += Buffer.byteLength(message.replyTo);
-  return n;
+/** The field/value list of one message (no head). */
+export function encodeFields(message: OutboundMessage): (string | Buffer)[] {
+  return encodeEntry(message).args;
 }
 
 /** A message read back from a stream entry, before the delivery count is known. */

@@ -38,15 +38,38 @@ interface Held {
   readonly stream: string;
   readonly id: string;
   readonly count: number;
+  readonly attempt: number;
   since: number;
+}
+
+const RESOLVED = Promise.resolve();
+
+/** One delivery; a class rather than closures, as one is made for every message. */
+class RedisDelivery implements Delivery {
+  private settled = false;
+  constructor(
+    private readonly consumer: StreamConsumer,
+    private readonly held: Held,
+    readonly message: InboundMessage,
+  ) {}
+
+  ack(): Promise<void> {
+    if (this.settled) return RESOLVED;
+    this.settled = true;
+    return this.consumer.ack(this.held);
+  }
+
+  nack(options?: { delayMs?: number }): Promise<void> {
+    if (this.settled) return RESOLVED;
+    this.settled = true;
+    return this.consumer.nack(this.held, options?.delayMs ?? 0);
+  }
 }
 
 /** An idle time that makes a released entry claimable at once by any consumer of the group. */
 const RELEASE_IDLE_MS = 365 * 24 * 3_600_000;
 
 let consumerSeq = 0;
-
-const RESOLVED = Promise.resolve();
 
 /** What the consumer needs from its adapter. */
 export interface ConsumerContext {
@@ -258,8 +281,8 @@ export class StreamConsumer implements ConsumerHandle {
     while (taken < this.buffer.length && this.unsettled < this.prefetch && this.running) {
       const read = this.buffer[taken++]!;
       const decoded = decodeFields(read.id, read.fields);
-      const held: Held = { stream: read.stream, id: read.id, count: read.count, since: now };
       const attempt = decoded.prior + read.count;
+      const held: Held = { stream: read.stream, id: read.id, count: read.count, attempt, since: now };
       const native: RedisNativeMessage = {
         stream: read.stream,
         entryId: read.id,
@@ -278,28 +301,25 @@ export class StreamConsumer implements ConsumerHandle {
         attempt,
         native,
       };
-      let settled = false;
-      const delivery: Delivery = {
-        message,
-        ack: () => {
-          if (settled) return Promise.resolve();
-          settled = true;
-          this.release(held);
-          this.ctx.acker.ack(held.stream, this.keys.group, held.id);
-          return RESOLVED;
-        },
-        nack: (opts) => {
-          if (settled) return Promise.resolve();
-          settled = true;
-          this.release(held);
-          return this.nack(held, attempt, opts?.delayMs ?? 0);
-        },
-      };
+      const delivery = new RedisDelivery(this, held, message);
       this.held.add(held);
       this.unsettled++;
       this.consume.onDelivery(delivery);
     }
     if (taken > 0) this.buffer.splice(0, taken);
+  }
+
+  /** Ack a delivery (batched with the other acks of this event-loop turn). */
+  ack(held: Held): Promise<void> {
+    this.release(held);
+    this.ctx.acker.ack(held.stream, this.keys.group, held.id);
+    return RESOLVED;
+  }
+
+  /** Nack a delivery: re-added (now or after `delayMs`) and acked in one atomic script. */
+  nack(held: Held, delayMs: number): Promise<void> {
+    this.release(held);
+    return this.renack(held, delayMs);
   }
 
   /** A delivery was settled: free its slot. */
@@ -311,14 +331,21 @@ export class StreamConsumer implements ConsumerHandle {
     if (free >= this.lowWater || this.unsettled === 0) this.wake();
   }
 
-  private async nack(held: Held, attempt: number, delayMs: number): Promise<void> {
+  private async renack(held: Held, delayMs: number): Promise<void> {
     const delay = Math.max(0, Math.ceil(delayMs));
     try {
       await runScript(
         this.ctx.client,
         "omnibusNack",
         [held.stream, this.keys.retryStream, this.keys.retryDelayed],
-        [this.keys.group, this.name, held.id, delay, attempt, randomBytes(UID_LENGTH / 2).toString("hex")],
+        [
+          this.keys.group,
+          this.name,
+          held.id,
+          delay,
+          held.attempt,
+          randomBytes(UID_LENGTH / 2).toString("hex"),
+        ],
       );
     } catch (cause) {
       throw new ConnectionError(`redis: nack failed: ${(cause as Error).message}`, { cause });
