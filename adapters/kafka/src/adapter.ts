@@ -36,12 +36,26 @@ export interface KafkaNative {
   readonly admin: Admin;
 }
 
+/**
+ * kafkajs log lines that describe something it handles itself (or that the adapter expects), so
+ * they are not worth a warning: rebalances, coordinator moves, topics that already exist, and the
+ * bounded retries of the idempotent producer (bounded so that a send fails instead of hanging).
+ */
+const BENIGN = [
+  /Limiting retries for the idempotent producer/,
+  /group is rebalancing/i,
+  /rebalance in progress/i,
+  /coordinator is (loading|not available)/i,
+  /not the correct coordinator/i,
+  /Topic creation errors/,
+  /already exists/i,
+];
+
 function kafkaLogCreator(logger: KafkaLogger | undefined): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       if (logger === undefined || level > logLevel.WARN) return;
-      // Retries are bounded on purpose so that a send fails (PublishError) instead of hanging.
-      if (log.message.startsWith("Limiting retries for the idempotent producer")) return;
+      if (BENIGN.some((pattern) => pattern.test(`${log.message} ${String(log.error ?? "")}`))) return;
       const { message, timestamp: _t, logger: _l, stack: _s, ...fields } = log;
       const text = redact(`kafkajs ${namespace}: ${message}`);
       if (level === logLevel.ERROR) logger.error(text, fields);

@@ -281,10 +281,11 @@ export class KafkaConsumer implements ConsumerHandle {
           this.hold({ state, entry, record, native, timer: undefined });
           continue;
         }
-        if (this.inflight >= this.options.prefetch || this.ready.length > 0) {
+        // Checked again after every wait: other batch handlers may have taken the freed slots.
+        while (this.inflight >= this.options.prefetch || this.ready.length > 0) {
           if (resolved !== undefined) payload.resolveOffset(resolved);
           resolved = undefined;
-          if (!(await this.waitForCapacity(payload)) || state.stale) return;
+          if (!(await this.waitForCapacity(payload)) || state.stale || this.stopped) return;
         }
         const entry = state.tracker.track(offset);
         resolved = native.offset;

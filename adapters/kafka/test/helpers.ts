@@ -1,0 +1,75 @@
+import { randomUUID } from "node:crypto";
+import { brokerUrl } from "@omnibus/conformance/brokers";
+import type { Adapter, Delivery, OutboundMessage } from "@omnibus/core";
+import { type KafkaNative, type KafkaOptions, kafka } from "../src/index.js";
+
+export const brokers = brokerUrl("kafka");
+
+/** Adapters made here are closed by {@link closeAll}. */
+const open: Adapter<KafkaNative>[] = [];
+
+export async function connected(options: KafkaOptions = {}): Promise<Adapter<KafkaNative>> {
+  const adapter = kafka({ brokers, ...options });
+  open.push(adapter);
+  await adapter.connect();
+  return adapter;
+}
+
+export async function closeAll(): Promise<void> {
+  await Promise.allSettled(open.splice(0).map((a) => a.close()));
+}
+
+export function unique(prefix: string): string {
+  return `test-kafka-${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    id: randomUUID(),
+    body: new TextEncoder().encode("hello"),
+    headers: {},
+    timestamp: Date.now(),
+    ...overrides,
+  };
+}
+
+export function messages(n: number, overrides: Partial<OutboundMessage> = {}): OutboundMessage[] {
+  return Array.from({ length: n }, () => message(overrides));
+}
+
+/** Collects deliveries; acks each one (after `ackAfterMs`) unless `autoAck` is false. */
+export function collector(options: { autoAck?: boolean; ackAfterMs?: number } = {}) {
+  const deliveries: Delivery[] = [];
+  const errors: Error[] = [];
+  let unsettled = 0;
+  let maxUnsettled = 0;
+  const settle = (d: Delivery) => {
+    unsettled--;
+    void d.ack();
+  };
+  return {
+    deliveries,
+    errors,
+    ids: () => deliveries.map((d) => d.message.id),
+    get unsettled() {
+      return unsettled;
+    },
+    get maxUnsettled() {
+      return maxUnsettled;
+    },
+    options: (prefetch = 50) => ({
+      prefetch,
+      onDelivery: (d: Delivery) => {
+        deliveries.push(d);
+        unsettled++;
+        maxUnsettled = Math.max(maxUnsettled, unsettled);
+        if (options.autoAck === false) return;
+        if (options.ackAfterMs === undefined) settle(d);
+        else setTimeout(() => settle(d), options.ackAfterMs);
+      },
+      onError: (e: Error) => {
+        errors.push(e);
+      },
+    }),
+  };
+}
