@@ -62,5 +62,5 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
 
 export function omnibusDriver(broker: BrokerName, tuning: OmnibusTuning): Driver | string {
   if (!adapterLanded(broker)) return `@omnibus/${broker} has not landed yet`;
-  return new OmnibusDriver({ ...tuning, url: omnibusUrl(broker) });
+  return new OmnibusDriver({ ...tuning, url: omnibusUrl(broker), deferCleanup: broker === "kafka" });
 }

@@ -94,11 +94,10 @@ async function stream(d: Driver, queue: string, w: Workload, progress: Progress)
     await paced(
       w.streamRate,
       total / w.streamRate,
-      (i) => {
+      (from, to) => {
         const t = Math.round(performance.now() * 1000) / 1000;
-        confirms.push(d.sendOne(queue, i, w.size, t).catch((error) => void failures.push(error)));
+        confirms.push(d.sendTick(queue, from, to, w.size, t).catch((error) => void failures.push(error)));
       },
-      0,
       progress,
     );
     await Promise.all(confirms);

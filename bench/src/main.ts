@@ -1,5 +1,12 @@
 import { parseCli, runBench, textReport, USAGE, writeResults } from "./index.js";
 
+// A library bug must not end a run of many minutes: report it and carry on (the run it hit fails).
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(
+    `\nunhandled rejection (a bug, not of the bench): ${(reason as Error)?.stack ?? reason}\n`,
+  );
+});
+
 async function main(): Promise<void> {
   let options: ReturnType<typeof parseCli>;
   try {

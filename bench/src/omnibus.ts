@@ -21,6 +21,8 @@ export interface OmnibusSetup {
    * @default "batch"
    */
   readonly sendMode?: "batch" | "concurrent";
+  /** Delete the run's queues when the driver closes rather than after each run (Kafka). @default false */
+  readonly deferCleanup?: boolean;
 }
 
 /** Omnibus through `createClient({ url })`. */
@@ -65,8 +67,11 @@ export class OmnibusDriver implements Driver {
     await this.client.sendBatch(queue, items);
   }
 
-  async sendOne(queue: string, i: number, size: number, t: number): Promise<void> {
-    await this.client.send(queue, body(i, size, t));
+  /** A steady producer calls `send` per event: one `send` per message, not awaited in turn. */
+  async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
+    const sends: Promise<string>[] = [];
+    for (let i = from; i < to; i++) sends.push(this.client.send(queue, body(i, size, t)));
+    await Promise.all(sends);
   }
 
   async rpc(queue: string, count: number, size: number, progress: Progress): Promise<number[]> {
@@ -89,11 +94,17 @@ export class OmnibusDriver implements Driver {
   async cleanup(queue: string): Promise<void> {
     await this.#subs.get(queue)?.close();
     this.#subs.delete(queue);
-    const adapter = this.client.adapter;
-    await adapter.deleteQueue?.(queue).catch(() => {});
+    if (this.setup.deferCleanup) {
+      this.#deferred.push(queue);
+      return;
+    }
+    await this.client.adapter.deleteQueue?.(queue).catch(() => {});
   }
 
+  readonly #deferred: string[] = [];
+
   async close(): Promise<void> {
+    for (const queue of this.#deferred) await this.client.adapter.deleteQueue?.(queue).catch(() => {});
     await this.#client?.close();
   }
 }

@@ -16,6 +16,7 @@ export const USAGE = `pnpm bench [options]
   --rate N            stream messages per second (default 4000)
   --seconds N         stream duration in seconds (default 5)
   --no-warmup         skip the warm-up runs
+  --uncapped          full size on SQS too (scaled down by default: it is slow)
   --out DIR           results folder (default bench/results)
 Omnibus tuning (default: none, i.e. createClient({ url }) with core's defaults):
   --concurrency N     consumer concurrency
@@ -63,6 +64,7 @@ export function parseCli(argv: string[]): CliOptions {
       seconds: { type: "string" },
       "no-warmup": { type: "boolean", default: false },
       out: { type: "string" },
+      uncapped: { type: "boolean", default: false },
       concurrency: { type: "string" },
       prefetch: { type: "string" },
       "send-mode": { type: "string" },
@@ -98,6 +100,7 @@ export function parseCli(argv: string[]): CliOptions {
     workload,
     repeat: int(values.repeat, quick ? 1 : 3, "repeat"),
     noWarmup: values["no-warmup"] === true,
+    uncapped: values.uncapped === true,
     omnibus,
     out: values.out ?? "bench/results",
     help: values.help === true,

@@ -16,6 +16,28 @@ export interface BenchOptions {
   readonly omnibus?: OmnibusTuning;
   /** No progress output. @default false */
   readonly quiet?: boolean;
+  /** Do not scale the workload down on slow brokers (SQS emulators). @default false */
+  readonly uncapped?: boolean;
+}
+
+/**
+ * SQS (an emulator on loopback here) moves a few hundred to a few thousand messages a second:
+ * its runs use at most 2,000 messages, 200 requests and a 200 msg/s stream, so that a full run
+ * stays within minutes. The report says so.
+ */
+const CAPS: Partial<Record<BrokerName, Partial<Workload>>> = {
+  sqs: { messages: 2000, rpcCount: 200, streamRate: 200 },
+};
+
+function brokerWorkload(broker: BrokerName, w: Workload, uncapped: boolean): Workload {
+  const caps = CAPS[broker];
+  if (!caps || uncapped) return w;
+  return {
+    ...w,
+    messages: Math.min(w.messages, caps.messages ?? w.messages),
+    rpcCount: Math.min(w.rpcCount, caps.rpcCount ?? w.rpcCount),
+    streamRate: Math.min(w.streamRate, caps.streamRate ?? w.streamRate),
+  };
 }
 
 export interface ScenarioResult {
@@ -29,6 +51,8 @@ export interface BrokerResult {
   readonly url: string;
   readonly skipped?: string;
   readonly notes: string[];
+  /** The workload this broker ran (scaled down for slow brokers unless `uncapped`). */
+  readonly workload: Workload;
   readonly scenarios: Partial<Record<ScenarioName, ScenarioResult>>;
 }
 
@@ -60,6 +84,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   for (const broker of options.brokers) {
     const url = maskUrl(omnibusUrl(broker));
     const notes: string[] = [];
+    const workload = brokerWorkload(broker, options.workload, options.uncapped === true);
+    if (workload !== options.workload) {
+      notes.push(
+        `workload scaled down for this broker: ${workload.messages} messages, ${workload.rpcCount} requests, stream ${workload.streamRate} msg/s (--uncapped for the full size)`,
+      );
+    }
     const raw = await rawDriver(broker, options.omnibus ?? {});
     const omni = omnibusDriver(broker, options.omnibus ?? {});
     const drivers: Driver[] = [];
@@ -84,7 +114,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (missing.omnibus) notes.push(`omnibus: ${missing.omnibus}`);
     if (drivers.length === 0) {
       progress.note(`${broker}: skipped (${notes.join("; ")})`);
-      brokers.push({ broker, url, skipped: notes.join("; "), notes, scenarios: {} });
+      brokers.push({ broker, url, skipped: notes.join("; "), notes, workload, scenarios: {} });
       continue;
     }
     const scenarios: Partial<Record<ScenarioName, ScenarioResult>> = {};
@@ -99,7 +129,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         if (!options.noWarmup) {
           for (const d of active) {
             progress.start(`${broker} ${scenario} ${d.side} warm-up`);
-            const r = await runOnce(d, scenario, options.workload, 0, (a, b) => progress.update(a, b), {
+            const r = await runOnce(d, scenario, workload, 0, (a, b) => progress.update(a, b), {
               warmup: true,
             });
             progress.end(fmtRun(scenario, r));
@@ -109,7 +139,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           const order = repeat % 2 === 1 ? active : [...active].reverse();
           for (const d of order) {
             progress.start(`${broker} ${scenario} ${d.side} ${repeat}/${options.repeat}`);
-            const r = await runOnce(d, scenario, options.workload, repeat, (a, b) => progress.update(a, b));
+            const r = await runOnce(d, scenario, workload, repeat, (a, b) => progress.update(a, b));
             runs[d.side].push(r);
             progress.end(fmtRun(scenario, r));
           }
@@ -125,7 +155,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     } finally {
       for (const d of drivers) await d.close().catch(() => {});
     }
-    brokers.push({ broker, url, notes, scenarios });
+    brokers.push({ broker, url, notes, workload, scenarios });
   }
   const { quiet: _quiet, ...rest } = options;
   return {

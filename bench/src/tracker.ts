@@ -102,14 +102,13 @@ export async function windows(
 }
 
 /**
- * Calls `send(i, sentAt)` at `rate` messages per second for `seconds` (a due count every 2 ms
- * tick, so no drift). Resolves with the number sent once the last was handed over.
+ * Calls `send(from, to)` with the messages due at `rate` messages per second for `seconds` (a
+ * due count every 2 ms tick, so no drift). Resolves with the number sent once the last was handed over.
  */
 export function paced(
   rate: number,
   seconds: number,
-  send: (i: number) => void,
-  startIndex = 0,
+  send: (from: number, to: number) => void,
   progress?: Progress,
 ): Promise<number> {
   const total = Math.max(1, Math.round(rate * seconds));
@@ -118,7 +117,10 @@ export function paced(
     let sent = 0;
     const tick = () => {
       const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-      while (sent < due) send(startIndex + sent++);
+      if (sent < due) {
+        send(sent, due);
+        sent = due;
+      }
       progress?.(sent, total);
       if (sent >= total) {
         clearInterval(timer);

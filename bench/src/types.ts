@@ -43,8 +43,12 @@ export interface Driver {
   consume(queue: string, onBody: (body: Body) => void): Promise<() => Promise<void>>;
   /** Send messages `from`..`to - 1` (bodies of `size` bytes) at once; resolves when the broker confirmed all. */
   sendWindow(queue: string, from: number, to: number, size: number): Promise<void>;
-  /** Send one message of the stream scenario carrying its send time `t`; resolves on confirm. */
-  sendOne(queue: string, i: number, size: number, t: number): Promise<void>;
+  /**
+   * Send the messages `from`..`to - 1` due in one tick of the stream scenario, each carrying its
+   * send time `t`, the way a steady producer would (one publish each, or a batch call where that
+   * is the broker's natural unit); resolves on confirm.
+   */
+  sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void>;
   /** Sequential request-reply; one round-trip latency (ms) per request. Absent: not natural on this broker. */
   rpc?(queue: string, count: number, size: number, progress: Progress): Promise<number[]>;
   /** Why `rpc` is absent (shown in the report). */

@@ -71,20 +71,26 @@ export class RawKafka implements Driver {
     await this.#producer!.send({ topic: this.#topic(queue), acks: -1, messages });
   }
 
-  async sendOne(queue: string, i: number, size: number, t: number): Promise<void> {
-    await this.#producer!.send({
-      topic: this.#topic(queue),
-      acks: -1,
-      messages: [{ value: bodyBytes(i, size, t) }],
-    });
+  /** The messages due in a tick go in one produce request (Kafka's natural unit). */
+  async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
+    const messages = [];
+    for (let i = from; i < to; i++) messages.push({ value: bodyBytes(i, size, t) });
+    await this.#producer!.send({ topic: this.#topic(queue), acks: -1, messages });
   }
 
+  /**
+   * Topics are deleted at close: on this single KRaft node, producing to a topic created right
+   * after another was deleted fails with "This server does not host this topic-partition".
+   */
   async cleanup(queue: string): Promise<void> {
-    await this.#admin!.deleteTopics({ topics: [this.#topic(queue)] }).catch(() => {});
+    this.#created.push(this.#topic(queue));
   }
+
+  readonly #created: string[] = [];
 
   async close(): Promise<void> {
     for (const c of this.#consumers) await c.disconnect().catch(() => {});
+    if (this.#created.length > 0) await this.#admin?.deleteTopics({ topics: this.#created }).catch(() => {});
     await this.#producer?.disconnect().catch(() => {});
     await this.#admin?.disconnect().catch(() => {});
   }

@@ -72,8 +72,11 @@ export class RawNats implements Driver {
     await Promise.all(acks);
   }
 
-  async sendOne(queue: string, i: number, size: number, t: number): Promise<void> {
-    await this.#js!.publish(this.#names(queue).subject, bodyBytes(i, size, t));
+  async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
+    const { subject } = this.#names(queue);
+    const acks: Promise<unknown>[] = [];
+    for (let i = from; i < to; i++) acks.push(this.#js!.publish(subject, bodyBytes(i, size, t)));
+    await Promise.all(acks);
   }
 
   async rpc(queue: string, count: number, size: number, progress: Progress): Promise<number[]> {

@@ -71,8 +71,10 @@ export class RawRabbitMQ implements Driver {
     await Promise.all(confirms);
   }
 
-  sendOne(queue: string, i: number, size: number, t: number): Promise<void> {
-    return this.#publish(queue, bodyBytes(i, size, t));
+  async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
+    const confirms: Promise<void>[] = [];
+    for (let i = from; i < to; i++) confirms.push(this.#publish(queue, bodyBytes(i, size, t)));
+    await Promise.all(confirms);
   }
 
   /** The RabbitMQ RPC pattern: a request queue, direct reply-to (`amq.rabbitmq.reply-to`), correlation ids. */

@@ -100,8 +100,11 @@ export class RawRedis implements Driver {
     if (failed) throw failed[0];
   }
 
-  async sendOne(queue: string, i: number, size: number, t: number): Promise<void> {
-    await this.#c.xadd(this.#key(queue), "*", "d", bodyBytes(i, size, t));
+  async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
+    const key = this.#key(queue);
+    const adds: Promise<unknown>[] = [];
+    for (let i = from; i < to; i++) adds.push(this.#c.xadd(key, "*", "d", bodyBytes(i, size, t)));
+    await Promise.all(adds);
   }
 
   async rpc(queue: string, count: number, size: number, progress: Progress): Promise<number[]> {
