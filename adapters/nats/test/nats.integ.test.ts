@@ -277,6 +277,52 @@ describe("nats adapter", () => {
     await a.deleteQueue!(underscored.name);
   });
 
+  it("renews pull requests that expired while the queue was idle", async () => {
+    const a = await open({ pullExpiresMs: 1_000 });
+    const q = queue("expire");
+    const got: string[] = [];
+    await a.consume(q, {
+      prefetch: 4,
+      onDelivery: (d) => {
+        got.push(d.message.id);
+        void d.ack();
+      },
+      onError: noError,
+    });
+    // What is under test is the expiry itself: let the first pull requests run out.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const sent = Array.from({ length: 10 }, () => message());
+    await a.send(q, sent);
+    await waitFor(() => got.length >= 10, { timeoutMs: 5_000 });
+    expect(
+      setDifference(
+        sent.map((m) => m.id),
+        got,
+      ),
+    ).toEqual({ missing: [], unexpected: [], duplicates: [] });
+  });
+
+  it("creates a stream again when it was deleted behind the sender's back", async () => {
+    const sender = await open();
+    const admin = await open();
+    const q = queue("recreate");
+    await sender.send(q, [message()]);
+    await admin.deleteQueue!(q.name);
+    const again = message();
+    await sender.send(q, [again]);
+    const got: string[] = [];
+    await admin.consume(q, {
+      prefetch: 5,
+      onDelivery: (d) => {
+        got.push(d.message.id);
+        void d.ack();
+      },
+      onError: noError,
+    });
+    await waitFor(() => got.length === 1);
+    expect(got).toEqual([again.id]);
+  });
+
   it("exposes the native clients and fails fast on a closed adapter", async () => {
     const a = await open();
     expect(a.native.connection.isClosed()).toBe(false);
