@@ -90,13 +90,19 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   readonly #remoteInboxes = new Set<string>();
   #publisher: Publisher | undefined;
 
+  #features: Features;
+
   constructor(options: ResolvedOptions) {
     this.#o = options;
+    this.#features = this.#computeFeatures(DEFAULT_MAX_PAYLOAD);
   }
 
   get features(): Features {
-    const maxPayload = this.#nc?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
-    return {
+    return this.#features;
+  }
+
+  #computeFeatures(maxPayload: number): Features {
+    return Object.freeze({
       persistent: this.#o.storage === "file",
       fanout: true,
       orderingByKey: true,
@@ -106,7 +112,7 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       maxPriority: 0,
       maxMessageBytes: Math.max(1024, maxPayload - HEADER_RESERVE),
       maxBatchSize: MAX_BATCH,
-    };
+    });
   }
 
   get native(): NatsNative {
@@ -183,6 +189,7 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       throw new ClosedError("nats: the adapter was closed while connecting");
     }
     this.#nc = nc;
+    this.#features = this.#computeFeatures(nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
     this.#jsm = jsm;
     this.#js = jsm.jetstream();
     this.#publisher = new Publisher(
