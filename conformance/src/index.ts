@@ -3,5 +3,7 @@
  * @module
  */
 
+export type { RunConformanceOptions } from "./run.js";
+export { runConformance } from "./run.js";
 export type { ConformanceOptions } from "./suite.js";
 export { conformanceCases, describeConformance } from "./suite.js";
