@@ -93,13 +93,28 @@ async function omnibus(mode: "batch" | "single"): Promise<number> {
   return (N / ms) * 1000;
 }
 
-const which = process.argv[2] ?? "all";
-const results: Record<string, number> = {};
-for (let round = 0; round < Number(process.env.ROUNDS ?? 1); round++) {
-  if (which === "all" || which === "raw") results[`raw#${round}`] = Math.round(await raw());
-  if (which === "all" || which === "batch")
-    results[`omnibus-batch#${round}`] = Math.round(await omnibus("batch"));
-  if (which === "all" || which === "single")
-    results[`omnibus-single#${round}`] = Math.round(await omnibus("single"));
+const probe = new Redis(URL);
+async function serverCpu(): Promise<number> {
+  const i = await probe.info("cpu");
+  return Number(/used_cpu_user:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]);
 }
-console.log(JSON.stringify(results));
+async function measured(label: string, fn: () => Promise<number>): Promise<string> {
+  const s0 = await serverCpu();
+  const c0 = process.cpuUsage();
+  const rate = await fn();
+  const c = process.cpuUsage(c0);
+  const s1 = await serverCpu();
+  const client = (c.user + c.system) / N;
+  const server = ((s1 - s0) * 1e6) / N;
+  return `${label}: ${Math.round(rate)} msg/s, client ${client.toFixed(1)} µs/msg, server ${server.toFixed(1)} µs/msg`;
+}
+
+const which = process.argv[2] ?? "all";
+for (let round = 0; round < Number(process.env.ROUNDS ?? 1); round++) {
+  if (which === "all" || which === "raw") console.log(await measured("raw", raw));
+  if (which === "all" || which === "batch")
+    console.log(await measured("omnibus sendBatch", () => omnibus("batch")));
+  if (which === "all" || which === "single")
+    console.log(await measured("omnibus send", () => omnibus("single")));
+}
+probe.disconnect();

@@ -1,14 +1,18 @@
 import { ConnectionError } from "@omnibus/core";
 import type { Redis } from "ioredis";
 
+type Batch = { stream: string; group: string; ids: string[] };
+
 /**
- * Collects acknowledgements and sends them once per event-loop turn: one `XACK` per stream and group
- * with every id acknowledged meanwhile, all in one pipeline (one round trip). Handlers finishing in
- * the same turn (the usual case under load) cost one command together instead of one each.
+ * Collects acknowledgements and sends them in batches: one `XACK` per stream and group with every
+ * id acknowledged meanwhile. A batch leaves at the end of the event-loop turn in which its first
+ * ack came, unless a batch is already on its way: then acks gather until its reply is back, so under
+ * load each round trip carries many acks and the client makes few socket writes.
  */
 export class Acker {
-  private pending = new Map<string, { stream: string; group: string; ids: string[] }>();
-  private flushing: Promise<void> | undefined;
+  private pending = new Map<string, Batch>();
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly client: Redis,
@@ -16,36 +20,58 @@ export class Acker {
   ) {}
 
   /**
-   * Queue an ack for the next flush (at the end of this event-loop turn). Returns at once: the SPI
-   * lets an ack resolve once batched, and a lost ack only means a redelivery (at-least-once).
-   * Failures go to `onError`.
+   * Queue an ack. Returns at once: the SPI lets an ack resolve once batched, and a lost ack only
+   * means a redelivery (at-least-once). Failures go to `onError`.
    */
   ack(stream: string, group: string, id: string): void {
     const k = `${stream}\n${group}`;
     const batch = this.pending.get(k);
     if (batch) batch.ids.push(id);
     else this.pending.set(k, { stream, group, ids: [id] });
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.flush())
-      .catch(this.onError);
+    if (!this.scheduled && this.inFlight === undefined) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.send();
+      });
+    }
   }
 
-  /** Send what is queued now; resolves when Redis has it. */
+  /** Send everything queued, including what is queued while earlier acks are on their way. */
   async flush(): Promise<void> {
-    const batches = this.pending;
+    while (this.inFlight !== undefined || this.pending.size > 0) {
+      if (this.inFlight === undefined) this.send();
+      await this.inFlight;
+    }
+  }
+
+  private send(): void {
+    if (this.inFlight !== undefined || this.pending.size === 0) return;
+    const batches = [...this.pending.values()];
     this.pending = new Map();
-    this.flushing = undefined;
-    if (batches.size === 0) return;
-    const pipeline = this.client.pipeline();
-    for (const { stream, group, ids } of batches.values()) pipeline.xack(stream, group, ...ids);
-    let results: [Error | null, unknown][] | null;
+    this.inFlight = this.write(batches)
+      .catch((error) => this.onError(error))
+      .finally(() => {
+        this.inFlight = undefined;
+        // What gathered meanwhile goes now.
+        if (this.pending.size > 0 && !this.scheduled) this.send();
+      });
+  }
+
+  private async write(batches: Batch[]): Promise<void> {
     try {
-      results = await pipeline.exec();
+      if (batches.length === 1) {
+        const { stream, group, ids } = batches[0]!;
+        await this.client.xack(stream, group, ...ids);
+        return;
+      }
+      const pipeline = this.client.pipeline();
+      for (const { stream, group, ids } of batches) pipeline.xack(stream, group, ...ids);
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
     } catch (cause) {
       throw new ConnectionError(`redis: acknowledgement failed: ${(cause as Error).message}`, { cause });
     }
-    const failed = results?.find(([error]) => error !== null)?.[0];
-    if (failed)
-      throw new ConnectionError(`redis: acknowledgement failed: ${failed.message}`, { cause: failed });
   }
 }

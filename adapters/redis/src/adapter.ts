@@ -18,7 +18,7 @@ import {
 } from "@omnibus/core";
 import { Redis } from "ioredis";
 import { Acker } from "./acker.js";
-import { type EncodedEntry, encodeEntry } from "./codec.js";
+import { BatchPacker, encodeEntry } from "./codec.js";
 import { installScripts, runScript } from "./commands.js";
 import { StreamConsumer } from "./consumer.js";
 import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
@@ -127,66 +127,55 @@ export class RedisAdapter implements Adapter<RedisNative> {
 
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (this.closed) throw new ClosedError("redis: adapter is closed");
-    if (messages.length === 0) return;
+    const n = messages.length;
+    if (n === 0) return;
     const { stream, delayed } = addressKeys(this.options.prefix, address.kind, address.name);
     // A reply to a request inbox that is gone (its client closed or died) is dropped rather than
     // re-creating the inbox as an orphan stream nobody will ever delete.
-    const head =
-      address.kind === "queue" && address.name.startsWith(INBOX_PREFIX)
-        ? [stream, "NOMKSTREAM", "*"]
-        : [stream, "*"];
-    // Encode everything first: an oversized message fails the call before anything is sent.
-    const entries = messages.map((m) => encodeEntry(m, head));
-    for (let i = 0; i < entries.length; i++) {
-      if (entries[i]!.bytes > this.options.maxMessageBytes) {
-        throw new MessageTooLargeError(
-          `redis: message ${messages[i]!.id} is ${entries[i]!.bytes} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
-        );
-      }
-    }
-    const max = this.options.maxBatchSize;
-    for (let i = 0; i < messages.length; i += max) {
-      await this.sendBatch(
-        address,
-        delayed,
-        head.length,
-        messages.slice(i, i + max),
-        entries.slice(i, i + max),
+    const nomk = address.kind === "queue" && address.name.startsWith(INBOX_PREFIX);
+    const delayOf = (m: OutboundMessage) =>
+      m.delayMs !== undefined && m.delayMs > 0 ? Math.ceil(m.delayMs) : 0;
+    const tooLarge = (m: OutboundMessage, bytes: number) =>
+      new MessageTooLargeError(
+        `redis: message ${m.id} is ${bytes} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
       );
-    }
-  }
-
-  private async sendBatch(
-    address: Address,
-    delayed: string,
-    headLength: number,
-    messages: readonly OutboundMessage[],
-    entries: readonly EncodedEntry[],
-  ): Promise<void> {
-    const n = messages.length;
-    await this.gate.acquire(n);
     let minDelay = Number.POSITIVE_INFINITY;
-    try {
-      if (n === 1 && !(messages[0]!.delayMs! > 0)) {
-        await this.client.callBuffer("XADD", entries[0]!.args);
-      } else {
-        const pipeline = this.client.pipeline();
-        for (let i = 0; i < n; i++) {
-          const m = messages[i]!;
-          const delay = m.delayMs !== undefined && m.delayMs > 0 ? Math.ceil(m.delayMs) : 0;
-          if (delay > 0) {
-            minDelay = Math.min(minDelay, delay);
-            // The fields after the head (stream key, id spec) go into the schedule.
-            const fields = entries[i]!.args.slice(headLength);
-            runScript(pipeline, "omnibusSchedule", [delayed], [delay, uid(), ...fields]);
-          } else {
-            pipeline.callBuffer("XADD", entries[i]!.args);
-          }
+    // Encode everything first: an oversized message fails the call before anything is sent.
+    let single: (string | Buffer)[] | undefined;
+    const chunks: Buffer[] = [];
+    if (n === 1 && delayOf(messages[0]!) === 0) {
+      const entry = encodeEntry(messages[0]!, nomk ? [stream, "NOMKSTREAM", "*"] : [stream, "*"]);
+      if (entry.bytes > this.options.maxMessageBytes) throw tooLarge(messages[0]!, entry.bytes);
+      single = entry.args;
+    } else {
+      // One script call per chunk (all chunks in flight together), each a packed batch.
+      let estimate = 0;
+      for (const m of messages) estimate += m.body.byteLength + 256;
+      const hint = Math.min(estimate, CHUNK_BYTES * 2);
+      let packer = new BatchPacker(hint);
+      for (const m of messages) {
+        const delay = delayOf(m);
+        if (delay > 0) minDelay = Math.min(minDelay, delay);
+        const bytes = packer.add(m, delay, delay > 0 ? uid() : "");
+        if (bytes > this.options.maxMessageBytes) throw tooLarge(m, bytes);
+        if (packer.length >= this.options.maxBatchSize || packer.bytes >= CHUNK_BYTES) {
+          chunks.push(packer.finish());
+          packer = new BatchPacker(hint);
         }
-        const results = await pipeline.exec();
-        if (!results) throw new Error("pipeline was discarded");
-        const failed = results.find(([error]) => error !== null)?.[0];
-        if (failed) throw failed;
+      }
+      if (packer.length > 0) chunks.push(packer.finish());
+    }
+    await this.gate.acquire(n);
+    try {
+      if (single) {
+        await this.client.callBuffer("XADD", single);
+      } else {
+        const flag = nomk ? "1" : "0";
+        const results = await Promise.allSettled(
+          chunks.map((chunk) => runScript(this.client, "omnibusSend", [stream, delayed], [flag, chunk])),
+        );
+        const failed = results.find((r) => r.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
       }
     } catch (cause) {
       throw new PublishError(
@@ -197,7 +186,6 @@ export class RedisAdapter implements Adapter<RedisNative> {
       this.gate.release(n);
     }
     if (minDelay !== Number.POSITIVE_INFINITY) this.maintenance.scheduled(delayed, minDelay);
-    const stream = entries[0]!.args[0] as string;
     if (address.kind === "topic" && !this.maintenance.hasStream(stream)) {
       // Trim what nobody reads: a topic without groups keeps nothing.
       this.maintenance.addStream(stream, false, true);
@@ -335,6 +323,8 @@ export class RedisAdapter implements Adapter<RedisNative> {
 
 /** Core's request-reply inboxes (ephemeral queues) are named `omnibus.inbox.<client id>`. */
 const INBOX_PREFIX = "omnibus.inbox.";
+/** Payload bytes per send script call: bounds the time one call holds the server. */
+const CHUNK_BYTES = 1024 * 1024;
 
 function uid(): string {
   return randomBytes(UID_LENGTH / 2).toString("hex");

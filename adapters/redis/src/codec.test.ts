@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFields, encodeEntry, encodeFields } from "./codec.js";
+import { BatchPacker, decodeFields, encodeEntry, encodeFields } from "./codec.js";
 
 const toBuffers = (fields: (string | Buffer)[]) =>
   fields.map((f) => (typeof f === "string" ? Buffer.from(f) : f));
@@ -72,5 +72,48 @@ describe("stream entry codec", () => {
     expect(size(base)).toBeGreaterThanOrEqual(100);
     expect(size({ ...base, headers: { a: "ü".repeat(50) } })).toBeGreaterThanOrEqual(size(base) + 100);
     expect(encodeEntry(base, ["k", "*"]).args.slice(0, 3)).toEqual(["k", "*", "id"]);
+  });
+
+  it("packs a batch as msgpack arrays of strings, the layout the send script unpacks", () => {
+    // A decoder for the two types the packer writes: array 32 (0xdd) and str 32 (0xdb).
+    const unpack = (buf: Buffer): unknown => {
+      let off = 0;
+      const read = (): unknown => {
+        const type = buf[off]!;
+        const n = buf.readUInt32BE(off + 1);
+        off += 5;
+        if (type === 0xdd) return Array.from({ length: n }, read);
+        expect(type).toBe(0xdb);
+        const s = buf.subarray(off, off + n);
+        off += n;
+        return s;
+      };
+      const value = read();
+      expect(off).toBe(buf.length);
+      return value;
+    };
+    const packer = new BatchPacker(16);
+    const body = new Uint8Array([0, 1, 2, 255]);
+    const size = packer.add({ id: "a", body, headers: { h: "ü" }, key: "k", timestamp: 7 }, 0, "");
+    expect(size).toBeGreaterThan(body.length);
+    packer.add(
+      { id: "b", body: new Uint8Array(), headers: {}, replyTo: "r", timestamp: 8 },
+      250,
+      "u".repeat(24),
+    );
+    const batch = unpack(packer.finish()) as Buffer[][];
+    expect(batch).toHaveLength(2);
+    const [delay, uid, ...fields] = batch[0]!;
+    expect(delay!.toString()).toBe("0");
+    expect(uid!.toString()).toBe("");
+    expect(decodeFields("1-0", fields)).toMatchObject({
+      id: "a",
+      headers: { h: "ü" },
+      key: "k",
+      timestamp: 7,
+    });
+    expect([...decodeFields("1-0", fields).body]).toEqual([...body]);
+    expect(batch[1]![0]!.toString()).toBe("250");
+    expect(decodeFields("1-0", batch[1]!.slice(2))).toMatchObject({ id: "b", replyTo: "r", timestamp: 8 });
   });
 });

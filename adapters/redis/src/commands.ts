@@ -7,12 +7,12 @@ import {
   IDEMPOTENCY_RELEASE,
   NACK,
   PROMOTE,
-  SCHEDULE,
+  SEND,
   TRIM,
 } from "./scripts.js";
 
 const SCRIPTS = {
-  omnibusSchedule: SCHEDULE,
+  omnibusSend: SEND,
   omnibusPromote: PROMOTE,
   omnibusNack: NACK,
   omnibusClaim: CLAIM,

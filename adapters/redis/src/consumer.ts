@@ -117,7 +117,8 @@ export class StreamConsumer implements ConsumerHandle {
   ) {
     this.name = `${ctx.clientId}-${++consumerSeq}`;
     this.prefetch = Math.max(1, Math.floor(consume.prefetch));
-    this.lowWater = Math.max(1, Math.floor(this.prefetch / 4));
+    // Read only once half the slots are free: fewer, larger reads (the other half keeps core busy).
+    this.lowWater = Math.max(1, Math.floor(this.prefetch / 2));
     this.cursors = keys.streams.map(() => "0-0");
     this.blocking = ctx.newBlockingClient();
   }
