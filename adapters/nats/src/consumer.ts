@@ -187,7 +187,11 @@ export class PullConsumer implements NatsConsumer {
     }
     if (sub !== this.#sub || this.#state !== "running") {
       // A message for a pull request we gave up on: give it back at once.
-      this.#host.nc.publish(reply, NAK);
+      try {
+        this.#host.nc.publish(reply, NAK);
+      } catch {
+        // closed: the server redelivers it after ack_wait
+      }
       return;
     }
     this.#lastSeen = Date.now();
