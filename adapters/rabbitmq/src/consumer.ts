@@ -30,11 +30,71 @@ export interface ConsumerHost {
   consumerClosed(consumer: RabbitConsumer): void;
 }
 
-/** The channel a delivery came from. Settling after the channel died is a no-op. */
-interface ChannelState {
-  readonly channel: Channel;
-  open: boolean;
+/**
+ * The channel a delivery came from, and its acks. Settling after the channel died is a no-op
+ * (the broker redelivers those messages). Acks are coalesced per tick: the longest run of
+ * settled delivery tags goes out as one `basic.ack(multiple)`, any settled tag above a gap as a
+ * plain ack. A tag is only ever covered by `multiple` once every tag below it was settled, so
+ * a slow handler never has its message acked by someone else's completion.
+ */
+export class ChannelState {
+  open = true;
   consumerTag: string | undefined;
+  /** Every delivery tag up to here is settled and acked. */
+  #ackedUpTo = 0;
+  /** Settled tags above {@link ChannelState.#ackedUpTo}: true once their ack was sent. */
+  readonly #settled = new Map<number, boolean>();
+  #pending: number[] = [];
+  #scheduled = false;
+
+  constructor(readonly channel: Channel) {}
+
+  /** Ack `tag` in the next flush. */
+  ack(tag: number): void {
+    if (!this.open) return;
+    this.#pending.push(tag);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** `tag` was settled some other way (nack + requeue): count it as settled, send no ack. */
+  settledElsewhere(tag: number): void {
+    this.#settled.set(tag, true);
+  }
+
+  /** Send what is pending now. */
+  flush(): void {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    if (!this.open) return;
+    for (const tag of pending) this.#settled.set(tag, false);
+    let upTo = this.#ackedUpTo;
+    let last = 0; // highest tag of the run whose ack is not sent yet (still outstanding on the broker)
+    for (;;) {
+      const sent = this.#settled.get(upTo + 1);
+      if (sent === undefined) break;
+      if (!sent) last = upTo + 1;
+      this.#settled.delete(upTo + 1);
+      upTo++;
+    }
+    try {
+      if (last > 0) this.channel.ack({ fields: { deliveryTag: last } } as ConsumeMessage, true);
+      this.#ackedUpTo = upTo;
+      for (const tag of pending) {
+        if (tag > upTo && this.#settled.get(tag) === false) {
+          this.channel.ack({ fields: { deliveryTag: tag } } as ConsumeMessage, false);
+          this.#settled.set(tag, true);
+        }
+      }
+    } catch {
+      // The channel closed meanwhile: the broker redelivers whatever was not acked.
+      this.open = false;
+    }
+  }
 }
 
 const DONE: Promise<void> = Promise.resolve();
@@ -54,14 +114,7 @@ class RabbitDelivery implements Delivery {
   ack(): Promise<void> {
     if (this.#settled) return DONE;
     this.#settled = true;
-    const { state } = this;
-    if (state.open) {
-      try {
-        state.channel.ack(this.raw);
-      } catch {
-        // The channel closed meanwhile: the broker redelivers the message.
-      }
-    }
+    this.state.ack(this.raw.fields.deliveryTag);
     return DONE;
   }
 
@@ -110,7 +163,7 @@ export class RabbitConsumer implements ConsumerHandle {
     const queue = await this.host.declareSource(link, this.source);
     this.#queue = queue;
     const channel = await link.connection.createChannel();
-    const state: ChannelState = { channel, open: true, consumerTag: undefined };
+    const state = new ChannelState(channel);
     channel.on("error", () => {});
     channel.on("close", () => {
       state.open = false;
@@ -202,25 +255,22 @@ export class RabbitConsumer implements ConsumerHandle {
       if (state.open) {
         try {
           state.channel.nack(raw, false, true);
+          state.settledElsewhere(raw.fields.deliveryTag);
         } catch {
           // channel gone: redelivered anyway
         }
       }
       return;
     }
-    if (state.open) {
-      try {
-        state.channel.ack(raw);
-      } catch {
-        // channel gone: the original is redelivered too (a duplicate, never a loss)
-      }
-    }
+    // If the channel is gone by now the original comes back too: a duplicate, never a loss.
+    state.ack(raw.fields.deliveryTag);
   }
 
   async #cancel(state: ChannelState): Promise<void> {
     const tag = state.consumerTag;
     if (!state.open || tag === undefined) return;
     state.consumerTag = undefined;
+    state.flush();
     try {
       await state.channel.cancel(tag);
     } catch {
@@ -241,6 +291,7 @@ export class RabbitConsumer implements ConsumerHandle {
     const state = this.#state;
     this.#state = undefined;
     if (state?.open) {
+      state.flush();
       state.open = false;
       // Closing the channel hands every unsettled delivery back to the broker.
       await state.channel.close().catch(() => {});

@@ -1,0 +1,50 @@
+import { ConfigError } from "@omnibus/core";
+import { describe, expect, it } from "vitest";
+import { resolveOptions, resolveUrl } from "./options.js";
+
+describe("options", () => {
+  it("fills every default", () => {
+    const o = resolveOptions();
+    expect(o).toMatchObject({
+      queueType: "quorum",
+      maxPriority: 0,
+      singleActiveConsumer: false,
+      maxMessageBytes: 16 * 1024 * 1024,
+      maxBatchSize: 1000,
+      connectTimeoutMs: 10_000,
+      sendWaitMs: 10_000,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: Number.POSITIVE_INFINITY },
+      namespace: "omnibus",
+    });
+    expect(o.url).toBe("amqp://guest:guest@127.0.0.1:5672?heartbeat=30");
+    expect(o.safeUrl).toBe("amqp://guest:***@127.0.0.1:5672?heartbeat=30");
+  });
+
+  it("priorities imply classic queues; quorum with priorities is refused", () => {
+    expect(resolveOptions({ maxPriority: 5 }).queueType).toBe("classic");
+    expect(() => resolveOptions({ maxPriority: 5, queueType: "quorum" })).toThrow(ConfigError);
+    expect(() => resolveOptions({ maxPriority: 256 })).toThrow(ConfigError);
+  });
+
+  it("keeps a heartbeat given in the URL and adds one otherwise", () => {
+    expect(resolveUrl("amqp://h/vh?heartbeat=5", 30)).toBe("amqp://h/vh?heartbeat=5");
+    expect(resolveUrl("amqps://h:5671/%2F?frameMax=8192", 10)).toBe(
+      "amqps://h:5671/%2F?frameMax=8192&heartbeat=10",
+    );
+  });
+
+  it("rejects bad URLs and options with ConfigError, never showing the password", () => {
+    for (const url of ["http://h", "amqp://", "nonsense", "amqp://u:p@"]) {
+      expect(() => resolveOptions({ url }), url).toThrow(ConfigError);
+    }
+    try {
+      resolveOptions({ url: "amqp://user:hunter2@" });
+    } catch (error) {
+      expect((error as Error).message).not.toContain("hunter2");
+    }
+    expect(() => resolveOptions({ maxBatchSize: 0 })).toThrow(ConfigError);
+    expect(() => resolveOptions({ namespace: "amq.x" })).toThrow(ConfigError);
+    expect(() => resolveOptions({ reconnect: { initialDelayMs: -1 } })).toThrow(ConfigError);
+    expect(resolveOptions({ reconnect: false }).reconnect).toBe(false);
+  });
+});
