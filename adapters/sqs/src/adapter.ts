@@ -85,7 +85,7 @@ export class SqsAdapter implements Adapter<SqsNative> {
   readonly #consumers = new Set<SqsConsumer>();
   readonly #ephemeral = new Set<string>();
   readonly #sendSlots = new Semaphore(SEND_CONCURRENCY);
-  /** FIFO mode: the last send per destination, which the next one waits for. */
+  /** FIFO mode: the last send per destination and key, which the next one with that key waits for. */
   readonly #fifoChains = new Map<string, Promise<void>>();
   readonly #deletes: Batcher<string>;
   readonly #visibility: Batcher<string>;
@@ -379,25 +379,35 @@ export class SqsAdapter implements Adapter<SqsNative> {
       address.kind === "queue"
         ? (batch: Outgoing[]) => this.#sendToQueue(address.name, batch)
         : (batch: Outgoing[]) => this.#publish(address.name, batch);
-    if (!this.#o.fifo) {
+    // FIFO: messages with one key must reach SQS in the order of the send() calls, but core sends
+    // the chunks of a large batch concurrently. So a send waits for the earlier sends that share a
+    // key with it (per destination) and sends its own batches one after the other. Messages
+    // without a key (MessageGroupId = their id) carry no order and go out in parallel.
+    const keys = this.#o.fifo
+      ? [
+          ...new Set(
+            messages
+              .filter((m) => m.key !== undefined)
+              .map((m) => `${address.kind}:${address.name}:${m.key}`),
+          ),
+        ]
+      : [];
+    if (keys.length === 0) {
       await Promise.all(batches.map(sendOne));
       return;
     }
-    // FIFO: one batch after the other per destination, also across send() calls (core sends the
-    // chunks of a large batch concurrently), so that a key's order is the order of the calls.
-    const chainKey = `${address.kind}:${address.name}`;
-    const previous = this.#fifoChains.get(chainKey);
+    const previous = keys.map((k) => this.#fifoChains.get(k)).filter((p) => p !== undefined);
     const run = (async () => {
-      await previous;
+      await Promise.all(previous);
       for (const batch of batches) await sendOne(batch);
     })();
     const settled = run.then(
       () => {},
       () => {},
     );
-    this.#fifoChains.set(chainKey, settled);
+    for (const k of keys) this.#fifoChains.set(k, settled);
     void settled.then(() => {
-      if (this.#fifoChains.get(chainKey) === settled) this.#fifoChains.delete(chainKey);
+      for (const k of keys) if (this.#fifoChains.get(k) === settled) this.#fifoChains.delete(k);
     });
     await run;
   }

@@ -236,11 +236,14 @@ export class SqsConsumer implements ConsumerHandle {
     return true;
   }
 
+  // ack and nack resolve once the request is queued for its batch (the SPI allows "sent or
+  // batched"): core waits for them before it takes the next message, so waiting for the
+  // round trip would throttle a consumer to one message per round trip. A batch that fails
+  // loses nothing: the message comes back after its visibility timeout (at-least-once).
+
   #ack(held: Held): Promise<void> {
-    if (!this.#settle(held)) return Promise.resolve();
-    return this.#ctx.deletes.add(held.url, held.handle).catch((error: unknown) => {
-      throw translate(error, `ack on ${this.#ctx.label} failed (the message will be redelivered)`);
-    });
+    if (this.#settle(held)) void this.#ctx.deletes.add(held.url, held.handle).catch(() => {});
+    return Promise.resolve();
   }
 
   async #nack(held: Held, delayMs: number | undefined): Promise<void> {
@@ -249,13 +252,9 @@ export class SqsConsumer implements ConsumerHandle {
       MAX_VISIBILITY_SECONDS,
       delayMs !== undefined && delayMs > 0 ? Math.ceil(delayMs / 1000) : 0,
     );
+    // A heartbeat extension still in flight must not land after (and undo) this change.
     if (held.extending) await held.extending;
-    await this.#ctx.visibility.add(`${seconds} ${held.url}`, held.handle).catch((error: unknown) => {
-      throw translate(
-        error,
-        `nack on ${this.#ctx.label} failed (the message comes back after its visibility timeout)`,
-      );
-    });
+    void this.#ctx.visibility.add(`${seconds} ${held.url}`, held.handle).catch(() => {});
   }
 
   /** Heartbeat: push the visibility timeout of deliveries still running past its half-life. */
