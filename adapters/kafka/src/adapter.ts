@@ -10,20 +10,13 @@ import {
   redact,
   type Source,
 } from "@omnibus/core";
-import {
-  type Admin,
-  Kafka,
-  type logCreator,
-  logLevel,
-  type Message,
-  Partitioners,
-  type Producer,
-} from "kafkajs";
+import { type Admin, Kafka, type logCreator, logLevel, type Message, type Producer } from "kafkajs";
 import { messageSize, type RecordExtras, recordSize, toRecord } from "./codec.js";
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from "./consumer.js";
 import { connectionError, protocolType, publishError } from "./errors.js";
 import { queueGroupId, retryTopicName, topicGroupId } from "./names.js";
 import type { KafkaLogger, ResolvedKafkaOptions } from "./options.js";
+import { stablePartitioner } from "./partitioner.js";
 import { SendQueue } from "./sender.js";
 
 /** The escape hatch: the kafkajs objects the adapter uses. */
@@ -94,7 +87,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     this.producer = this.kafka.producer({
       idempotent: options.idempotent,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: stablePartitioner,
       retry: { retries: retries ?? 15, initialRetryTime: 100, maxRetryTime: 2000 },
     });
     this.admin = this.kafka.admin();
