@@ -123,6 +123,26 @@ export class RedisAdapter implements Adapter<RedisNative> {
         { cause },
       );
     }
+    if (this.options.persistent) void this.checkPersistence();
+  }
+
+  /** `persistent: true` is a claim about the server: say so when the server contradicts it. */
+  private async checkPersistence(): Promise<void> {
+    try {
+      const [, appendonly] = (await this.client.config("GET", "appendonly")) as string[];
+      const [, fsync] = (await this.client.config("GET", "appendfsync")) as string[];
+      if (appendonly !== "yes") {
+        this.options.logger.warn(
+          "redis: persistent is declared but the server has appendonly no: a restart loses every message",
+        );
+      } else if (fsync !== "always") {
+        this.options.logger.warn(
+          `redis: persistent is declared but the server has appendfsync ${fsync}: a crash may lose up to a second of acknowledged sends`,
+        );
+      }
+    } catch {
+      // CONFIG is often disabled on managed servers: nothing to check then.
+    }
   }
 
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
