@@ -275,7 +275,17 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (item.id !== undefined && (typeof item.id !== "string" || item.id.length === 0)) {
       throw new ConfigError("id must be a non-empty string");
     }
-    return { ...item, id: item.id ?? uuidv7(), headers };
+    const normalised = item as SendOptions & { id: string; headers: Record<string, string> };
+    return {
+      id: item.id ?? uuidv7(),
+      headers,
+      key: normalised.key,
+      correlationId: normalised.correlationId,
+      replyTo: normalised.replyTo,
+      delayMs: normalised.delayMs,
+      priority: normalised.priority,
+      codec: normalised.codec,
+    } as SendOptions & { id: string; headers: Record<string, string> };
   }
 
   #encode(
@@ -293,8 +303,13 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       });
     }
     options.headers[Headers.ContentType] = codec.contentType;
-    const size = bytes.byteLength + headerBytes(options.headers);
-    if (size > adapter.features.maxMessageBytes) {
+    const max = adapter.features.maxMessageBytes;
+    // Exact UTF-8 sizes only when an upper bound (3 bytes per UTF-16 unit) could pass the limit.
+    const size =
+      bytes.byteLength + 3 * headerChars(options.headers) <= max
+        ? 0
+        : bytes.byteLength + headerBytes(options.headers);
+    if (size > max) {
       throw new MessageTooLargeError(
         `message of ${size} bytes exceeds ${adapter.name}'s limit of ${adapter.features.maxMessageBytes} bytes`,
       );
@@ -362,7 +377,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     const prefetch = positiveInt(
       "prefetch",
       options.prefetch,
-      this.#options.prefetch ?? Math.max(64, concurrency * 4),
+      this.#options.prefetch ?? Math.max(256, concurrency * 8),
     );
     const retry = options.retry
       ? resolveRetryPolicy({ ...this.#options.retry, ...options.retry })
@@ -431,6 +446,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     normalised.replyTo = inbox;
     const message = this.#encode(adapter, checked, normalised);
     const reply = this.#requests.expect(message.id, timeoutMs, queue);
+    // The timer runs from now; if the send itself outlives it, the rejection is read below.
+    reply.catch(() => {});
     try {
       await this.#transmit(adapter, { kind: "queue", name: queue }, [message]);
     } catch (error) {
@@ -507,6 +524,12 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   }
 }
 
+function headerChars(headers: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const k in headers) n += k.length + headers[k]!.length;
+  return n;
+}
+
 function headerBytes(headers: Readonly<Record<string, string>>): number {
   let n = 0;
   for (const k in headers) n += Buffer.byteLength(k) + Buffer.byteLength(headers[k]!);
@@ -580,6 +603,7 @@ class ConsumerRunner implements Subscription {
   readonly #buffer: Delivery[] = [];
   #head = 0;
   #running = 0;
+  #settling = 0;
   #idleWaiters: (() => void)[] = [];
   #shutdown: Promise<void> | undefined;
   onClosed: () => void = () => {};
@@ -620,12 +644,29 @@ class ConsumerRunner implements Subscription {
       void this.#process(delivery).finally(() => {
         this.#running--;
         this.#pump();
-        if (this.#running === 0 && this.#head >= this.#buffer.length) {
-          const waiters = this.#idleWaiters;
-          this.#idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        this.#checkIdle();
       });
+    }
+  }
+
+  /**
+   * Track a settlement (ack or nack) without holding a handler slot: adapters may batch
+   * settlements on a timer, and a slot held until the batch flushes would cap throughput at
+   * `concurrency` messages per flush.
+   */
+  #background(settlement: Promise<void>): void {
+    this.#settling++;
+    void settlement.finally(() => {
+      this.#settling--;
+      this.#checkIdle();
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#running === 0 && this.#settling === 0 && this.#head >= this.#buffer.length) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
     }
   }
 
@@ -670,7 +711,7 @@ class ConsumerRunner implements Subscription {
     } catch (error) {
       return this.#failed(delivery, error);
     }
-    await settle(client.logger, "ack", () => delivery.ack());
+    this.#background(settle(client.logger, "ack", () => delivery.ack()));
   }
 
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
@@ -684,7 +725,7 @@ class ConsumerRunner implements Subscription {
       return this.#deadLetter(delivery, error);
     }
     if (error instanceof RetryLaterError) {
-      return settle(client.logger, "nack", () => delivery.nack({ delayMs: error.delayMs }));
+      return this.#background(settle(client.logger, "nack", () => delivery.nack({ delayMs: error.delayMs })));
     }
     if (attempt >= retry.maxAttempts) return this.#deadLetter(delivery, error);
     const delayMs = backoffDelay(retry, attempt);
@@ -694,7 +735,7 @@ class ConsumerRunner implements Subscription {
       delayMs,
       error: errorMessage(error),
     });
-    return settle(client.logger, "nack", () => delivery.nack({ delayMs }));
+    this.#background(settle(client.logger, "nack", () => delivery.nack({ delayMs })));
   }
 
   async #deadLetter(delivery: Delivery, error: unknown): Promise<void> {
@@ -738,7 +779,8 @@ class ConsumerRunner implements Subscription {
   }
 
   #idle(): Promise<void> {
-    if (this.#running === 0 && this.#head >= this.#buffer.length) return Promise.resolve();
+    if (this.#running === 0 && this.#settling === 0 && this.#head >= this.#buffer.length)
+      return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 

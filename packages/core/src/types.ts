@@ -133,7 +133,7 @@ export interface ConsumerOptions {
   concurrency?: number;
   /**
    * Deliveries the adapter may hold for this consumer ahead of the handlers.
-   * @default max(64, concurrency * 4)
+   * @default max(256, concurrency * 8)
    */
   prefetch?: number;
   /** Retry policy; `maxAttempts: 1` dead-letters on the first failure. */
