@@ -18,7 +18,17 @@ await bus.consume(
 );
 const t0 = performance.now();
 const batch = Array.from({ length: 1000 }, () => ({ body: BODY }));
-await Promise.all(Array.from({ length: N / 1000 }, () => bus.sendBatch(q, batch)));
+let next = 0;
+if (process.env.MODE === "single")
+  await Promise.all(
+    Array.from({ length: 1000 }, async () => {
+      while (next < N) {
+        next++;
+        await bus.send(q, BODY);
+      }
+    }),
+  );
+else await Promise.all(Array.from({ length: N / 1000 }, () => bus.sendBatch(q, batch)));
 const tSent = performance.now();
 await finished;
 console.log(

@@ -11,7 +11,13 @@ const URL = process.env.OMNIBUS_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:56
 const N = 20_000;
 const BODY = new Uint8Array(256).fill(7);
 
-async function raw(queueType: "quorum" | "classic"): Promise<number> {
+interface Result {
+  rate: number;
+  /** Node CPU time per message, microseconds (user + system). */
+  cpuUs: number;
+}
+
+async function raw(queueType: "quorum" | "classic"): Promise<Result> {
   const conn = await amqp.connect(URL, { noDelay: true });
   const pub = await conn.createConfirmChannel();
   const sub = await conn.createChannel();
@@ -31,6 +37,7 @@ async function raw(queueType: "quorum" | "classic"): Promise<number> {
   });
   const body = Buffer.from(BODY);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < N; i++) {
     if (!pub.sendToQueue(q, body, { persistent: true, messageId: String(i) })) {
       await new Promise((r) => pub.once("drain", r));
@@ -39,12 +46,14 @@ async function raw(queueType: "quorum" | "classic"): Promise<number> {
   await pub.waitForConfirms();
   await finished;
   const rate = N / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
+  const cpuUs = (cpu.user + cpu.system) / N;
   await pub.deleteQueue(q);
   await conn.close();
-  return rate;
+  return { rate, cpuUs };
 }
 
-async function omnibus(queueType: "quorum" | "classic", mode: "batch" | "single"): Promise<number> {
+async function omnibus(queueType: "quorum" | "classic", mode: "batch" | "single"): Promise<Result> {
   const bus = createClient({
     adapter: rabbitmq({ url: URL, queueType }),
     logger: silentLogger,
@@ -63,6 +72,7 @@ async function omnibus(queueType: "quorum" | "classic", mode: "batch" | "single"
     { concurrency: 64, prefetch: 256 },
   );
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   if (mode === "batch") {
     const batch = Array.from({ length: 1000 }, () => ({ body: BODY }));
     const inflight: Promise<unknown>[] = [];
@@ -81,20 +91,22 @@ async function omnibus(queueType: "quorum" | "classic", mode: "batch" | "single"
   }
   await finished;
   const rate = N / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
+  const cpuUs = (cpu.user + cpu.system) / N;
   await bus.close();
   const cleanup = rabbitmq({ url: URL });
   await cleanup.deleteQueue(q);
   await cleanup.close();
-  return rate;
+  return { rate, cpuUs };
 }
 
 const rounds = Number(process.argv[2] ?? 3);
 const type = (process.env.QUEUE_TYPE ?? "quorum") as "quorum" | "classic";
+const fmt = (r: Result, base?: Result) =>
+  `${Math.round(r.rate)} msg/s${base ? ` (${(r.rate / base.rate).toFixed(2)})` : ""}, ${r.cpuUs.toFixed(1)} µs CPU/msg`;
 for (let r = 0; r < rounds; r++) {
   const a = await raw(type);
   const b = await omnibus(type, "batch");
   const c = await omnibus(type, "single");
-  console.log(
-    `${type}: raw ${Math.round(a)} msg/s | omnibus sendBatch ${Math.round(b)} (${(b / a).toFixed(2)}) | omnibus send ${Math.round(c)} (${(c / a).toFixed(2)})`,
-  );
+  console.log(`${type}: raw ${fmt(a)} | omnibus sendBatch ${fmt(b, a)} | omnibus send ${fmt(c, a)}`);
 }

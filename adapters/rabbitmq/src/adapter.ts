@@ -15,7 +15,7 @@ import {
 } from "@omnibus/core";
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { RabbitConsumer } from "./consumer.js";
-import { amqpCode, Link } from "./link.js";
+import { amqpCode, Link, type Publisher } from "./link.js";
 import { type RabbitMQOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { delayBucket, headerTableBytes, messageBytes, publishOptions, toBuffer } from "./wire.js";
 
@@ -60,6 +60,15 @@ interface Route {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function delayOf(m: OutboundMessage): number {
+  return m.delayMs !== undefined && m.delayMs > 0 ? m.delayMs : 0;
+}
+
+function hasDelay(messages: readonly OutboundMessage[]): boolean {
+  for (const m of messages) if (m.delayMs !== undefined && m.delayMs > 0) return true;
+  return false;
 }
 
 function describeAddress(address: Address): string {
@@ -409,8 +418,24 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 
   // ------------------------------------------------------------------ sending
 
-  async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    try {
+      this.#check(messages);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Fast path: connected, destination declared, publisher open: publish without awaiting.
+    const link = this.#link;
+    const publisher = link?.open ? link.publisherNow : undefined;
+    if (link && publisher && !hasDelay(messages)) {
+      const route = this.#readyRoute(link, address);
+      if (route) return this.#publishAll(publisher, address, route, messages);
+    }
+    return this.#sendSlow(address, messages);
+  }
+
+  #check(messages: readonly OutboundMessage[]): void {
     if (messages.length > this.#o.maxBatchSize) {
       throw new ConfigError(
         `rabbitmq: at most ${this.#o.maxBatchSize} messages per send, got ${messages.length}`,
@@ -423,17 +448,69 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
           `rabbitmq: message ${m.id} of ${size} bytes exceeds the limit of ${this.#o.maxMessageBytes} bytes`,
         );
       }
-      if (headerTableBytes(m.headers) > 60_000) {
+      if (size - m.body.byteLength > 30_000 && headerTableBytes(m.headers) > 60_000) {
         throw new MessageTooLargeError(`rabbitmq: the headers of message ${m.id} exceed 60000 bytes`);
       }
     }
+  }
+
+  /** The route of an undelayed send when everything it needs is declared on `link`. */
+  #readyRoute(link: Link, address: Address): Route | undefined {
+    if (address.kind === "queue") {
+      const name = address.name;
+      if (link.ready.has(`q:${name}`) || name.startsWith(INBOX_PREFIX) || this.#ephemeral.has(name)) {
+        return { exchange: "", routingKey: name, mandatory: true };
+      }
+      return undefined;
+    }
+    return link.ready.has(`x:${address.name}`)
+      ? { exchange: address.name, routingKey: "", mandatory: false }
+      : undefined;
+  }
+
+  #publishAll(
+    publisher: Publisher,
+    address: Address,
+    route: Route | ((m: OutboundMessage) => Route),
+    messages: readonly OutboundMessage[],
+  ): Promise<void> {
     const what = () => `rabbitmq: send to ${describeAddress(address)}`;
-    const link = await this.#linkWithin(`send to ${describeAddress(address)}`);
-    let routes: Map<number, Route>;
-    try {
-      routes = new Map();
+    if (messages.length === 1 && typeof route !== "function" && !publisher.blocked) {
+      const m = messages[0]!;
+      const { confirmed } = publisher.publish(
+        route.exchange,
+        route.routingKey,
+        toBuffer(m.body),
+        publishOptions(m, route.mandatory),
+        what,
+      );
+      return confirmed; // if this filled the write buffer, the next send waits for it to drain
+    }
+    return (async () => {
+      const confirms: Promise<void>[] = [];
       for (const m of messages) {
-        const delay = m.delayMs !== undefined && m.delayMs > 0 ? m.delayMs : 0;
+        if (publisher.blocked) await publisher.drained();
+        const r = typeof route === "function" ? route(m) : route;
+        const { confirmed, full } = publisher.publish(
+          r.exchange,
+          r.routingKey,
+          toBuffer(m.body),
+          publishOptions(m, r.mandatory),
+          what,
+        );
+        confirms.push(confirmed);
+        if (full) await publisher.drained();
+      }
+      await Promise.all(confirms);
+    })();
+  }
+
+  async #sendSlow(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    const link = await this.#linkWithin(`send to ${describeAddress(address)}`);
+    const routes = new Map<number, Route>();
+    try {
+      for (const m of messages) {
+        const delay = delayOf(m);
         if (!routes.has(delay)) routes.set(delay, await this.#route(link, address, delay));
       }
     } catch (error) {
@@ -444,30 +521,13 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
       try {
         publisher = await link.publisher();
       } catch (error) {
-        throw new PublishError(`${what()}: cannot open a channel`, { cause: error });
+        throw new PublishError(`rabbitmq: send to ${describeAddress(address)}: cannot open a channel`, {
+          cause: error,
+        });
       }
     }
-    const confirms: Promise<void>[] = [];
-    for (const m of messages) {
-      const route = routes.get(m.delayMs !== undefined && m.delayMs > 0 ? m.delayMs : 0)!;
-      const { confirmed, full } = publisher.publish(
-        route.exchange,
-        route.routingKey,
-        toBuffer(m.body),
-        publishOptions(m, route.mandatory),
-        what,
-      );
-      confirms.push(confirmed);
-      if (full) await publisher.drained();
-    }
-    try {
-      await Promise.all(confirms);
-    } catch (error) {
-      if (error instanceof PublishError && /unroutable/.test(error.message) && address.kind === "queue") {
-        link.forget(`q:${address.name}`); // deleted under us: declare again on the next send
-      }
-      throw error;
-    }
+    const only = routes.size === 1 ? routes.values().next().value! : undefined;
+    await this.#publishAll(publisher, address, only ?? ((m) => routes.get(delayOf(m))!), messages);
   }
 
   #declareError(error: unknown, what: string): Error {

@@ -20,10 +20,16 @@ function channelEnded(error: unknown): boolean {
  */
 export class Publisher {
   open = true;
+  /** The channel's write buffer is over its high-water mark: wait for {@link Publisher.drained}. */
+  blocked = false;
   readonly #returned = new Map<string, number>();
   #drainWaiters: (() => void)[] = [];
 
-  constructor(readonly channel: ConfirmChannel) {
+  constructor(
+    readonly channel: ConfirmChannel,
+    /** Called when the broker returned a mandatory message: the queue does not exist (any more). */
+    readonly onUnroutable: (exchange: string, routingKey: string) => void = () => {},
+  ) {
     channel.on("error", () => {
       // The 'close' that follows is what matters; in-flight publishes are rejected by amqplib.
     });
@@ -39,6 +45,7 @@ export class Publisher {
   }
 
   #wake(): void {
+    this.blocked = false;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const w of waiters) w();
@@ -46,7 +53,7 @@ export class Publisher {
 
   /** Resolves when the channel's write buffer drained (or the channel closed). */
   drained(): Promise<void> {
-    if (!this.open) return Promise.resolve();
+    if (!this.open || !this.blocked) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -77,23 +84,30 @@ export class Publisher {
         return;
       }
       try {
-        full = !this.channel.publish(exchange, routingKey, content, options, (error: unknown) => {
-          if (error) {
-            const lost = /closed/i.test((error as Error).message ?? "");
-            reject(
-              new PublishError(
-                lost
-                  ? `${describe()}: the connection was lost before the broker confirmed the message`
-                  : `${describe()}: the broker refused the message`,
-                { cause: error },
-              ),
-            );
-          } else if (options.mandatory && this.#takeReturned(options.messageId)) {
-            reject(new PublishError(`${describe()}: unroutable (the queue does not exist)`));
-          } else {
-            resolve();
-          }
-        });
+        full = this.blocked = !this.channel.publish(
+          exchange,
+          routingKey,
+          content,
+          options,
+          (error: unknown) => {
+            if (error) {
+              const lost = /closed/i.test((error as Error).message ?? "");
+              reject(
+                new PublishError(
+                  lost
+                    ? `${describe()}: the connection was lost before the broker confirmed the message`
+                    : `${describe()}: the broker refused the message`,
+                  { cause: error },
+                ),
+              );
+            } else if (options.mandatory && this.#takeReturned(options.messageId)) {
+              this.onUnroutable(exchange, routingKey);
+              reject(new PublishError(`${describe()}: unroutable (the queue does not exist)`));
+            } else {
+              resolve();
+            }
+          },
+        );
       } catch (error) {
         reject(new PublishError(`${describe()}: ${(error as Error).message}`, { cause: error }));
       }
@@ -123,8 +137,12 @@ export class Link {
     readonly connection: ChannelModel,
     publisher: ConfirmChannel,
   ) {
-    this.#publisher = new Publisher(publisher);
+    this.#publisher = new Publisher(publisher, this.#unroutable);
   }
+
+  readonly #unroutable = (exchange: string, routingKey: string): void => {
+    if (exchange === "") this.forget(`q:${routingKey}`); // deleted under us: declare again next time
+  };
 
   /** The current publisher channel, if open (the hot path: no await). */
   get publisherNow(): Publisher | undefined {
@@ -141,7 +159,7 @@ export class Link {
     this.#publisherOpening ??= this.connection
       .createConfirmChannel()
       .then((ch) => {
-        this.#publisher = new Publisher(ch);
+        this.#publisher = new Publisher(ch, this.#unroutable);
         return this.#publisher;
       })
       .finally(() => {
