@@ -54,7 +54,11 @@ async function raw(): Promise<number> {
 
 async function omnibus(mode: "batch" | "single"): Promise<number> {
   const bus = createClient({
-    adapter: redis({ url: URL, prefix: "bench" }),
+    adapter: redis({
+      url: URL,
+      prefix: "bench",
+      redis: { enableAutoPipelining: process.env.AUTOPIPE === "1" },
+    }),
     logger: silentLogger,
     codec: bytesCodec,
   });

@@ -18,13 +18,14 @@ import {
 } from "@omnibus/core";
 import { Redis } from "ioredis";
 import { Acker } from "./acker.js";
-import { BatchPacker, encodeEntry } from "./codec.js";
+import { BatchPacker } from "./codec.js";
 import { installScripts, runScript } from "./commands.js";
 import { StreamConsumer } from "./consumer.js";
 import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
 import { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
 import { UID_LENGTH } from "./scripts.js";
+import { CHUNK_BYTES, Sender, type Unit } from "./sender.js";
 
 /** The escape hatch of the Redis adapter. */
 export interface RedisNative {
@@ -65,6 +66,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
   private readonly acker: Acker;
   private readonly maintenance: Maintenance;
   private readonly gate: Gate;
+  private readonly sender: Sender;
   private readonly clientId = randomUUID().replaceAll("-", "").slice(0, 12);
   private connecting: Promise<void> | undefined;
   private closed = false;
@@ -97,6 +99,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
       this.log("maintenance failed", error),
     );
     this.gate = new Gate(options.maxInFlightSends);
+    this.sender = new Sender(this.client, options.maxBatchSize);
     const blockingClients = this.blockingClients;
     const client = this.client;
     this.native = { client, blockingClients };
@@ -160,43 +163,26 @@ export class RedisAdapter implements Adapter<RedisNative> {
         `redis: message ${m.id} is ${bytes} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
       );
     let minDelay = Number.POSITIVE_INFINITY;
-    // Encode everything first: an oversized message fails the call before anything is sent.
-    let single: (string | Buffer)[] | undefined;
-    const chunks: Buffer[] = [];
-    if (n === 1 && delayOf(messages[0]!) === 0) {
-      const entry = encodeEntry(messages[0]!, nomk ? [stream, "NOMKSTREAM", "*"] : [stream, "*"]);
-      if (entry.bytes > this.options.maxMessageBytes) throw tooLarge(messages[0]!, entry.bytes);
-      single = entry.args;
-    } else {
-      // One script call per chunk (all chunks in flight together), each a packed batch.
-      let estimate = 0;
-      for (const m of messages) estimate += m.body.byteLength + 256;
-      const hint = Math.min(estimate, CHUNK_BYTES * 2);
-      let packer = new BatchPacker(hint);
-      for (const m of messages) {
-        const delay = delayOf(m);
-        if (delay > 0) minDelay = Math.min(minDelay, delay);
-        const bytes = packer.add(m, delay, delay > 0 ? uid() : "");
-        if (bytes > this.options.maxMessageBytes) throw tooLarge(m, bytes);
-        if (packer.length >= this.options.maxBatchSize || packer.bytes >= CHUNK_BYTES) {
-          chunks.push(packer.finish());
-          packer = new BatchPacker(hint);
-        }
+    // Pack everything first: an oversized message fails the call before anything is sent.
+    let estimate = 0;
+    for (const m of messages) estimate += m.body.byteLength + 256;
+    const hint = Math.min(estimate, CHUNK_BYTES * 2);
+    const units: Unit[] = [];
+    let packer = new BatchPacker(hint);
+    for (const m of messages) {
+      const delay = delayOf(m);
+      if (delay > 0) minDelay = Math.min(minDelay, delay);
+      const bytes = packer.add(m, delay, delay > 0 ? uid() : "");
+      if (bytes > this.options.maxMessageBytes) throw tooLarge(m, bytes);
+      if (packer.length >= this.options.maxBatchSize || packer.bytes >= CHUNK_BYTES) {
+        units.push({ buf: packer.unframed(), count: packer.length });
+        packer = new BatchPacker(hint);
       }
-      if (packer.length > 0) chunks.push(packer.finish());
     }
+    if (packer.length > 0) units.push({ buf: packer.unframed(), count: packer.length });
     await this.gate.acquire(n);
     try {
-      if (single) {
-        await this.client.callBuffer("XADD", single);
-      } else {
-        const flag = nomk ? "1" : "0";
-        const results = await Promise.allSettled(
-          chunks.map((chunk) => runScript(this.client, "omnibusSend", [stream, delayed], [flag, chunk])),
-        );
-        const failed = results.find((r) => r.status === "rejected");
-        if (failed) throw (failed as PromiseRejectedResult).reason;
-      }
+      await this.sender.send(stream, delayed, nomk, units);
     } catch (cause) {
       throw new PublishError(
         `redis: sending to ${address.kind} ${address.name} failed: ${(cause as Error).message}`,
@@ -343,8 +329,6 @@ export class RedisAdapter implements Adapter<RedisNative> {
 
 /** Core's request-reply inboxes (ephemeral queues) are named `omnibus.inbox.<client id>`. */
 const INBOX_PREFIX = "omnibus.inbox.";
-/** Payload bytes per send script call: bounds the time one call holds the server. */
-const CHUNK_BYTES = 1024 * 1024;
 
 function uid(): string {
   return randomBytes(UID_LENGTH / 2).toString("hex");

@@ -1,5 +1,31 @@
+import type { OutboundMessage } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
-import { BatchPacker, decodeFields, encodeEntry, encodeFields } from "./codec.js";
+import { BatchPacker, decodeFields, joinBatches } from "./codec.js";
+
+// A decoder for the two msgpack types the packer writes: array 32 (0xdd) and str 32 (0xdb).
+function unpack(buf: Buffer): unknown {
+  let off = 0;
+  const read = (): unknown => {
+    const type = buf[off]!;
+    const n = buf.readUInt32BE(off + 1);
+    off += 5;
+    if (type === 0xdd) return Array.from({ length: n }, read);
+    expect(type).toBe(0xdb);
+    const s = buf.subarray(off, off + n);
+    off += n;
+    return s;
+  };
+  const value = read();
+  expect(off).toBe(buf.length);
+  return value;
+}
+
+/** The stream entry fields of a message, as the send script gets them. */
+function encodeFields(message: OutboundMessage): Buffer[] {
+  const packer = new BatchPacker();
+  packer.add(message, 0, "");
+  return (unpack(packer.finish()) as Buffer[][])[0]!.slice(2);
+}
 
 const toBuffers = (fields: (string | Buffer)[]) =>
   fields.map((f) => (typeof f === "string" ? Buffer.from(f) : f));
@@ -34,15 +60,7 @@ describe("stream entry codec", () => {
 
   it("leaves optional properties out when unset", () => {
     const fields = encodeFields({ id: "x", body: new Uint8Array(), headers: {}, timestamp: 5 });
-    expect(fields.filter((f) => typeof f === "string")).toEqual([
-      "id",
-      "x",
-      "body",
-      "headers",
-      "{}",
-      "timestamp",
-      "5",
-    ]);
+    expect(fields.map(String)).toEqual(["id", "x", "body", "", "headers", "{}", "timestamp", "5"]);
     const decoded = decodeFields("1-0", toBuffers(fields));
     expect(decoded.key).toBeUndefined();
     expect(decoded.correlationId).toBeUndefined();
@@ -66,32 +84,14 @@ describe("stream entry codec", () => {
     expect(decoded.timestamp).toBe(1_700_000_000_000);
   });
 
-  it("counts body, headers and properties in the size, after the head arguments", () => {
+  it("counts body, headers and properties in the size", () => {
     const base = { id: "x", body: new Uint8Array(100), headers: {}, timestamp: 5 };
-    const size = (m: typeof base) => encodeEntry(m).bytes;
+    const size = (m: OutboundMessage) => new BatchPacker().add(m, 0, "");
     expect(size(base)).toBeGreaterThanOrEqual(100);
     expect(size({ ...base, headers: { a: "ü".repeat(50) } })).toBeGreaterThanOrEqual(size(base) + 100);
-    expect(encodeEntry(base, ["k", "*"]).args.slice(0, 3)).toEqual(["k", "*", "id"]);
   });
 
   it("packs a batch as msgpack arrays of strings, the layout the send script unpacks", () => {
-    // A decoder for the two types the packer writes: array 32 (0xdd) and str 32 (0xdb).
-    const unpack = (buf: Buffer): unknown => {
-      let off = 0;
-      const read = (): unknown => {
-        const type = buf[off]!;
-        const n = buf.readUInt32BE(off + 1);
-        off += 5;
-        if (type === 0xdd) return Array.from({ length: n }, read);
-        expect(type).toBe(0xdb);
-        const s = buf.subarray(off, off + n);
-        off += n;
-        return s;
-      };
-      const value = read();
-      expect(off).toBe(buf.length);
-      return value;
-    };
     const packer = new BatchPacker(16);
     const body = new Uint8Array([0, 1, 2, 255]);
     const size = packer.add({ id: "a", body, headers: { h: "ü" }, key: "k", timestamp: 7 }, 0, "");
@@ -115,5 +115,16 @@ describe("stream entry codec", () => {
     expect([...decodeFields("1-0", fields).body]).toEqual([...body]);
     expect(batch[1]![0]!.toString()).toBe("250");
     expect(decodeFields("1-0", batch[1]!.slice(2))).toMatchObject({ id: "b", replyTo: "r", timestamp: 8 });
+  });
+
+  it("joins unframed batches of several calls into one", () => {
+    const part = (id: string) => {
+      const p = new BatchPacker();
+      p.add({ id, body: new Uint8Array([1]), headers: {}, timestamp: 1 }, 0, "");
+      return { buf: p.unframed(), count: p.length };
+    };
+    const joined = unpack(joinBatches([part("a"), part("b"), part("c")])) as Buffer[][];
+    expect(joined.map((m) => decodeFields("1-0", m.slice(2)).id)).toEqual(["a", "b", "c"]);
+    expect((unpack(joinBatches([part("z")])) as Buffer[][]).length).toBe(1);
   });
 });

@@ -17,52 +17,6 @@ export const F = {
   prior: "prior",
 } as const;
 
-/** The `XADD` arguments of one message, and its size. */
-export interface EncodedEntry {
-  /** `head` (stream key, id spec), then the field/value list. */
-  readonly args: (string | Buffer)[];
-  /** Bytes on the broker: body, headers and properties (for `maxMessageBytes`). */
-  readonly bytes: number;
-}
-
-/**
- * Encode one message as `XADD` arguments, after `head` (e.g. `[key, "*"]`), measuring its size in
- * the same pass (this runs for every message sent).
- */
-export function encodeEntry(message: OutboundMessage, head: readonly (string | Buffer)[] = []): EncodedEntry {
-  const body = message.body;
-  const headers = JSON.stringify(message.headers);
-  const args: (string | Buffer)[] = [
-    ...head,
-    F.id,
-    message.id,
-    F.body,
-    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    F.headers,
-    headers,
-  ];
-  let bytes = body.byteLength + Buffer.byteLength(headers) + message.id.length + 60;
-  if (message.key !== undefined) {
-    args.push(F.key, message.key);
-    bytes += message.key.length;
-  }
-  if (message.correlationId !== undefined) {
-    args.push(F.correlationId, message.correlationId);
-    bytes += message.correlationId.length;
-  }
-  if (message.replyTo !== undefined) {
-    args.push(F.replyTo, message.replyTo);
-    bytes += message.replyTo.length;
-  }
-  args.push(F.timestamp, String(message.timestamp));
-  return { args, bytes };
-}
-
-/** The field/value list of one message (no head). */
-export function encodeFields(message: OutboundMessage): (string | Buffer)[] {
-  return encodeEntry(message).args;
-}
-
 /** A message read back from a stream entry, before the delivery count is known. */
 export interface DecodedEntry {
   id: string;
@@ -247,8 +201,14 @@ export class BatchPacker {
 
   /** The packed batch (a view of the internal buffer: use it before adding more). */
   finish(): Buffer {
-    this.buf[0] = 0xdd;
-    this.buf.writeUInt32BE(this.count, 1);
+    return frameBatch(this.count, this.buf.subarray(0, this.off));
+  }
+
+  /**
+   * The packed messages with 5 bytes reserved in front for the batch header, to be framed later
+   * with {@link frameBatch} or joined with others by {@link joinBatches}.
+   */
+  unframed(): Buffer {
     return this.buf.subarray(0, this.off);
   }
 
@@ -287,4 +247,26 @@ export class BatchPacker {
     b.copy(this.buf, this.off);
     this.off += b.length;
   }
+}
+
+/** Write the batch header (array 32 of `count`) into the 5 bytes reserved at the front of `unframed`. */
+export function frameBatch(count: number, unframed: Buffer): Buffer {
+  unframed[0] = 0xdd;
+  unframed.writeUInt32BE(count, 1);
+  return unframed;
+}
+
+/** One batch of the messages of several unframed batches (each with its 5 reserved bytes). */
+export function joinBatches(parts: readonly { readonly count: number; readonly buf: Buffer }[]): Buffer {
+  if (parts.length === 1) return frameBatch(parts[0]!.count, parts[0]!.buf);
+  let count = 0;
+  let length = 5;
+  for (const p of parts) {
+    count += p.count;
+    length += p.buf.length - 5;
+  }
+  const out = Buffer.allocUnsafe(length);
+  let off = 5;
+  for (const p of parts) off += p.buf.copy(out, off, 5);
+  return frameBatch(count, out);
 }

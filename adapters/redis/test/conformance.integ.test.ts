@@ -5,6 +5,6 @@ import { redis } from "../src/index.js";
 describeConformance({
   name: "redis",
   adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: 1000, prefix: "omnibus-conf" }),
-  unreachable: () => redis({ url: "redis://127.0.0.1:1", redis: { maxRetriesPerRequest: 1 } }),
+  unreachable: () => redis({ url: "redis://127.0.0.1:1" }),
   redeliveryAfterMs: 2000,
 });

@@ -324,6 +324,23 @@ describe("redis adapter", () => {
     await handle.close();
   });
 
+  it("works with ioredis auto-pipelining switched on", async () => {
+    const a = adapter({ redis: { enableAutoPipelining: true } });
+    await a.connect();
+    const queue = q("autopipe");
+    const { got } = await collect(a, { kind: "queue", name: queue }, { auto: ack });
+    const sent = Array.from({ length: 20 }, (_, i) => msg(String(i)));
+    await Promise.all(sent.map((m) => a.send({ kind: "queue", name: queue }, [m])));
+    await a.send({ kind: "queue", name: queue }, [msg("delayed", { delayMs: 10 }), msg("batch")]);
+    await waitFor(() => got.length === 22);
+    expect(
+      setDifference(
+        sent.map((m) => m.id),
+        got.slice(0, 20).map((d) => d.message.id),
+      ).missing,
+    ).toEqual([]);
+  });
+
   it("deleteQueue removes the stream and its schedule", async () => {
     const a = adapter();
     const queue = q("delete");
