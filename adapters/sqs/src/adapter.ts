@@ -54,7 +54,7 @@ export interface SqsNative {
 /** Largest DelaySeconds SQS accepts: 15 minutes. */
 const MAX_DELAY_MS = 900_000;
 /** Parallel SendMessageBatch / PublishBatch requests per adapter. */
-const SEND_CONCURRENCY = 32;
+const SEND_CONCURRENCY = 64;
 /** Attempts for entries a batch send reports as failed through no fault of the sender. */
 const SEND_ATTEMPTS = 4;
 
