@@ -19,6 +19,8 @@ import type { KafkaLogger, ResolvedKafkaOptions } from "./options.js";
 import { stablePartitioner } from "./partitioner.js";
 import { SendQueue } from "./sender.js";
 
+const NONE: RecordExtras = {};
+
 /** The escape hatch: the kafkajs objects the adapter uses. */
 export interface KafkaNative {
   /** The kafkajs client (make more producers, consumers or admins from it). */
@@ -130,6 +132,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (this.closed) throw new ClosedError("kafka: adapter is closed");
     if (messages.length === 0) return;
+    const sizes: number[] = [];
     for (const m of messages) {
       const size = messageSize(m);
       if (size > this.options.maxMessageBytes) {
@@ -137,9 +140,10 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
           `kafka: message ${m.id} has ${size} bytes, more than maxMessageBytes (${this.options.maxMessageBytes})`,
         );
       }
+      sizes.push(recordSize(m, size));
     }
     await this.connect();
-    await this.produce(address.name, messages, undefined);
+    await this.produce(address.name, messages, undefined, sizes);
   }
 
   /** Write messages to a topic (creating it first if this adapter has not seen it yet). */
@@ -147,21 +151,15 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     topic: string,
     messages: readonly OutboundMessage[],
     extras: RecordExtras | undefined,
+    sizes: number[] = messages.map((m) => recordSize(m)),
   ): Promise<void> {
     await this.ensureTopic(topic);
     const now = Date.now();
     const records: Message[] = [];
-    const sizes: number[] = [];
     for (const m of messages) {
       const delay = m.delayMs ?? 0;
-      records.push(
-        toRecord(
-          m,
-          now,
-          extras ?? { dueAt: delay > 0 ? now + Math.min(delay, this.options.maxDelayMs) : undefined },
-        ),
-      );
-      sizes.push(recordSize(m));
+      const due = delay > 0 ? { dueAt: now + Math.min(delay, this.options.maxDelayMs) } : NONE;
+      records.push(toRecord(m, now, extras ?? due));
     }
     await this.sender.send([{ topic, records, sizes }]);
   }
@@ -171,8 +169,18 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     await this.connect();
     const plan = await this.plan(source);
     const consumer = new KafkaConsumer(this.context, plan, options);
-    await consumer.start();
     this.consumers.add(consumer);
+    try {
+      await consumer.start();
+    } catch (error) {
+      this.consumers.delete(consumer);
+      throw error;
+    }
+    if (this.closed) {
+      // The adapter closed while this consumer joined: leave again.
+      await consumer.close();
+      throw new ClosedError("kafka: adapter is closed");
+    }
     return consumer;
   }
 

@@ -59,9 +59,9 @@ export function messageSize(message: OutboundMessage): number {
 }
 
 /** A generous estimate of a record's bytes on the wire, to size produce requests. */
-export function recordSize(message: OutboundMessage): number {
+export function recordSize(message: OutboundMessage, size = messageSize(message)): number {
   return (
-    messageSize(message) +
+    size +
     64 +
     message.id.length +
     (message.key === undefined ? 0 : Buffer.byteLength(message.key)) +

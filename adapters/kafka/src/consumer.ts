@@ -124,6 +124,7 @@ export class KafkaConsumer implements ConsumerHandle {
   private committing: Promise<void> | undefined;
   private commitAgain = false;
   private stopped: boolean;
+  private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly topics: string[];
   private readonly initialOffsets: Map<number, number> | undefined;
@@ -139,7 +140,12 @@ export class KafkaConsumer implements ConsumerHandle {
   }
 
   /** Join the group and start fetching; resolves once this member has its first assignment. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.run();
+    return this.starting;
+  }
+
+  private async run(): Promise<void> {
     const o = this.ctx.options;
     const consumer = this.ctx.kafka.consumer({
       groupId: this.plan.groupId,
@@ -197,6 +203,8 @@ export class KafkaConsumer implements ConsumerHandle {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A close during start waits for the join, so that the kafkajs consumer is really stopped.
+      await this.starting?.catch(() => {});
       await this.stop();
       if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
       await this.commit().catch(() => {});
