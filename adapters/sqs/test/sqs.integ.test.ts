@@ -96,8 +96,13 @@ describe("sqs adapter on ElasticMQ", () => {
     await consume(second, queue, 1, onDelivery);
     await first.send({ kind: "queue", name: queue }, [message("slow one")]);
     await waitFor(() => acked, { timeoutMs: 20_000 });
+    // ack() resolves once batched: wait for the delete itself.
+    const gone = async () => {
+      const counts = await queueCounts(first, queue);
+      return counts.visible === 0 && counts.invisible === 0;
+    };
+    await waitFor(gone, { timeoutMs: 5_000 });
     expect(deliveries).toHaveLength(1);
-    expect(await queueCounts(first, queue)).toEqual({ visible: 0, invisible: 0 });
   }, 30_000);
 
   it("a consumer that dies without settling: the message comes back after the visibility timeout, attempt 2", async () => {
@@ -299,7 +304,12 @@ describe("sqs adapter on ElasticMQ", () => {
     });
     await waitFor(() => acks.length === 25, { timeoutMs: 10_000 });
     await Promise.all(acks);
-    expect(await queueCounts(a, queue)).toEqual({ visible: 0, invisible: 0 });
+    // ack() resolves once batched: the deletes follow within a round trip.
+    const gone = async () => {
+      const counts = await queueCounts(a, queue);
+      return counts.visible === 0 && counts.invisible === 0;
+    };
+    await waitFor(gone, { timeoutMs: 5_000 });
   }, 30_000);
 
   it("turns off the AWS SDK's Node.js version warning through its documented switch", () => {
