@@ -26,6 +26,7 @@ import { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
 import { UID_LENGTH } from "./scripts.js";
 import { CHUNK_BYTES, Sender, type Unit } from "./sender.js";
+import { within } from "./util.js";
 
 /** The escape hatch of the Redis adapter. */
 export interface RedisNative {
@@ -261,12 +262,14 @@ export class RedisAdapter implements Adapter<RedisNative> {
     this.closed = true;
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
     this.consumers.clear();
-    await this.acker.flush().catch(() => {});
+    await within(this.acker.flush(), 2000);
     this.maintenance.close();
     for (const c of this.blockingClients) c.disconnect();
     this.blockingClients.clear();
     if (this.ownsClient && this.client.status !== "wait" && this.client.status !== "end") {
-      await this.client.quit().catch(() => this.client.disconnect());
+      // QUIT lets pending replies arrive; when Redis is unreachable, just drop the connection.
+      if (this.client.status === "ready") await within(this.client.quit(), 2000);
+      this.client.disconnect();
     }
   }
 

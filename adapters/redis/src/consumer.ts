@@ -9,6 +9,7 @@ import type { SourceKeys } from "./keys.js";
 import type { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
 import { UID_LENGTH } from "./scripts.js";
+import { delay, within } from "./util.js";
 
 /** The `native` of a Redis delivery: where the entry lives. */
 export interface RedisNativeMessage {
@@ -416,48 +417,55 @@ export class StreamConsumer implements ConsumerHandle {
     this.running = false;
     this.wake();
     // Unblock the pending XREADGROUP (entries it already took come back and are released below).
+    // When Redis is unreachable there is nothing to wait for: drop the blocking connection.
     const deadline = Date.now() + this.ctx.options.blockMs * 2 + 1000;
     while (!this.loopEnded) {
-      if (Date.now() > deadline) {
+      if (Date.now() > deadline || this.blocking.status !== "ready" || this.ctx.client.status !== "ready") {
         this.blocking.disconnect();
+        // A read queued while disconnected may never settle; its entries, if any, are reclaimed
+        // by the group after claimIdleMs.
+        await within(this.loop, 500);
         break;
       }
       if (this.blockingId !== undefined) {
-        await this.ctx.client.client("UNBLOCK", this.blockingId).catch(() => {});
+        await within(this.ctx.client.client("UNBLOCK", this.blockingId), 200);
       }
       await Promise.race([this.loop, delay(20)]);
     }
-    await this.loop;
-    await this.releaseEntries(
-      this.buffer.splice(0).map((r) => ({ stream: r.stream, id: r.id, count: r.count - 1 })),
+    const buffered = this.buffer.splice(0);
+    await this.whenUp(() =>
+      this.releaseEntries(buffered.map((r) => ({ stream: r.stream, id: r.id, count: r.count - 1 }))),
     );
   }
 
   private async doClose(): Promise<void> {
     await this.stop();
     clearInterval(this.renewTimer);
-    await this.ctx.acker.flush().catch((error) => this.ctx.log("final acknowledgements failed", error));
+    await this.whenUp(() => this.ctx.acker.flush());
     // Deliveries not settled by now are treated as if this consumer had died: next attempt.
     const unsettled = [...this.held.values()].map((h) => ({ stream: h.stream, id: h.id, count: h.count }));
     this.held.clear();
-    await this.releaseEntries(unsettled);
+    await this.whenUp(() => this.releaseEntries(unsettled));
     const m = this.ctx.maintenance;
     m.removeSchedules(this.keys.schedules);
     for (const stream of this.keys.streams) m.removeStream(stream);
-    try {
-      if (this.ephemeral) {
-        m.removeEphemeral(this.ephemeralKeys());
-        await this.ctx.client.del(...this.ephemeralKeys());
-      } else {
-        await runScript(this.ctx.client, "omnibusForgetConsumer", this.keys.streams, [
-          this.keys.group,
-          this.name,
-        ]);
-      }
-    } catch (error) {
-      this.ctx.log("consumer cleanup failed", error);
-    }
+    if (this.ephemeral) m.removeEphemeral(this.ephemeralKeys());
+    await this.whenUp(() =>
+      (this.ephemeral
+        ? this.ctx.client.del(...this.ephemeralKeys())
+        : runScript(this.ctx.client, "omnibusForgetConsumer", this.keys.streams, [this.keys.group, this.name])
+      ).catch((error) => this.ctx.log("consumer cleanup failed", error)),
+    );
     this.ctx.dropBlockingClient(this.blocking);
+  }
+
+  /**
+   * A cleanup step of stop/close: skipped when Redis is unreachable (the group gets the messages
+   * back after claimIdleMs anyway; an ephemeral queue expires), and bounded in time.
+   */
+  private async whenUp(step: () => Promise<unknown>): Promise<void> {
+    if (this.ctx.client.status !== "ready") return;
+    await within(step(), CLEANUP_MS);
   }
 
   /**
@@ -493,6 +501,5 @@ function isNoGroup(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOGROUP");
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** How long each cleanup step of stop/close may take when Redis does not answer (it is down). */
+const CLEANUP_MS = 2000;

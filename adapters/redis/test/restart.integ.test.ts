@@ -119,4 +119,18 @@ describe("redis restart", () => {
       await a.close();
     }
   });
+
+  it("close() finishes while the server is down", async () => {
+    await using server = await startPrivate("redis", { persistence: false });
+    const a = redis({ url: server.url, logger: silentLogger });
+    await a.consume(
+      { kind: "queue", name: "down" },
+      { prefetch: 10, onDelivery: (d) => void d.ack(), onError: () => {} },
+    );
+    await a.send({ kind: "queue", name: "down" }, [msg(1)]);
+    await server.kill();
+    const started = Date.now();
+    await a.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
