@@ -607,6 +607,13 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     });
   }
 
+  forgetQueue(queue: string): void {
+    this.#link?.forget(`q:${queue}`);
+    for (const key of this.#link?.ready ?? []) {
+      if (key.startsWith("b:") && key.endsWith(`>${queue}`)) this.#link?.forget(key);
+    }
+  }
+
   deletedByUs(queue: string): boolean {
     return this.#deleted.has(queue);
   }

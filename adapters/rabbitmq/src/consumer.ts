@@ -7,7 +7,7 @@ import {
   type Source,
 } from "@omnibus/core";
 import type { Channel, ConsumeMessage } from "amqplib";
-import type { Link } from "./link.js";
+import { amqpCode, type Link } from "./link.js";
 import { inboundMessage } from "./wire.js";
 
 /** What a consumer needs from its adapter. */
@@ -26,6 +26,8 @@ export interface ConsumerHost {
   ): Promise<void>;
   /** True when this adapter deleted the queue (a consumer must not bring it back). */
   deletedByUs(queue: string): boolean;
+  /** The queue is gone: declare it again before the next consume. */
+  forgetQueue(queue: string): void;
   deleteQueue(queue: string): Promise<void>;
   consumerClosed(consumer: RabbitConsumer): void;
 }
@@ -176,6 +178,7 @@ export class RabbitConsumer implements ConsumerHandle {
       state.consumerTag = ok.consumerTag;
       this.#failures = 0;
     } catch (error) {
+      if (amqpCode(error) === 404) this.host.forgetQueue(queue);
       if (this.#state === state) this.#state = undefined;
       state.open = false;
       await channel.close().catch(() => {});
@@ -192,8 +195,12 @@ export class RabbitConsumer implements ConsumerHandle {
         this.#state = undefined;
         state.open = false;
         state.channel.close().catch(() => {});
-        if (this.#queue !== undefined && this.host.deletedByUs(this.#queue)) this.#stopped = true;
-        else this.#lost();
+        if (this.#queue !== undefined && this.host.deletedByUs(this.#queue)) {
+          this.#stopped = true;
+        } else {
+          if (this.#queue !== undefined) this.host.forgetQueue(this.#queue);
+          this.#lost();
+        }
       }
       return;
     }

@@ -281,6 +281,42 @@ describe("rabbitmq adapter against a real broker", () => {
     await a.deleteQueue(q);
   });
 
+  it("recovers from channel loss: a closed publisher channel is reopened, a consumer whose queue was deleted resumes", async () => {
+    const a = track(adapter());
+    const b = track(adapter());
+    const q = unique("chanloss");
+    const c = collector();
+    const h = await a.consume({ kind: "queue", name: q }, c.options());
+    await a.send({ kind: "queue", name: q }, [message()]);
+    await waitFor(() => c.deliveries.length === 1);
+    await a.native.channel.close(); // the publisher channel dies under the adapter
+    await a.send({ kind: "queue", name: q }, [message()]);
+    await waitFor(() => c.deliveries.length === 2);
+    await b.deleteQueue(q); // the broker cancels the consumer: it declares the queue again and resumes
+    // (RabbitMQ's own race: if another client re-creates the queue before the cancel arrives,
+    // the consumer is silently orphaned; so here nobody else touches the queue meanwhile.)
+    let exists = false;
+    const deadline = Date.now() + 10_000;
+    while (!exists && Date.now() < deadline) {
+      const ch = await b.native.connection.createChannel();
+      ch.on("error", () => {});
+      exists = await ch.checkQueue(q).then(
+        () => true,
+        () => false,
+      );
+      if (exists) await ch.close();
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(exists, "the consumer declared its queue again").toBe(true);
+    const later = message();
+    await b.send({ kind: "queue", name: q }, [later]);
+    await waitFor(() => c.ids().includes(later.id));
+    expect(c.ids()).toContain(later.id);
+    expect(c.errors).toEqual([]);
+    await h.close();
+    await a.deleteQueue(q);
+  });
+
   it("fails clearly: bad URL, unreachable broker, bad credentials (no password in messages)", async () => {
     expect(() => fromUrl("http://x")).toThrow(ConfigError);
     expect(() => adapter({ maxPriority: 3, queueType: "quorum" })).toThrow(ConfigError);
