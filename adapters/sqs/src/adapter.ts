@@ -29,7 +29,7 @@ import {
 } from "@omnibus/core";
 import { Batcher } from "./batcher.js";
 import { type ConsumerContext, SqsConsumer } from "./consumer.js";
-import { errorName, isAuthError, isNotFound, isQueueMissing, isTransient, translate } from "./errors.js";
+import { errorName, isNetworkError, isNotFound, isQueueMissing, isTransient, translate } from "./errors.js";
 import { brokerName, groupQueueName, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
 import type { ResolvedSqsOptions } from "./options.js";
 import { backoff, Semaphore, sleep } from "./util.js";
@@ -438,7 +438,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
           url = await this.#queueUrl(queue, true, true); // deleted behind our back: declare again
           continue;
         }
-        if (isTransient(error) && !isAuthError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
+        if (isTransient(error) && !isNetworkError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
+          // Throttled or a 5xx the SDK already retried: give it a little more time. (Network errors
+          // were retried by the SDK too, and mean the broker is away: fail now.)
           await sleep(backoff(attempt));
           continue;
         }
@@ -508,7 +510,9 @@ export class SqsAdapter implements Adapter<SqsNative> {
           arn = await this.#topicArn(topic, true);
           continue;
         }
-        if (isTransient(error) && !isAuthError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
+        if (isTransient(error) && !isNetworkError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
+          // Throttled or a 5xx the SDK already retried: give it a little more time. (Network errors
+          // were retried by the SDK too, and mean the broker is away: fail now.)
           await sleep(backoff(attempt));
           continue;
         }

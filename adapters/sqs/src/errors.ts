@@ -100,7 +100,9 @@ export function isTransient(error: unknown): boolean {
 /** Translate an AWS error raised while doing `what` into the matching Omnibus error. */
 export function translate(error: unknown, what: string, publish = false): OmnibusError {
   const detail = `${what}: ${errorName(error)}: ${fields(error).message ?? String(error)}`;
-  if (isSetupError(error)) return new ConfigError(detail, { cause: error });
+  if (isSetupError(error) || errorName(error) === "CredentialsProviderError") {
+    return new ConfigError(detail, { cause: error }); // no region, no credentials: fix the setup
+  }
   if (isAuthError(error)) return new ConnectionError(detail, { cause: error, retryable: false });
   if (isNetworkError(error)) return new ConnectionError(detail, { cause: error });
   if (publish) return new PublishError(detail, { cause: error, retryable: isTransient(error) });
