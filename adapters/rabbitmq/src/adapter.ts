@@ -688,10 +688,63 @@ export function rabbitmq(options: RabbitMQOptions = {}): RabbitMQAdapter {
   return new RabbitMQAdapterImpl(resolveOptions(options));
 }
 
+/** Options that may also be given in the URL's query string (`?queueType=classic&maxPriority=9`). */
+const URL_OPTIONS = {
+  queueType: "string",
+  maxPriority: "number",
+  singleActiveConsumer: "boolean",
+  maxMessageBytes: "number",
+  maxBatchSize: "number",
+  heartbeatSeconds: "number",
+  connectTimeoutMs: "number",
+  sendWaitMs: "number",
+  namespace: "string",
+  connectionName: "string",
+} as const;
+
+/** Split the adapter's own options out of a URL's query; the rest stays for amqplib. */
+export function splitUrlOptions(url: string): { url: string; options: Record<string, unknown> } {
+  const q = url.indexOf("?");
+  if (q < 0) return { url, options: {} };
+  const hash = url.indexOf("#", q);
+  const query = url.slice(q + 1, hash < 0 ? undefined : hash);
+  const kept: string[] = [];
+  const options: Record<string, unknown> = {};
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+    const raw = eq < 0 ? "" : decodeURIComponent(pair.slice(eq + 1));
+    const type = (URL_OPTIONS as Record<string, string>)[key];
+    if (type === undefined) {
+      kept.push(pair);
+      continue;
+    }
+    if (type === "number") {
+      options[key] = raw.trim() === "" ? Number.NaN : Number(raw);
+    } else if (type === "boolean") {
+      if (raw !== "true" && raw !== "false") {
+        throw new ConfigError(
+          `rabbitmq: URL option ${key} must be true or false, got ${JSON.stringify(raw)}`,
+        );
+      }
+      options[key] = raw === "true";
+    } else {
+      options[key] = raw;
+    }
+  }
+  const base =
+    url.slice(0, q) + (kept.length > 0 ? `?${kept.join("&")}` : "") + (hash < 0 ? "" : url.slice(hash));
+  return { url: base, options };
+}
+
 /**
  * Build the adapter from an `amqp://` or `amqps://` URL; `createClient({ url })` calls it.
- * `options` are {@link RabbitMQOptions} (the URL argument wins over `options.url`).
+ * Adapter options may be given in the URL's query (`?queueType=classic&maxPriority=9`) or in
+ * `options` ({@link RabbitMQOptions}, which win over the query).
  */
 export function fromUrl(url: string, options: Record<string, unknown> = {}): RabbitMQAdapter {
-  return rabbitmq({ ...(options as RabbitMQOptions), url });
+  if (typeof url !== "string") throw new ConfigError(`rabbitmq: url must be a string, got ${typeof url}`);
+  const split = splitUrlOptions(url);
+  return rabbitmq({ ...split.options, ...(options as RabbitMQOptions), url: split.url });
 }

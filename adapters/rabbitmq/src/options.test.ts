@@ -48,3 +48,26 @@ describe("options", () => {
     expect(resolveOptions({ reconnect: false }).reconnect).toBe(false);
   });
 });
+
+describe("options in the URL", async () => {
+  const { splitUrlOptions, fromUrl } = await import("./adapter.js");
+  it("takes the adapter's options out of the query and leaves amqplib's", () => {
+    expect(
+      splitUrlOptions(
+        "amqp://u:p@h:5672/vh?queueType=classic&maxPriority=9&heartbeat=5&singleActiveConsumer=true",
+      ),
+    ).toEqual({
+      url: "amqp://u:p@h:5672/vh?heartbeat=5",
+      options: { queueType: "classic", maxPriority: 9, singleActiveConsumer: true },
+    });
+    expect(splitUrlOptions("amqp://h")).toEqual({ url: "amqp://h", options: {} });
+    expect(fromUrl("amqp://h?maxPriority=4").features).toMatchObject({ priority: true, maxPriority: 4 });
+    expect(fromUrl("amqp://h?maxPriority=4", { maxPriority: 2 }).features.maxPriority).toBe(2);
+  });
+
+  it("rejects bad values with ConfigError", () => {
+    expect(() => fromUrl("amqp://h?maxPriority=lots")).toThrow(ConfigError);
+    expect(() => fromUrl("amqp://h?singleActiveConsumer=yes")).toThrow(ConfigError);
+    expect(() => fromUrl("amqp://h?queueType=stream")).toThrow(ConfigError);
+  });
+});
