@@ -227,11 +227,26 @@ export class BatchPacker {
   }
 
   private str(s: string): void {
-    this.ensure(5 + s.length * 3);
-    const len = this.buf.write(s, this.off + 5);
-    this.buf[this.off] = 0xdb;
-    this.buf.writeUInt32BE(len, this.off + 1);
-    this.off += 5 + len;
+    const n = s.length;
+    this.ensure(5 + n * 3);
+    const buf = this.buf;
+    const at = this.off + 5;
+    let len = -1;
+    if (n < 64) {
+      // Short ASCII strings (ids, numbers, most header JSON) are copied by hand: cheaper than a
+      // call into the native UTF-8 encoder for each.
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[at + i] = c;
+      }
+      if (i === n) len = n;
+    }
+    if (len < 0) len = buf.write(s, at);
+    buf[this.off] = 0xdb;
+    buf.writeUInt32BE(len, this.off + 1);
+    this.off = at + len;
   }
 
   private bin(b: Uint8Array): void {
