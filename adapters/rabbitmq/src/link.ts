@@ -1,6 +1,12 @@
 import { PublishError } from "@omnibus/core";
 import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from "amqplib";
 
+/** The amqplib channel methods {@link Publisher} uses when present (amqplib 0.10). */
+interface Internals {
+  pushConfirmCallback?: (cb: (error: unknown) => void) => void;
+  sendMessage?: (fields: object, properties: object, content: Buffer) => boolean;
+}
+
 /** A server error that closed a channel: AMQP reply code 404, 405, 406… */
 export function amqpCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -67,6 +73,49 @@ export class Publisher {
   }
 
   /**
+   * amqplib's `ConfirmChannel.publish` is `pushConfirmCallback` + `Args.publish` +
+   * `sendMessage`. `Args.publish` wraps the headers in `Object.create(headers)`, and amqplib's
+   * table encoder walks that prototype chain with `for…in`: ~9 µs a message with one header,
+   * ~2 µs with none, against ~0.2 µs for no table at all. So, when amqplib has those methods
+   * (0.10.x), build the same fields here with a plain (or no) header table; else use `publish`.
+   */
+  #send(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    o: Options.Publish,
+    cb: (error: unknown) => void,
+  ): boolean {
+    const ch = this.channel as unknown as Internals;
+    if (typeof ch.pushConfirmCallback !== "function" || typeof ch.sendMessage !== "function") {
+      return this.channel.publish(exchange, routingKey, content, o, cb);
+    }
+    const fields = {
+      exchange,
+      routingKey,
+      mandatory: !!o.mandatory,
+      immediate: false,
+      ticket: undefined,
+      contentType: o.contentType,
+      contentEncoding: undefined,
+      headers: o.headers,
+      deliveryMode: o.persistent ? 2 : 1,
+      priority: o.priority,
+      correlationId: o.correlationId,
+      replyTo: o.replyTo,
+      expiration: undefined,
+      messageId: o.messageId,
+      timestamp: o.timestamp,
+      type: undefined,
+      userId: undefined,
+      appId: undefined,
+      clusterId: undefined,
+    };
+    ch.pushConfirmCallback(cb);
+    return ch.sendMessage(fields, fields, content);
+  }
+
+  /**
    * Publish one message. `confirmed` settles on the broker's confirm; `full` is true when the
    * caller should wait for {@link Publisher.drained} before publishing more.
    */
@@ -83,31 +132,26 @@ export class Publisher {
         reject(new PublishError(`${describe()}: the channel closed before the message was sent`));
         return;
       }
+      const onConfirm = (error: unknown) => {
+        if (error) {
+          const lost = /closed/i.test((error as Error).message ?? "");
+          reject(
+            new PublishError(
+              lost
+                ? `${describe()}: the connection was lost before the broker confirmed the message`
+                : `${describe()}: the broker refused the message`,
+              { cause: error },
+            ),
+          );
+        } else if (options.mandatory && this.#takeReturned(options.messageId)) {
+          this.onUnroutable(exchange, routingKey);
+          reject(new PublishError(`${describe()}: unroutable (the queue does not exist)`));
+        } else {
+          resolve();
+        }
+      };
       try {
-        full = this.blocked = !this.channel.publish(
-          exchange,
-          routingKey,
-          content,
-          options,
-          (error: unknown) => {
-            if (error) {
-              const lost = /closed/i.test((error as Error).message ?? "");
-              reject(
-                new PublishError(
-                  lost
-                    ? `${describe()}: the connection was lost before the broker confirmed the message`
-                    : `${describe()}: the broker refused the message`,
-                  { cause: error },
-                ),
-              );
-            } else if (options.mandatory && this.#takeReturned(options.messageId)) {
-              this.onUnroutable(exchange, routingKey);
-              reject(new PublishError(`${describe()}: unroutable (the queue does not exist)`));
-            } else {
-              resolve();
-            }
-          },
-        );
+        full = this.blocked = !this.#send(exchange, routingKey, content, options, onConfirm);
       } catch (error) {
         reject(new PublishError(`${describe()}: ${(error as Error).message}`, { cause: error }));
       }

@@ -63,24 +63,25 @@ export type Outbound = Pick<
  * headers. Persistent (delivery mode 2).
  */
 export function publishOptions(message: Outbound, mandatory: boolean, attempt?: number): Options.Publish {
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> | undefined;
   let contentType: string | undefined;
   for (const k in message.headers) {
     const v = message.headers[k]!;
     if (k === CONTENT_TYPE_HEADER && (v.length <= 85 || Buffer.byteLength(v) <= 255)) contentType = v;
-    else headers[ESCAPED.has(k) ? ESCAPE + k : k] = v;
+    else (headers ??= {})[ESCAPED.has(k) ? ESCAPE + k : k] = v;
   }
-  if (message.key !== undefined) headers[WireHeader.Key] = message.key;
+  if (message.key !== undefined) (headers ??= {})[WireHeader.Key] = message.key;
   const ms = Math.floor(message.timestamp);
-  if (ms % 1000 !== 0) headers[WireHeader.TimestampMs] = String(ms);
-  if (attempt !== undefined && attempt > 1) headers[WireHeader.Attempt] = String(attempt);
+  if (ms % 1000 !== 0) (headers ??= {})[WireHeader.TimestampMs] = String(ms);
+  if (attempt !== undefined && attempt > 1) (headers ??= {})[WireHeader.Attempt] = String(attempt);
+  // No header table at all when there is nothing to put in it: amqplib encodes one slowly.
   const options: Options.Publish = {
     persistent: true,
     mandatory,
     messageId: message.id,
     timestamp: Math.floor(ms / 1000),
-    headers,
   };
+  if (headers !== undefined) options.headers = headers;
   if (contentType !== undefined) options.contentType = contentType;
   if (message.correlationId !== undefined) options.correlationId = message.correlationId;
   if (message.replyTo !== undefined) options.replyTo = message.replyTo;
