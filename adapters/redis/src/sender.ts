@@ -28,18 +28,20 @@ interface Destination {
   readonly stream: string;
   readonly delayed: string;
   readonly nomk: boolean;
-  units: Queued[];
+  readonly queue: Queued[];
+  busy: boolean;
 }
 
 /**
- * Coalesces sends: the `send` calls of one event-loop turn to one stream leave together, as one
- * script call per `maxBatchSize` messages (or `CHUNK_BYTES`). Many concurrent single-message sends
- * (an application publishing from request handlers) then cost one round trip and one socket write
- * together instead of one each. Each call resolves when every piece of it is stored.
+ * Writes sends, one script call at a time per stream. A send to an idle stream leaves at once;
+ * sends arriving while a call to their stream is on its way gather and leave together when it
+ * returns (up to `maxBatchSize` messages or `CHUNK_BYTES` per call). Low latency when traffic is
+ * light; under load, many concurrent sends (an application publishing from request handlers) cost
+ * one round trip together. One call at a time also keeps the order of sends to a stream.
+ * Each `send` resolves when every piece of it is stored.
  */
 export class Sender {
-  private pending = new Map<string, Destination>();
-  private scheduled = false;
+  private readonly destinations = new Map<string, Destination>();
 
   constructor(
     private readonly client: Redis,
@@ -49,47 +51,35 @@ export class Sender {
   send(stream: string, delayed: string, nomk: boolean, units: readonly Unit[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const call: Call = { remaining: units.length, error: undefined, resolve, reject };
-      let dest = this.pending.get(stream);
+      let dest = this.destinations.get(stream);
       if (!dest) {
-        dest = { stream, delayed, nomk, units: [] };
-        this.pending.set(stream, dest);
+        dest = { stream, delayed, nomk, queue: [], busy: false };
+        this.destinations.set(stream, dest);
       }
-      for (const unit of units) dest.units.push({ unit, call });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      for (const unit of units) dest.queue.push({ unit, call });
+      if (!dest.busy) this.next(dest);
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const dest of pending.values()) {
-      let chunk: Queued[] = [];
-      let count = 0;
-      let bytes = 0;
-      for (const q of dest.units) {
-        if (
-          chunk.length > 0 &&
-          (count + q.unit.count > this.maxBatchSize || bytes + q.unit.buf.length > CHUNK_BYTES)
-        ) {
-          this.write(dest, chunk);
-          chunk = [];
-          count = 0;
-          bytes = 0;
-        }
-        chunk.push(q);
-        count += q.unit.count;
-        bytes += q.unit.buf.length;
-      }
-      if (chunk.length > 0) this.write(dest, chunk);
+  /** Write the next chunk of a destination's queue, or forget the destination when it is empty. */
+  private next(dest: Destination): void {
+    if (dest.queue.length === 0) {
+      dest.busy = false;
+      this.destinations.delete(dest.stream);
+      return;
     }
-  }
-
-  private write(dest: Destination, chunk: Queued[]): void {
-    const batch = joinBatches(chunk.map((q) => q.unit));
+    dest.busy = true;
+    let take = 0;
+    let count = 0;
+    let bytes = 0;
+    for (const q of dest.queue) {
+      if (take > 0 && (count + q.unit.count > this.maxBatchSize || bytes + q.unit.buf.length > CHUNK_BYTES))
+        break;
+      take++;
+      count += q.unit.count;
+      bytes += q.unit.buf.length;
+    }
+    const chunk = dest.queue.splice(0, take);
     const settle = (error: unknown) => {
       for (const { call } of chunk) {
         if (error !== undefined && call.error === undefined) call.error = error;
@@ -98,8 +88,14 @@ export class Sender {
           else call.reject(call.error);
         }
       }
+      this.next(dest);
     };
-    runScript(this.client, "omnibusSend", [dest.stream, dest.delayed], [dest.nomk ? "1" : "0", batch]).then(
+    runScript(
+      this.client,
+      "omnibusSend",
+      [dest.stream, dest.delayed],
+      [dest.nomk ? "1" : "0", joinBatches(chunk.map((q) => q.unit))],
+    ).then(
       () => settle(undefined),
       (error: unknown) => settle(error ?? new Error("send failed")),
     );
