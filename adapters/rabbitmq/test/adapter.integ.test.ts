@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, type Delivery, isOmnibusError, PublishError } from "@omnibus/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { fromUrl } from "../src/index.js";
-import { adapter, collector, difference, message, unique, url, waitFor } from "./helpers.js";
+import { adapter, cleanupBroker, collector, difference, message, unique, url, waitFor } from "./helpers.js";
 
 const open: { close(): Promise<void> }[] = [];
 function track<T extends { close(): Promise<void> }>(a: T): T {
@@ -11,7 +11,8 @@ function track<T extends { close(): Promise<void> }>(a: T): T {
 }
 afterAll(async () => {
   await Promise.all(open.map((a) => a.close().catch(() => {})));
-});
+  await cleanupBroker();
+}, 60_000);
 
 describe("rabbitmq adapter against a real broker", () => {
   it("round-trips every field, empty and binary bodies, unicode and empty headers", async () => {

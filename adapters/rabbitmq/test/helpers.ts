@@ -1,12 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import type { Delivery, OutboundMessage } from "@omnibus/core";
-import { type RabbitMQOptions, rabbitmq } from "../src/index.js";
+import { type RabbitMQAdapter, type RabbitMQOptions, rabbitmq } from "../src/index.js";
+import { trackingAdapters } from "./tracked.js";
 
 export const url = brokerUrl("rabbitmq");
 
-export function adapter(options: RabbitMQOptions = {}) {
-  return rabbitmq({ url, ...options });
+let tracker = trackingAdapters(() => rabbitmq({ url }));
+
+/** An adapter on the test broker; {@link cleanupBroker} deletes what it declared. */
+export function adapter(options: RabbitMQOptions = {}): RabbitMQAdapter {
+  const make = () => rabbitmq({ url, ...options });
+  make(); // options are checked now (ConfigError at the call site)
+  tracker = tracker.with(make);
+  return tracker.wrap() as RabbitMQAdapter;
+}
+
+/** Delete every queue and exchange the adapters of this file touched. */
+export function cleanupBroker(): Promise<void> {
+  return tracker.cleanup(url);
 }
 
 export function unique(prefix: string): string {

@@ -5,14 +5,16 @@ import { type RabbitMQAdapter, rabbitmq } from "../src/index.js";
  * Wraps adapters so that a test file can delete every queue and exchange its adapters touched
  * (the conformance suite leaves its uniquely named queues behind; quorum queues are not free).
  */
-export function trackingAdapters(make: () => RabbitMQAdapter) {
-  const queues = new Set<string>();
-  const exchanges = new Set<string>();
+export function trackingAdapters(
+  make: () => RabbitMQAdapter,
+  queues = new Set<string>(),
+  exchanges = new Set<string>(),
+) {
   const wrap = (): Adapter => {
     const a = make();
     return new Proxy(a, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
+      get(target, prop) {
+        const value = Reflect.get(target, prop); // getters run on the adapter itself (private fields)
         if (typeof value !== "function") return value;
         if (prop === "send") {
           return (address: { kind: string; name: string }, messages: unknown) => {
@@ -55,5 +57,7 @@ export function trackingAdapters(make: () => RabbitMQAdapter) {
       await a.close();
     }
   };
-  return { wrap, cleanup };
+  /** The same bookkeeping for adapters made another way. */
+  const withFactory = (other: () => RabbitMQAdapter) => trackingAdapters(other, queues, exchanges);
+  return { wrap, cleanup, with: withFactory };
 }
