@@ -176,11 +176,12 @@ export class RedisAdapter implements Adapter<RedisNative> {
       const bytes = packer.add(m, delay, delay > 0 ? uid() : "");
       if (bytes > this.options.maxMessageBytes) throw tooLarge(m, bytes);
       if (packer.length >= this.options.maxBatchSize || packer.bytes >= CHUNK_BYTES) {
-        units.push({ buf: packer.unframed(), count: packer.length });
+        units.push({ buf: packer.unframed(), count: packer.length, elements: packer.elements });
         packer = new BatchPacker(hint);
       }
     }
-    if (packer.length > 0) units.push({ buf: packer.unframed(), count: packer.length });
+    if (packer.length > 0)
+      units.push({ buf: packer.unframed(), count: packer.length, elements: packer.elements });
     await this.gate.acquire(n);
     try {
       await this.sender.send(stream, delayed, nomk, units);

@@ -20,11 +20,23 @@ function unpack(buf: Buffer): unknown {
   return value;
 }
 
+/** The messages of a packed batch, as the send script walks it: [delay, uid, ...fields] each. */
+function messagesOf(batch: Buffer): Buffer[][] {
+  const flat = unpack(batch) as Buffer[];
+  const out: Buffer[][] = [];
+  for (let i = 0; i < flat.length; ) {
+    const k = Number(flat[i + 2]!.toString());
+    out.push([flat[i]!, flat[i + 1]!, ...flat.slice(i + 3, i + 3 + k)]);
+    i += 3 + k;
+  }
+  return out;
+}
+
 /** The stream entry fields of a message, as the send script gets them. */
 function encodeFields(message: OutboundMessage): Buffer[] {
   const packer = new BatchPacker();
   packer.add(message, 0, "");
-  return (unpack(packer.finish()) as Buffer[][])[0]!.slice(2);
+  return messagesOf(packer.finish())[0]!.slice(2);
 }
 
 const toBuffers = (fields: (string | Buffer)[]) =>
@@ -101,7 +113,7 @@ describe("stream entry codec", () => {
       250,
       "u".repeat(24),
     );
-    const batch = unpack(packer.finish()) as Buffer[][];
+    const batch = messagesOf(packer.finish());
     expect(batch).toHaveLength(2);
     const [delay, uid, ...fields] = batch[0]!;
     expect(delay!.toString()).toBe("0");
@@ -121,10 +133,10 @@ describe("stream entry codec", () => {
     const part = (id: string) => {
       const p = new BatchPacker();
       p.add({ id, body: new Uint8Array([1]), headers: {}, timestamp: 1 }, 0, "");
-      return { buf: p.unframed(), count: p.length };
+      return { buf: p.unframed(), elements: p.elements };
     };
-    const joined = unpack(joinBatches([part("a"), part("b"), part("c")])) as Buffer[][];
+    const joined = messagesOf(joinBatches([part("a"), part("b"), part("c")]));
     expect(joined.map((m) => decodeFields("1-0", m.slice(2)).id)).toEqual(["a", "b", "c"]);
-    expect((unpack(joinBatches([part("z")])) as Buffer[][]).length).toBe(1);
+    expect(messagesOf(joinBatches([part("z")]))).toHaveLength(1);
   });
 });

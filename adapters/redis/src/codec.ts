@@ -141,14 +141,16 @@ const P_TIMESTAMP = packedName(F.timestamp);
 /**
  * Packs a batch of messages into one msgpack buffer, unpacked on the server by the send script
  * (`cmsgpack.unpack`): one argument for the whole batch instead of a dozen per message, which is
- * what a client library spends most of its time on. Layout: an array of messages, each an array
- * `[delay ms, uid, field, value, …]` of msgpack strings (Lua strings are binary-safe). Only the
- * `str 32` and `array 32` types are written: fixed-size headers, one pass.
+ * what a client library spends most of its time on. Layout: one flat array of msgpack strings
+ * (Lua strings are binary-safe), for each message `delay ms, uid, k, field, value, …` with `k`
+ * fields and values (flat: no table per message on the server). Only the `str 32` and `array 32`
+ * types are written: fixed-size headers, one pass.
  */
 export class BatchPacker {
   private buf: Buffer;
   private off = 5;
   private count = 0;
+  private values = 0;
 
   constructor(sizeHint = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(Math.max(1024, sizeHint));
@@ -157,6 +159,11 @@ export class BatchPacker {
   /** Messages added so far. */
   get length(): number {
     return this.count;
+  }
+
+  /** Array elements packed so far (for the batch header). */
+  get elements(): number {
+    return this.values;
   }
 
   /** Bytes packed so far. */
@@ -172,9 +179,9 @@ export class BatchPacker {
       (message.key !== undefined ? 2 : 0) +
       (message.correlationId !== undefined ? 2 : 0) +
       (message.replyTo !== undefined ? 2 : 0);
-    this.array(2 + fields + 2);
     this.str(String(delayMs));
     this.str(uid);
+    this.str(String(fields + 2));
     this.raw(P_ID);
     this.str(message.id);
     this.raw(P_BODY);
@@ -196,12 +203,13 @@ export class BatchPacker {
     this.raw(P_TIMESTAMP);
     this.str(String(message.timestamp));
     this.count++;
+    this.values += 3 + fields + 2;
     return this.off - start;
   }
 
   /** The packed batch (a view of the internal buffer: use it before adding more). */
   finish(): Buffer {
-    return frameBatch(this.count, this.buf.subarray(0, this.off));
+    return frameBatch(this.values, this.buf.subarray(0, this.off));
   }
 
   /**
@@ -217,13 +225,6 @@ export class BatchPacker {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
     this.buf.copy(next, 0, 0, this.off);
     this.buf = next;
-  }
-
-  private array(n: number): void {
-    this.ensure(5);
-    this.buf[this.off] = 0xdd;
-    this.buf.writeUInt32BE(n, this.off + 1);
-    this.off += 5;
   }
 
   private str(s: string): void {
@@ -264,20 +265,20 @@ export class BatchPacker {
   }
 }
 
-/** Write the batch header (array 32 of `count`) into the 5 bytes reserved at the front of `unframed`. */
-export function frameBatch(count: number, unframed: Buffer): Buffer {
+/** Write the batch header (array 32 of `elements`) into the 5 bytes reserved at the front of `unframed`. */
+export function frameBatch(elements: number, unframed: Buffer): Buffer {
   unframed[0] = 0xdd;
-  unframed.writeUInt32BE(count, 1);
+  unframed.writeUInt32BE(elements, 1);
   return unframed;
 }
 
 /** One batch of the messages of several unframed batches (each with its 5 reserved bytes). */
-export function joinBatches(parts: readonly { readonly count: number; readonly buf: Buffer }[]): Buffer {
-  if (parts.length === 1) return frameBatch(parts[0]!.count, parts[0]!.buf);
+export function joinBatches(parts: readonly { readonly elements: number; readonly buf: Buffer }[]): Buffer {
+  if (parts.length === 1) return frameBatch(parts[0]!.elements, parts[0]!.buf);
   let count = 0;
   let length = 5;
   for (const p of parts) {
-    count += p.count;
+    count += p.elements;
     length += p.buf.length - 5;
   }
   const out = Buffer.allocUnsafe(length);

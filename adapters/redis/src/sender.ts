@@ -9,7 +9,10 @@ export const CHUNK_BYTES = 1024 * 1024;
 export interface Unit {
   /** Packed messages, 5 bytes reserved in front (see `BatchPacker.unframed`). */
   readonly buf: Buffer;
+  /** Messages in it. */
   readonly count: number;
+  /** msgpack array elements in it. */
+  readonly elements: number;
 }
 
 interface Call {
