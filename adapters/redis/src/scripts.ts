@@ -173,7 +173,8 @@ if keep > 0 then
   local r = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', n + 1)
   if r[n + 1] and less(r[n + 1][1], min) then min = r[n + 1][1] end
 end
-return redis.call('XTRIM', KEYS[1], 'MINID', min)
+-- '~': whole radix-tree nodes only (cheap); it may keep a few more entries, never fewer.
+return redis.call('XTRIM', KEYS[1], 'MINID', '~', min)
 `;
 
 /**
