@@ -3,23 +3,23 @@
  * server (`INFO cpu` of a Redis nobody else uses) CPU per message, raw vs Omnibus, alternating.
  * Wall-clock throughput on a shared 2-core machine swings with the neighbours' load; CPU per
  * message is what decides throughput when the machine is the limit.
- * Run: OMNIBUS_REDIS_URL=redis://127.0.0.1:<private port> pnpm exec tsx --conditions=@omnibus/source adapters/redis/bench/e2ecpu.ts
+ * Compiled JavaScript, as applications run: `pnpm exec tsc -b bench adapters/redis`, then
+ * OMNIBUS_REDIS_URL=redis://127.0.0.1:<private port> node adapters/redis/bench/e2ecpu.mjs
  */
 import { Redis } from "ioredis";
-import { OmnibusDriver } from "../../../bench/src/omnibus.js";
-import { RawRedis } from "../../../bench/src/raw/redis.js";
-import { Tracker, windows } from "../../../bench/src/tracker.js";
-import type { Driver } from "../../../bench/src/types.js";
+import { OmnibusDriver } from "../../../bench/dist/src/omnibus.js";
+import { RawRedis } from "../../../bench/dist/src/raw/redis.js";
+import { Tracker, windows } from "../../../bench/dist/src/tracker.js";
 
 const URL = process.env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379";
 const N = Number(process.env.N ?? 20_000);
 const probe = new Redis(URL);
 const serverCpu = async () => {
   const i = await probe.info("cpu");
-  return Number(/used_cpu_user:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]);
+  return Number(/used_cpu_user:([\d.]+)/.exec(i)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)[1]);
 };
 
-async function e2e(d: Driver, n: number) {
+async function e2e(d, n) {
   const queue = `cpu-${Math.random().toString(36).slice(2)}`;
   await d.prepare(queue);
   const tracker = new Tracker(n, () => {});
@@ -43,21 +43,21 @@ await raw.connect();
 await omnibus.connect();
 await e2e(raw, 2000);
 await e2e(omnibus, 2000);
-const rows: Record<string, { rate: number; client: number; server: number }[]> = { raw: [], omnibus: [] };
+const rows = { raw: [], omnibus: [] };
 for (let r = 0; r < Number(process.env.ROUNDS ?? 3); r++) {
   for (const [name, d] of r % 2
-    ? ([
+    ? [
         ["omnibus", omnibus],
         ["raw", raw],
-      ] as const)
-    : ([
+      ]
+    : [
         ["raw", raw],
         ["omnibus", omnibus],
-      ] as const)) {
-    rows[name]!.push(await e2e(d, N));
+      ]) {
+    rows[name].push(await e2e(d, N));
   }
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [name, rs] of Object.entries(rows)) {
   console.log(
     `${name.padEnd(8)} ${Math.round(med(rs.map((r) => r.rate)))} msg/s  client ${med(rs.map((r) => r.client)).toFixed(1)} µs/msg  server ${med(rs.map((r) => r.server)).toFixed(1)} µs/msg  total ${med(rs.map((r) => r.client + r.server)).toFixed(1)}`,
