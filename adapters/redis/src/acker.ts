@@ -1,5 +1,5 @@
 import { ConnectionError } from "@omnibus/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 
 type Batch = { stream: string; group: string; ids: string[] };
 
@@ -15,7 +15,7 @@ export class Acker {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -60,16 +60,9 @@ export class Acker {
 
   private async write(batches: Batch[]): Promise<void> {
     try {
-      if (batches.length === 1) {
-        const { stream, group, ids } = batches[0]!;
-        await this.client.xack(stream, group, ...ids);
-        return;
-      }
-      const pipeline = this.client.pipeline();
-      for (const { stream, group, ids } of batches) pipeline.xack(stream, group, ...ids);
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error !== null)?.[0];
-      if (failed) throw failed;
+      // One command per stream (they may live on different cluster nodes); ioredis writes them
+      // back to back.
+      await Promise.all(batches.map(({ stream, group, ids }) => this.client.xack(stream, group, ...ids)));
     } catch (cause) {
       throw new ConnectionError(`redis: acknowledgement failed: ${(cause as Error).message}`, { cause });
     }

@@ -16,8 +16,9 @@ import {
   maskUrl,
   PublishError,
 } from "@omnibus/core";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { Acker } from "./acker.js";
+import { duplicateForBlocking, type RedisClient } from "./client.js";
 import { BatchPacker } from "./codec.js";
 import { installScripts, runScript } from "./commands.js";
 import { StreamConsumer } from "./consumer.js";
@@ -31,9 +32,9 @@ import { within } from "./util.js";
 /** The escape hatch of the Redis adapter. */
 export interface RedisNative {
   /** The main connection: sends, acks, claims, schedules. Never blocked. */
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** The blocking connections, one per running consumer (`XREADGROUP … BLOCK`). */
-  readonly blockingClients: ReadonlySet<Redis>;
+  readonly blockingClients: ReadonlySet<RedisClient>;
 }
 
 /** Back-pressure on sends: at most `limit` messages on their way to Redis at once. */
@@ -60,9 +61,9 @@ export class RedisAdapter implements Adapter<RedisNative> {
   readonly name = "redis";
   readonly features: Features;
   readonly native: RedisNative;
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly ownsClient: boolean;
-  private readonly blockingClients = new Set<Redis>();
+  private readonly blockingClients = new Set<RedisClient>();
   private readonly consumers = new Set<StreamConsumer>();
   private readonly acker: Acker;
   private readonly maintenance: Maintenance;
@@ -87,6 +88,9 @@ export class RedisAdapter implements Adapter<RedisNative> {
     if (options.client) {
       this.client = options.client;
       this.ownsClient = false;
+    } else if (options.cluster) {
+      this.client = new Cluster(options.cluster.nodes, { ...options.cluster.options, lazyConnect: true });
+      this.ownsClient = true;
     } else {
       this.client = new Redis(options.url, { ...options.redis, lazyConnect: true });
       this.ownsClient = true;
@@ -123,11 +127,18 @@ export class RedisAdapter implements Adapter<RedisNative> {
     } catch (cause) {
       if (this.ownsClient) this.client.disconnect();
       throw new ConnectionError(
-        `redis: cannot connect to ${maskUrl(this.options.url)}: ${(cause as Error).message}`,
+        `redis: cannot connect to ${this.describeTarget()}: ${(cause as Error).message}`,
         { cause },
       );
     }
     if (this.options.persistent) void this.checkPersistence();
+  }
+
+  private describeTarget(): string {
+    if (this.options.cluster) {
+      return `cluster ${this.options.cluster.nodes.map((n) => (typeof n === "object" ? `${n.host ?? ""}:${n.port ?? ""}` : maskUrl(String(n)))).join(",")}`;
+    }
+    return this.options.client ? "the given client's server" : maskUrl(this.options.url);
   }
 
   /** `persistent: true` is a claim about the server: say so when the server contradicts it. */
@@ -312,13 +323,8 @@ export class RedisAdapter implements Adapter<RedisNative> {
     }
   }
 
-  private newBlockingClient(): Redis {
-    const c = this.client.duplicate({
-      lazyConnect: true,
-      maxRetriesPerRequest: null,
-      enableAutoPipelining: false,
-      enableOfflineQueue: true,
-    });
+  private newBlockingClient(): RedisClient {
+    const c = duplicateForBlocking(this.client);
     c.on("error", () => {});
     this.blockingClients.add(c);
     return c;

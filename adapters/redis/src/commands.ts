@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./client.js";
 import {
   CLAIM,
   FORGET_CONSUMER,
@@ -34,7 +35,7 @@ const INSTALLED = Symbol.for("omnibus.redis.scripts");
  * Register the scripts on a client (once). ioredis then sends `EVALSHA`, and the full script the
  * first time on each connection (so a restarted Redis never answers `NOSCRIPT` to us).
  */
-export function installScripts(client: Redis): void {
+export function installScripts(client: RedisClient): void {
   const marked = client as unknown as Record<symbol, boolean>;
   if (marked[INSTALLED]) return;
   for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { lua });
@@ -43,7 +44,7 @@ export function installScripts(client: Redis): void {
 
 /** Run a script on a client, or queue it on a pipeline. Replies as strings unless `buffers`. */
 export function runScript(
-  target: Redis | ChainableCommander,
+  target: RedisClient | ChainableCommander,
   name: ScriptName,
   keys: readonly string[],
   args: readonly Arg[],

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
 import { ConnectionError } from "@omnibus/core";
-import type { Redis } from "ioredis";
 import type { Acker } from "./acker.js";
+import { isCluster, type RedisClient } from "./client.js";
 import { decodeFields } from "./codec.js";
 import { runScript } from "./commands.js";
 import type { SourceKeys } from "./keys.js";
@@ -74,13 +74,13 @@ let consumerSeq = 0;
 
 /** What the consumer needs from its adapter. */
 export interface ConsumerContext {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly options: ResolvedOptions;
   readonly acker: Acker;
   readonly maintenance: Maintenance;
   readonly clientId: string;
-  readonly newBlockingClient: () => Redis;
-  readonly dropBlockingClient: (client: Redis) => void;
+  readonly newBlockingClient: () => RedisClient;
+  readonly dropBlockingClient: (client: RedisClient) => void;
   readonly ensureGroups: (keys: SourceKeys, recovering: boolean) => Promise<void>;
   readonly log: (message: string, error: unknown) => void;
 }
@@ -91,7 +91,7 @@ export interface ConsumerContext {
  */
 export class StreamConsumer implements ConsumerHandle {
   readonly name: string;
-  private readonly blocking: Redis;
+  private readonly blocking: RedisClient;
   private blockingId: number | undefined;
   private readonly prefetch: number;
   private readonly lowWater: number;
@@ -126,8 +126,11 @@ export class StreamConsumer implements ConsumerHandle {
 
   /** Connect the blocking connection, create the groups and start reading. */
   async start(): Promise<void> {
-    this.blocking.on("ready", () => {
-      this.blocking.client("ID").then(
+    // `CLIENT UNBLOCK` needs the blocking connection's id (it changes on every reconnect). On a
+    // cluster the read runs on whichever node owns the slot: stop() waits for it to time out.
+    const standalone = !isCluster(this.blocking) ? this.blocking : undefined;
+    standalone?.on("ready", () => {
+      standalone.client("ID").then(
         (id) => {
           this.blockingId = Number(id);
         },
@@ -142,7 +145,7 @@ export class StreamConsumer implements ConsumerHandle {
     });
     try {
       await this.blocking.connect();
-      this.blockingId = Number(await this.blocking.client("ID"));
+      if (standalone) this.blockingId = Number(await standalone.client("ID"));
       await this.ctx.ensureGroups(this.keys, false);
     } catch (cause) {
       this.ctx.dropBlockingClient(this.blocking);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ClaimResult, IdempotencyStore } from "@omnibus/core";
 import { ConfigError, ConnectionError, maskUrl } from "@omnibus/core";
 import { type RedisOptions as IORedisOptions, Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import { installScripts, runScript, type ScriptName } from "./commands.js";
 import { DEFAULT_URL } from "./options.js";
 
@@ -11,7 +12,7 @@ export interface RedisIdempotencyStoreOptions {
    * An ioredis client to use (for example the adapter's `native.client`). Not closed by the store.
    * @default undefined (a client is created from `url`)
    */
-  client?: Redis;
+  client?: RedisClient;
   /**
    * Where Redis is, when no `client` is given.
    * @default "redis://127.0.0.1:6379"
@@ -58,7 +59,7 @@ const DONE = "omnibus:done";
  */
 export function redisIdempotencyStore(options: RedisIdempotencyStoreOptions = {}): RedisIdempotencyStore {
   const prefix = options.prefix ?? "omnibus:idem:";
-  let client: Redis;
+  let client: RedisClient;
   let owns = false;
   if (options.client) client = options.client;
   else {

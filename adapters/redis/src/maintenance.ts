@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import { runScript } from "./commands.js";
 import type { Schedule } from "./keys.js";
 import type { ResolvedOptions } from "./options.js";
@@ -29,7 +29,7 @@ export class Maintenance {
   private closed = false;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly options: ResolvedOptions,
     private readonly onError: (error: unknown) => void,
   ) {}

@@ -1,5 +1,6 @@
 import { ConfigError, consoleLogger, type Logger, maskUrl } from "@omnibus/core";
-import type { RedisOptions as IORedisOptions, Redis } from "ioredis";
+import type { ClusterNode, ClusterOptions, RedisOptions as IORedisOptions } from "ioredis";
+import type { RedisClient } from "./client.js";
 
 /**
  * How the adapter trims streams. Whatever the policy, an entry that some group has not yet read, or
@@ -24,11 +25,19 @@ export interface RedisAdapterOptions {
    */
   url?: string;
   /**
-   * An ioredis client to use instead of creating one from `url`. The adapter duplicates it for each
-   * consumer's blocking connection, and does not close it on `close()`.
+   * An ioredis client to use instead of creating one from `url`: a `Redis` (standalone or Sentinel)
+   * or a `Cluster`. The adapter duplicates it for each consumer's blocking reads, and does not close
+   * it on `close()`.
    * @default undefined (the adapter creates and owns its client)
    */
-  client?: Redis;
+  client?: RedisClient;
+  /**
+   * Connect to a Redis Cluster: its startup nodes and ioredis `Cluster` options. The adapter
+   * creates and owns the `Cluster` (instead of a client from `url`). Every key of one queue or topic
+   * lives in one slot (hash tags), so every script and pipeline stays on one node.
+   * @default undefined (a single server from `url`)
+   */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
   /**
    * Extra ioredis options for the clients the adapter creates (TLS, timeouts, `retryStrategy`, …).
    * @default {}
@@ -117,7 +126,8 @@ export interface RedisAdapterOptions {
 /** Options after defaults: every field set. */
 export interface ResolvedOptions {
   readonly url: string;
-  readonly client: Redis | undefined;
+  readonly client: RedisClient | undefined;
+  readonly cluster: { readonly nodes: ClusterNode[]; readonly options: ClusterOptions } | undefined;
   readonly redis: IORedisOptions;
   readonly prefix: string;
   readonly claimIdleMs: number;
@@ -148,7 +158,13 @@ function positive(name: string, value: unknown, fallback: number, min = 1): numb
 /** Validate options and fill in defaults. Throws `ConfigError`. */
 export function resolveOptions(options: RedisAdapterOptions = {}): ResolvedOptions {
   const url = options.url ?? DEFAULT_URL;
-  if (options.client === undefined) checkUrl(url);
+  if (options.client === undefined && options.cluster === undefined) checkUrl(url);
+  if (
+    options.cluster !== undefined &&
+    (!Array.isArray(options.cluster.nodes) || options.cluster.nodes.length === 0)
+  ) {
+    throw new ConfigError("redis: cluster.nodes must list at least one node");
+  }
   const prefix = options.prefix ?? "omnibus";
   if (typeof prefix !== "string" || prefix === "" || /[{}\s]/.test(prefix)) {
     throw new ConfigError(`redis: prefix must be a non-empty string without braces or spaces`);
@@ -175,6 +191,9 @@ export function resolveOptions(options: RedisAdapterOptions = {}): ResolvedOptio
   return {
     url,
     client: options.client,
+    cluster: options.cluster
+      ? { nodes: options.cluster.nodes, options: options.cluster.options ?? {} }
+      : undefined,
     redis: options.redis ?? {},
     prefix,
     claimIdleMs,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import { joinBatches } from "./codec.js";
 import { runScript } from "./commands.js";
 
@@ -47,7 +47,7 @@ export class Sender {
   private readonly destinations = new Map<string, Destination>();
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly maxBatchSize: number,
   ) {}
 
