@@ -193,6 +193,9 @@ export class StreamConsumer implements ConsumerHandle {
           await this.ctx.ensureGroups(this.keys, true);
           this.recovering = false;
         }
+        // Entries already read (a read over two streams may return more than there were free
+        // slots) go first.
+        this.dispatch();
         let free = this.prefetch - this.unsettled - this.buffer.length;
         if (free > 0 && Date.now() >= this.nextClaimAt) {
           await this.claim(free);
@@ -333,7 +336,7 @@ export class StreamConsumer implements ConsumerHandle {
     this.unsettled--;
     if (!this.waitingForSlots) return;
     const free = this.prefetch - this.unsettled - this.buffer.length;
-    if (free >= this.lowWater || this.unsettled === 0) this.wake();
+    if (this.buffer.length > 0 || free >= this.lowWater || this.unsettled === 0) this.wake();
   }
 
   private async renack(held: Held, delayMs: number): Promise<void> {

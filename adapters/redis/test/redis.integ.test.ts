@@ -237,6 +237,36 @@ describe("redis adapter", () => {
     expect(gb.map((d) => d.message.attempt)).toEqual([1]);
   });
 
+  it("topics with prefetch 1: entries read from both streams at once keep flowing", async () => {
+    // One XREADGROUP over the main and the retry stream can return an entry from each: the second
+    // waits in the consumer's buffer and must be handed out as soon as the slot frees.
+    const a = adapter({ claimIdleMs: 30_000 });
+    await a.connect();
+    const topic = q("prefetch1");
+    const attempts = new Map<string, number[]>();
+    await a.consume(
+      { kind: "topic", name: topic, group: "g" },
+      {
+        prefetch: 1,
+        onDelivery: (d) => {
+          const list = attempts.get(d.message.id) ?? [];
+          list.push(d.message.attempt);
+          attempts.set(d.message.id, list);
+          // Settle later, as a handler would.
+          setTimeout(() => void (d.message.attempt === 1 ? d.nack() : d.ack()), 1);
+        },
+        onError: () => {},
+      },
+    );
+    const sent = Array.from({ length: 20 }, (_, i) => msg(String(i)));
+    for (const m of sent) await a.send({ kind: "topic", name: topic }, [m]);
+    await waitFor(() => sent.every((m) => attempts.get(m.id)?.length === 2), {
+      timeoutMs: 4000,
+      message: () => `${[...attempts.values()].filter((l) => l.length === 2).length} of 20 done`,
+    });
+    for (const m of sent) expect(attempts.get(m.id)).toEqual([1, 2]);
+  });
+
   it("a delayed send outlives its sender: another client promotes it when due", async () => {
     const sender = adapter();
     await sender.connect();
