@@ -267,6 +267,36 @@ describe("redis adapter", () => {
     for (const m of sent) expect(attempts.get(m.id)).toEqual([1, 2]);
   });
 
+  it("stop() gives entries read but not handed out back to the group, attempt unchanged", async () => {
+    const a = adapter({ claimIdleMs: 60_000 });
+    await a.connect();
+    const topic = q("release");
+    await a.ensureGroup!(topic, "g");
+    // A nacked copy of m0 waits in the group's retry stream; m1 waits in the topic's stream.
+    const m0 = msg("m0");
+    await a.send({ kind: "topic", name: topic }, [m0]);
+    const first = await collect(a, { kind: "topic", name: topic, group: "g" }, { prefetch: 1 });
+    await waitFor(() => first.got.length === 1);
+    await first.got[0]!.nack();
+    await first.handle.stop();
+    await first.handle.close();
+    const m1 = msg("m1");
+    await a.send({ kind: "topic", name: topic }, [m1]);
+    // One read over both streams returns both: one is handed out (prefetch 1), one is buffered.
+    const second = await collect(a, { kind: "topic", name: topic, group: "g" }, { prefetch: 1 });
+    await waitFor(() => second.got.length === 1);
+    await second.handle.stop();
+    const third = await collect(a, { kind: "topic", name: topic, group: "g" }, { auto: ack });
+    await waitFor(() => third.got.length === 1, { timeoutMs: 5000 });
+    await second.got[0]!.ack();
+    const handedOut = second.got[0]!.message;
+    const released = third.got[0]!.message;
+    expect([handedOut.id, released.id].sort()).toEqual([m0.id, m1.id].sort());
+    // Same attempt as if it had been handed out by the consumer that released it.
+    expect(released.attempt).toBe(released.id === m0.id ? 2 : 1);
+    await second.handle.close();
+  });
+
   it("a delayed send outlives its sender: another client promotes it when due", async () => {
     const sender = adapter();
     await sender.connect();
