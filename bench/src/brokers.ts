@@ -32,8 +32,11 @@ export function omnibusUrl(broker: BrokerName): string {
 
 /** Whether the adapter's package has landed in this workspace. */
 export function adapterLanded(broker: BrokerName): boolean {
-  const here = fileURLToPath(new URL(`../../adapters/${broker}/src/index.ts`, import.meta.url));
-  return existsSync(here);
+  // From bench/src (tsx) or bench/dist/src (compiled): look upwards for the workspace's adapters/.
+  for (const up of ["../../", "../../../"]) {
+    if (existsSync(fileURLToPath(new URL(`${up}adapters/${broker}/src/index.ts`, import.meta.url)))) return true;
+  }
+  return false;
 }
 
 /** The raw client of a broker, or why there is none. */

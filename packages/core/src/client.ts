@@ -40,6 +40,12 @@ import {
 const DEFAULT_CONCURRENCY = 16;
 
 /**
+ * Request-reply inboxes are ephemeral queues named `<INBOX_PREFIX><client id>`. Adapters may rely
+ * on the prefix, e.g. to refuse to create a durable queue for a reply whose inbox is gone.
+ */
+export const INBOX_PREFIX = "omnibus.inbox.";
+
+/**
  * Create a client. Nothing connects until the first call (or {@link Client.connect}).
  *
  * @example
@@ -439,7 +445,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, this.#options.requestTimeoutMs);
     const schema = this.#schemaFor("request", queue, "send");
     const checked = schema ? await validate(schema, body, `request ${queue}`) : body;
-    this.#requests ??= new RequestBroker(this, adapter, `omnibus.inbox.${this.#clientId}`);
+    this.#requests ??= new RequestBroker(this, adapter, `${INBOX_PREFIX}${this.#clientId}`);
     const inbox = await this.#requests.inbox();
     const normalised = this.#normalise(adapter, options);
     normalised.correlationId = normalised.id;
