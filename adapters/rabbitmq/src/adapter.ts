@@ -4,6 +4,7 @@ import {
   ClosedError,
   ConfigError,
   ConnectionError,
+  INBOX_PREFIX as CORE_INBOX_PREFIX,
   type ConsumeOptions,
   type ConsumerHandle,
   type Features,
@@ -43,7 +44,7 @@ export const MAX_DELAY_MS = 2_147_483_647;
  * another client. A send never declares them (a reply to an inbox that is gone must fail, not
  * create a durable orphan queue).
  */
-export const INBOX_PREFIX = "omnibus.inbox.";
+export const INBOX_PREFIX = CORE_INBOX_PREFIX;
 
 /** Headers of amqplib's connection `clientProperties`. */
 const CLIENT_PRODUCT = "@omnibus/rabbitmq";
