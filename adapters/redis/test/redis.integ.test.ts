@@ -405,6 +405,19 @@ describe("redis adapter", () => {
     ).toEqual([]);
   });
 
+  it("persistent: true on a server without AOF is reported at connect", async () => {
+    const admin2 = new Redis(URL);
+    const appendonly = ((await admin2.config("GET", "appendonly")) as string[])[1];
+    admin2.disconnect();
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    const a = adapter({ persistent: true, logger });
+    expect(a.features.persistent).toBe(true);
+    await a.connect();
+    if (appendonly === "yes") return; // a server with AOF: nothing to report
+    await waitFor(() => warnings.some((w) => w.includes("appendonly no")));
+  });
+
   it("deleteQueue removes the stream and its schedule", async () => {
     const a = adapter();
     const queue = q("delete");
