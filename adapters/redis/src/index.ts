@@ -31,6 +31,7 @@ export function fromUrl(url: string, options?: Record<string, unknown>): Adapter
 }
 
 export type { RedisNative } from "./adapter.js";
+export type { RedisClient } from "./client.js";
 export type { RedisNativeMessage } from "./consumer.js";
 export type { RedisIdempotencyStore, RedisIdempotencyStoreOptions } from "./idempotency.js";
 export { redisIdempotencyStore } from "./idempotency.js";
