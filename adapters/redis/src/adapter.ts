@@ -20,7 +20,7 @@ import { Cluster, Redis } from "ioredis";
 import { Acker } from "./acker.js";
 import { duplicateForBlocking, type RedisClient } from "./client.js";
 import { BatchPacker } from "./codec.js";
-import { installScripts, runScript } from "./commands.js";
+import { installScripts } from "./commands.js";
 import { StreamConsumer } from "./consumer.js";
 import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
 import { Maintenance } from "./maintenance.js";

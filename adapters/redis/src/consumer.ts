@@ -156,7 +156,9 @@ export class StreamConsumer implements ConsumerHandle {
     const m = this.ctx.maintenance;
     m.addSchedules(this.keys.schedules);
     // Only a topic's main stream may be trimmed while it has no group (nobody reads it then).
-    this.keys.streams.forEach((stream, i) => m.addStream(stream, i > 0 || this.keys.startId === "0"));
+    this.keys.streams.forEach((stream, i) => {
+      m.addStream(stream, i > 0 || this.keys.startId === "0");
+    });
     if (this.ephemeral) {
       const keys = this.ephemeralKeys();
       m.addEphemeral(keys);
