@@ -1,10 +1,28 @@
 import { describeConformance } from "@omnibus/conformance";
 import { brokerUrl } from "@omnibus/conformance/brokers";
+import { shortId } from "@omnibus/core";
+import { Redis } from "ioredis";
+import { afterAll } from "vitest";
 import { redis } from "../src/index.js";
+
+// A prefix of this run only: the cleanup below cannot touch a concurrent run's keys.
+const PREFIX = `omnibus-conf-${shortId()}`;
 
 describeConformance({
   name: "redis",
-  adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: 1000, prefix: "omnibus-conf" }),
+  adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: 1000, prefix: PREFIX }),
   unreachable: () => redis({ url: "redis://127.0.0.1:1" }),
   redeliveryAfterMs: 2000,
+});
+
+// Remove every queue and topic the suite made.
+afterAll(async () => {
+  const admin = new Redis(brokerUrl("redis"));
+  let cursor = "0";
+  do {
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${PREFIX}:*`, "COUNT", 1000);
+    if (keys.length > 0) await admin.del(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  admin.disconnect();
 });

@@ -29,6 +29,9 @@ it("README: adapter, delayed send, idempotency store, escape hatch", async () =>
   expect(orders).toEqual([{ sku: "A-1", qty: 2 }]);
   await bus.close();
   const cleanup = redis({ url, logger: silentLogger });
+  await cleanup.connect();
   await cleanup.deleteQueue!(queue);
+  const seen = await cleanup.native.client.keys("orders:seen:*");
+  if (seen.length > 0) await cleanup.native.client.del(...seen);
   await cleanup.close();
 });

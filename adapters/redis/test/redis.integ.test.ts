@@ -23,7 +23,7 @@ import type { RedisAdapter, RedisNative } from "../src/adapter.js";
 import { fromUrl, type RedisNativeMessage, redis } from "../src/index.js";
 
 const URL = brokerUrl("redis");
-const PREFIX = "omnibus-test";
+const PREFIX = `omnibus-test-${shortId()}`;
 const admin = new Redis(URL);
 const open: Adapter<RedisNative>[] = [];
 
