@@ -14,6 +14,7 @@ describe("kafka adapter", () => {
     const producer = await connected();
     const sent: string[] = [];
     const total = 3000;
+    let joined = false;
     const sending = (async () => {
       for (let i = 0; i < total / 100; i++) {
         const batch = messages(100);
@@ -24,6 +25,11 @@ describe("kafka adapter", () => {
           timeoutMs: 30_000,
           message: () => `flow: sent ${sent.length} a ${a.deliveries.length} b ${b.deliveries.length}`,
         });
+        // Once the second member has joined, slow the stream down until the rebalance has given it
+        // partitions (a loaded machine can take seconds), so that it really takes part.
+        if (joined && b.deliveries.length === 0) {
+          await waitFor(() => b.deliveries.length > 0, { timeoutMs: 1_000 }).catch(() => {});
+        }
       }
     })();
     // A second member joins a third of the way in...
@@ -31,7 +37,10 @@ describe("kafka adapter", () => {
       timeoutMs: 30_000,
       message: () => `join: sent ${sent.length}`,
     });
-    const second = await (await connected()).consume(source, b.options(32));
+    const joining = await connected();
+    // consume() resolves once the group has taken the member in; the stream slows down meanwhile.
+    joined = true;
+    const second = await joining.consume(source, b.options(32));
     // ...and leaves two thirds in: stop fetching, let its handlers finish, close.
     await waitFor(() => sent.length >= (2 * total) / 3 && b.deliveries.length > 0, {
       timeoutMs: 30_000,

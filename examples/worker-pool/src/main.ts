@@ -12,4 +12,6 @@ const report = await runWorkerPool({
   workers: Number(flag("workers") ?? 4),
   log: (line) => console.log(line),
 });
-console.log(report.duplicates === 0 ? "every job handled exactly once" : `${report.duplicates} jobs handled twice`);
+console.log(
+  report.duplicates === 0 ? "every job handled exactly once" : `${report.duplicates} jobs handled twice`,
+);

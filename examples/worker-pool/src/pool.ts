@@ -50,7 +50,9 @@ export async function runWorkerPool(options: PoolOptions): Promise<PoolReport> {
           seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
           perWorker[w]!++;
         },
-        { concurrency: options.concurrency ?? 2 },
+        // Load levelling wants prefetch = concurrency: a worker takes a job only when it has a free
+        // slot, so a burst spreads over every worker instead of filling the first one's buffer.
+        { concurrency: options.concurrency ?? 2, prefetch: options.concurrency ?? 2 },
       );
     }
     const producer = createClient({ url: options.url, logger: silentLogger });
