@@ -415,27 +415,57 @@ export class SqsAdapter implements Adapter<SqsNative> {
   async #sendToQueue(name: string, batch: Outgoing[]): Promise<void> {
     const queue = this.#queueName(name);
     let url = await this.#queueUrl(queue, this.#o.autoCreate);
-    let pending = batch;
-    for (let attempt = 0; ; attempt++) {
-      let failed: { index: number; senderFault: boolean; code: string; message: string }[];
-      try {
-        const out = await this.#sendSlots.run(() =>
-          this.#sqs.send(
+    await this.#withBatchRetries(batch, {
+      what: `SQS queue ${queue}`,
+      call: async (pending) =>
+        (
+          await this.#sqs.send(
             new SendMessageBatchCommand({
               QueueUrl: url,
               Entries: pending.map((o, i) => this.#sqsEntry(o, i)),
             }),
-          ),
-        );
-        failed = (out.Failed ?? []).map((f) => ({
+          )
+        ).Failed,
+      missing: isQueueMissing,
+      // Deleted behind our back: declare again.
+      recreate: async () => {
+        url = await this.#queueUrl(queue, true, true);
+      },
+      failure: `cannot send to SQS queue ${queue}`,
+    });
+  }
+
+  /**
+   * One batch call with the retries both SQS and SNS batches need: re-create a destination that
+   * vanished (when `autoCreate`), retry throttling and server faults with backoff, resend only
+   * the entries the broker failed, and fail on the first entry it refused for good.
+   */
+  async #withBatchRetries(
+    batch: Outgoing[],
+    how: {
+      what: string;
+      call: (
+        pending: Outgoing[],
+      ) => Promise<{ Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[] | undefined>;
+      missing: (error: unknown) => boolean;
+      recreate: () => Promise<void>;
+      failure: string;
+    },
+  ): Promise<void> {
+    let pending = batch;
+    for (let attempt = 0; ; attempt++) {
+      let failed: { index: number; senderFault: boolean; code: string; message: string }[];
+      try {
+        const out = await this.#sendSlots.run(() => how.call(pending));
+        failed = (out ?? []).map((f) => ({
           index: Number(f.Id),
           senderFault: f.SenderFault === true,
           code: f.Code ?? "",
           message: f.Message ?? "",
         }));
       } catch (error) {
-        if (isQueueMissing(error) && this.#o.autoCreate && attempt < SEND_ATTEMPTS) {
-          url = await this.#queueUrl(queue, true, true); // deleted behind our back: declare again
+        if (how.missing(error) && this.#o.autoCreate && attempt < SEND_ATTEMPTS) {
+          await how.recreate();
           continue;
         }
         if (isTransient(error) && !isNetworkError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
@@ -444,14 +474,14 @@ export class SqsAdapter implements Adapter<SqsNative> {
           await sleep(backoff(attempt));
           continue;
         }
-        throw translate(error, `cannot send to SQS queue ${queue}`, true);
+        throw translate(error, how.failure, true);
       }
       if (failed.length === 0) return;
       const fatal =
         failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
       if (fatal) {
         const id = pending[fatal.index]?.message.id;
-        throw new PublishError(`SQS refused message ${id} on ${queue}: ${fatal.code}: ${fatal.message}`, {
+        throw new PublishError(`${how.what} refused message ${id}: ${fatal.code}: ${fatal.message}`, {
           retryable: !fatal.senderFault,
         });
       }
@@ -477,12 +507,11 @@ export class SqsAdapter implements Adapter<SqsNative> {
   async #publish(topic: string, batch: Outgoing[]): Promise<void> {
     const sns = this.#requireSns(`topic ${topic}`);
     let arn = await this.#topicArn(topic);
-    let pending = batch;
-    for (let attempt = 0; ; attempt++) {
-      let failed: { index: number; senderFault: boolean; code: string; message: string }[];
-      try {
-        const out = await this.#sendSlots.run(() =>
-          sns.send(
+    await this.#withBatchRetries(batch, {
+      what: `SNS topic ${topic}`,
+      call: async (pending) =>
+        (
+          await sns.send(
             new PublishBatchCommand({
               TopicArn: arn,
               PublishBatchRequestEntries: pending.map((o, i) => ({
@@ -497,39 +526,14 @@ export class SqsAdapter implements Adapter<SqsNative> {
                   : {}),
               })),
             }),
-          ),
-        );
-        failed = (out.Failed ?? []).map((f) => ({
-          index: Number(f.Id),
-          senderFault: f.SenderFault === true,
-          code: f.Code ?? "",
-          message: f.Message ?? "",
-        }));
-      } catch (error) {
-        if (isNotFound(error) && this.#o.autoCreate && attempt < SEND_ATTEMPTS) {
-          arn = await this.#topicArn(topic, true);
-          continue;
-        }
-        if (isTransient(error) && !isNetworkError(error) && attempt < SEND_ATTEMPTS - 1 && !this.#closed) {
-          // Throttled or a 5xx the SDK already retried: give it a little more time. (Network errors
-          // were retried by the SDK too, and mean the broker is away: fail now.)
-          await sleep(backoff(attempt));
-          continue;
-        }
-        throw translate(error, `cannot publish to SNS topic ${this.#topicName(topic)}`, true);
-      }
-      if (failed.length === 0) return;
-      const fatal =
-        failed.find((f) => f.senderFault) ?? (attempt >= SEND_ATTEMPTS - 1 ? failed[0] : undefined);
-      if (fatal) {
-        const id = pending[fatal.index]?.message.id;
-        throw new PublishError(`SNS refused message ${id} on ${topic}: ${fatal.code}: ${fatal.message}`, {
-          retryable: !fatal.senderFault,
-        });
-      }
-      pending = failed.map((f) => pending[f.index]!);
-      await sleep(backoff(attempt));
-    }
+          )
+        ).Failed,
+      missing: isNotFound,
+      recreate: async () => {
+        arn = await this.#topicArn(topic, true);
+      },
+      failure: `cannot publish to SNS topic ${this.#topicName(topic)}`,
+    });
   }
 
   // ------------------------------------------------------------------ settling (batched)
