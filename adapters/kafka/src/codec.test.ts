@@ -83,6 +83,56 @@ describe("codec", () => {
     expect(decoded.dueAt).toBe(123);
   });
 
+  it("writes one internal header, with core's own headers in it", () => {
+    const headers = { "omnibus-content-type": "application/json", plain: "p" };
+    const record = toRecord({ ...base, headers, correlationId: "c", replyTo: "r" }, base.timestamp, {
+      attempt: 2,
+      dueAt: 99,
+    });
+    expect(Object.keys(record.headers!).sort()).toEqual([Header.meta, "plain"]);
+    const decoded = fromRecord("t", 0, asFetched(record));
+    expect(decoded.headers).toEqual(headers);
+    expect([decoded.id, decoded.correlationId, decoded.replyTo, decoded.attempt, decoded.dueAt]).toEqual([
+      "id-1",
+      "c",
+      "r",
+      2,
+      99,
+    ]);
+    const odd = toRecord({ ...base, timestamp: Number.NaN }, base.timestamp);
+    expect(fromRecord("t", 0, asFetched(odd)).timestamp).toBeNaN();
+  });
+
+  it("reads records written with one header per field, and ignores a foreign @m", () => {
+    const old: KafkaMessage = {
+      key: null,
+      value: Buffer.from("v"),
+      timestamp: "5",
+      attributes: 0,
+      offset: "1",
+      headers: {
+        "@id": Buffer.from("old-1"),
+        "@cid": Buffer.from("c"),
+        "@rt": Buffer.from("r"),
+        "@ts": Buffer.from("7"),
+        "@at": Buffer.from("3"),
+        "@due": Buffer.from("11"),
+        "omnibus-content-type": Buffer.from("text/plain"),
+      },
+    };
+    const decoded = fromRecord("t", 0, old);
+    expect([decoded.id, decoded.correlationId, decoded.replyTo, decoded.timestamp]).toEqual([
+      "old-1",
+      "c",
+      "r",
+      7,
+    ]);
+    expect([decoded.attempt, decoded.dueAt]).toEqual([3, 11]);
+    expect(decoded.headers).toEqual({ "omnibus-content-type": "text/plain" });
+    const foreign = fromRecord("t", 0, { ...old, headers: { "@m": Buffer.from("not json") } });
+    expect(foreign.id).toBe("t-0-1");
+  });
+
   it("maps an empty body to an empty value, never a tombstone, and back", () => {
     const record = toRecord({ ...base, body: new Uint8Array(0) }, base.timestamp);
     expect(record.value).toEqual(Buffer.alloc(0));

@@ -13,7 +13,7 @@ export function hashId(id: string): number {
 
 /**
  * Keyed records go where kafkajs's (Java-compatible) default partitioner puts them. Keyless
- * records are spread by a hash of their message id instead of a round-robin counter, so that a
+ * records are spread by a hash of their message id (the `@m` header, which holds it) instead of a round-robin counter, so that a
  * retried produce request puts every record in the same partition as the first attempt. With a
  * counter, kafkajs's idempotent producer re-partitions a request after a partial failure (some
  * partitions written, some not, as right after a broker restart); the batches then no longer
@@ -25,7 +25,7 @@ export const stablePartitioner: ICustomPartitioner = () => {
     const { message, partitionMetadata } = args;
     if (message.partition !== undefined && message.partition !== null) return message.partition;
     if (message.key !== undefined && message.key !== null) return byKey(args);
-    const id = message.headers?.[Header.id];
+    const id = message.headers?.[Header.meta] ?? message.headers?.[Header.id];
     if (typeof id !== "string") return byKey(args);
     return hashId(id) % partitionMetadata.length;
   };

@@ -4,9 +4,9 @@ import type { Driver } from "../types.js";
 
 /**
  * kafkajs as an expert writes it: topics created up front (3 partitions, as the Omnibus adapter
- * declares), a producer sending a window per request with `acks: -1`, and a consumer group read
- * with `eachBatch` (offsets resolved per message, committed by kafkajs). No raw RPC: Kafka has no
- * natural request-reply.
+ * declares), an idempotent producer (the adapter's delivery guarantee) sending a window per request
+ * with `acks: -1`, and a consumer group read with `eachBatch` (offsets resolved per message,
+ * committed by kafkajs). No raw RPC: Kafka has no natural request-reply.
  */
 export class RawKafka implements Driver {
   readonly side = "raw";
@@ -30,7 +30,8 @@ export class RawKafka implements Driver {
   async connect(): Promise<void> {
     this.#admin = this.#kafka.admin();
     await this.#admin.connect();
-    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false });
+    // Idempotent, as the Omnibus adapter's producer is: the same delivery guarantee on both sides.
+    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
     await this.#producer.connect();
   }
 
