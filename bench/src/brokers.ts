@@ -34,7 +34,8 @@ export function omnibusUrl(broker: BrokerName): string {
 export function adapterLanded(broker: BrokerName): boolean {
   // From bench/src (tsx) or bench/dist/src (compiled): look upwards for the workspace's adapters/.
   for (const up of ["../../", "../../../"]) {
-    if (existsSync(fileURLToPath(new URL(`${up}adapters/${broker}/src/index.ts`, import.meta.url)))) return true;
+    if (existsSync(fileURLToPath(new URL(`${up}adapters/${broker}/src/index.ts`, import.meta.url))))
+      return true;
   }
   return false;
 }

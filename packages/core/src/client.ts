@@ -308,7 +308,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
         cause: error,
       });
     }
-    options.headers[Headers.ContentType] = codec.contentType;
+    // JSON is the wire default: no header for it (one header less per message on every broker).
+    if (codec.contentType !== jsonCodec.contentType) options.headers[Headers.ContentType] = codec.contentType;
     const max = adapter.features.maxMessageBytes;
     // Exact UTF-8 sizes only when an upper bound (3 bytes per UTF-16 unit) could pass the limit.
     const size =
@@ -425,7 +426,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   /** Used by consumers: decode with the content type's codec. */
   decode(headers: Readonly<Record<string, string>>, bytes: Uint8Array): unknown {
-    return this.#options.codecs.decode(headers[Headers.ContentType], bytes, this.#options.codec);
+    return this.#options.codecs.decode(headers[Headers.ContentType], bytes, jsonCodec);
   }
 
   /** Used by consumers: dead-letter and reply sends bypass middleware and validation. */

@@ -2,7 +2,10 @@ import { DecodeError } from "./errors.js";
 
 /** Turns bodies into bytes and back. The content type travels in a header. */
 export interface Codec<T = unknown> {
-  /** MIME type written to the `omnibus-content-type` header, e.g. `application/json`. */
+  /**
+   * MIME type written to the `omnibus-content-type` header, e.g. `text/plain`. JSON, the default,
+   * is written as no header at all, and a message without the header is read as JSON.
+   */
   readonly contentType: string;
   encode(body: T): Uint8Array;
   /** Throw on malformed input; core turns it into a `DecodeError` and dead-letters the message. */

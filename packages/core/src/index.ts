@@ -2,7 +2,7 @@
  * `@omnibus/core`: one messaging API for every broker.
  * @module
  */
-export { INBOX_PREFIX, createClient } from "./client.js";
+export { createClient, INBOX_PREFIX } from "./client.js";
 export type { Codec } from "./codec.js";
 export { builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
 export type {
