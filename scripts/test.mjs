@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm test`: the full suite on a fresh machine.
 //  1. installs the workspace if needed (pnpm install --frozen-lockfile);
-//  2. type-checks every package (tsc -b);
+//  2. type-checks every package (tsc -b) and lints (biome check);
 //  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
 //     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
 //  4. runs vitest over the workspace and prints a one-line summary.
@@ -33,6 +33,7 @@ if (!existsSync(join(root, "node_modules", ".modules.yaml"))) {
   step("install", "pnpm", ["install", "--frozen-lockfile"]);
 }
 step("type check (tsc -b)", "pnpm", ["exec", "tsc", "-b"]);
+step("lint (biome check)", "pnpm", ["exec", "biome", "check", "."]);
 
 // Which brokers: those of the projects asked for, or all of them.
 const projectBrokers = {
