@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import type { Adapter, Delivery, OutboundMessage } from "@omnibus/core";
+import { outboundMessage } from "@omnibus/core/testing";
 import { type KafkaNative, type KafkaOptions, kafka } from "../src/index.js";
 
 export const brokers = brokerUrl("kafka");
@@ -23,15 +24,8 @@ export function unique(prefix: string): string {
   return `test-kafka-${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
-  return {
-    id: randomUUID(),
-    body: new TextEncoder().encode("hello"),
-    headers: {},
-    timestamp: Date.now(),
-    ...overrides,
-  };
-}
+/** One outbound message (see `outboundMessage` in `@omnibus/core/testing`). */
+export const message = outboundMessage;
 
 export function messages(n: number, overrides: Partial<OutboundMessage> = {}): OutboundMessage[] {
   return Array.from({ length: n }, () => message(overrides));

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import type { Delivery, OutboundMessage } from "@omnibus/core";
+import { waitFor as coreWaitFor, outboundMessage } from "@omnibus/core/testing";
 import { type RabbitMQAdapter, type RabbitMQOptions, rabbitmq } from "../src/index.js";
 import { trackingAdapters } from "./tracked.js";
 
@@ -25,27 +26,16 @@ export function unique(prefix: string): string {
   return `test.rmq.${prefix}.${randomUUID().slice(0, 8)}`;
 }
 
-export function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
-  return {
-    id: randomUUID(),
-    body: new TextEncoder().encode("hello"),
-    headers: {},
-    timestamp: Date.now(),
-    ...overrides,
-  };
-}
+/** One outbound message (see `outboundMessage` in `@omnibus/core/testing`). */
+export const message = outboundMessage;
 
-/** Wait until `condition()` holds, polling; fail after `timeoutMs`. */
+/** Wait until `condition()` holds, polling; fail after `timeoutMs` (core's `waitFor`). */
 export async function waitFor(
   condition: () => boolean,
   timeoutMs = 10_000,
   what = "condition",
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await coreWaitFor(condition, { timeoutMs, intervalMs: 5, message: what });
 }
 
 /** Collects deliveries; acks them unless told otherwise. */

@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import type { OutboundMessage } from "./spi.js";
+
 /**
  * Helpers for tests of Omnibus applications and adapters: wait on conditions with deadlines,
  * never on fixed sleeps.
@@ -68,4 +71,18 @@ export function deferred<T = void>(): {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * An outbound message as core hands it to an adapter (body "hello", fresh id, no headers), for
+ * adapter tests that drive the SPI directly. `overrides` replace any field.
+ */
+export function outboundMessage(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+  return {
+    id: randomUUID(),
+    body: new TextEncoder().encode("hello"),
+    headers: {},
+    timestamp: Date.now(),
+    ...overrides,
+  };
 }
