@@ -531,6 +531,9 @@ export class EphemeralConsumer implements NatsConsumer {
     if (this.#state !== "running") return;
     this.#state = "stopped";
     this.#sub?.unsubscribe();
+    // Make the server drop the interest before stop() resolves: a sender publishing right after
+    // must get "no responders" at once, not a message delivered to a subscription that is gone.
+    await this.#host.nc.flush().catch(() => {});
     // Senders still waiting learn at once that nobody took their message.
     for (const p of this.#queue) {
       if (p.unanswered) {
