@@ -195,7 +195,10 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
     classpath,
   ];
   if (!existsSync(join(o.dataDir, "data", "meta.properties"))) {
-    const clusterId = randomBytes(16).toString("base64url");
+    // A base64url id can start with "-", which kafka-storage's argument parser takes for an option
+    // (1 start in 64 failed that way): draw again until it does not.
+    let clusterId = randomBytes(16).toString("base64url");
+    while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
     try {
       await run(
         command,
