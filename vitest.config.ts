@@ -41,6 +41,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Repository-level checks: the README's commands on a fresh copy, packages from tarballs.
+          name: "repo",
+          include: ["scripts/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "bench",
           include: ["bench/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
