@@ -3,7 +3,35 @@
  * @module
  */
 
+export {
+  ConformanceFailure,
+  check,
+  equal,
+  fail,
+  idDifference,
+  rejectsWith,
+  sameBytes,
+  sameIds,
+  within,
+} from "./assert.js";
+export type {
+  AdapterCaseContext,
+  Case,
+  CaseContext,
+  CaseEnv,
+  ClientCaseContext,
+  Received,
+  Recorder,
+  RecorderOptions,
+  Tier,
+} from "./case.js";
+export { adapterCase, clientCase } from "./case.js";
+export { adapterCases, allCases, clientCases } from "./cases/index.js";
+export type { ConformanceOptions, ResolvedConformanceOptions } from "./options.js";
+export { resolveConformanceOptions } from "./options.js";
 export type { RunConformanceOptions } from "./run.js";
 export { runConformance } from "./run.js";
-export type { ConformanceOptions } from "./suite.js";
-export { conformanceCases, describeConformance } from "./suite.js";
+export type { CaseResult, CaseStatus, RunCasesOptions } from "./runner.js";
+export { runCase, runCases } from "./runner.js";
+export type { DescribeConformanceOptions } from "./suite.js";
+export { describeAdapterConformance, describeConformance } from "./suite.js";

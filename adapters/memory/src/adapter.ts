@@ -106,8 +106,8 @@ class MemoryAdapter implements Adapter<MemoryNative> {
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (this.#closed) throw new ClosedError("memory adapter is closed");
     for (const message of messages) {
-      // Copy the body: the sender may reuse its buffer.
-      const copy = { ...message, body: message.body.slice() };
+      // Copy the body: the sender may reuse its buffer (`Buffer#slice` would not copy).
+      const copy = { ...message, body: new Uint8Array(message.body) };
       if (address.kind === "queue") this.#broker.sendToQueue(address.name, copy);
       else this.#broker.publish(address.name, copy);
     }

@@ -151,7 +151,9 @@ export class MemoryQueue {
     const tag = (stored.tag = (stored.tag ?? 0) + 1);
     const message: InboundMessage = {
       id: m.id,
-      body: m.body,
+      // A copy per delivery: a handler that writes into its body must not change a redelivery
+      // or another group's copy.
+      body: new Uint8Array(m.body),
       headers: m.headers,
       key: m.key,
       correlationId: m.correlationId,

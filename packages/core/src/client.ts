@@ -27,7 +27,7 @@ import {
   type ConsumeContext,
   type ConsumerOptions,
   type Handler,
-  Headers,
+  HeaderNames,
   type Message,
   type Middleware,
   type RequestOptions,
@@ -116,6 +116,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   constructor(options: ClientOptions<C>) {
     this.#options = resolveOptions(options);
+    const steps = this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m));
+    this.#sendChain = steps.length === 0 ? undefined : compose<SendContext>(steps, async () => {});
     if (options.adapter) {
       const adapter = options.adapter;
       this.#adapterName = adapter.name;
@@ -224,22 +226,40 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   ): Promise<Prepared[]> {
     if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
     const schema = this.#schemaFor(kind, destination, "send");
-    if (this.#options.use.length === 0 && schema === undefined) {
+    if (this.#sendChain === undefined && schema === undefined) {
       return items.map((item) => this.#encode(adapter, item.body, this.#normalise(adapter, item)));
     }
-    const chain = compose<SendContext>(
-      this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m)),
-      async () => {},
-    );
     return Promise.all(
-      items.map(async (item) => {
-        const options = this.#normalise(adapter, item);
-        const ctx: SendContext = { kind, destination, body: item.body, options, client: this as any };
-        await chain(ctx);
-        const body = schema ? await validate(schema, ctx.body, `${kind} ${destination}`) : ctx.body;
-        return this.#encode(adapter, body, options);
-      }),
+      items.map((item) =>
+        this.#throughMiddleware(
+          adapter,
+          kind,
+          destination,
+          item.body,
+          this.#normalise(adapter, item),
+          schema,
+        ),
+      ),
     );
+  }
+
+  /** The client's send middleware, composed once; undefined when there is none. */
+  readonly #sendChain: ((ctx: SendContext) => Promise<void>) | undefined;
+
+  /** Run one message through the send middleware, validate it, encode it. */
+  async #throughMiddleware(
+    adapter: Adapter,
+    kind: "queue" | "topic",
+    destination: string,
+    body: unknown,
+    options: SendOptions & { id: string; headers: Record<string, string> },
+    schema: import("@standard-schema/spec").StandardSchemaV1 | undefined,
+    what = `${kind} ${destination}`,
+  ): Promise<Prepared> {
+    const ctx: SendContext = { kind, destination, body, options, client: this as any };
+    if (this.#sendChain) await this.#sendChain(ctx);
+    const checked = schema ? await validate(schema, ctx.body, what) : ctx.body;
+    return this.#encode(adapter, checked, options);
   }
 
   #normalise(
@@ -309,7 +329,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       });
     }
     // JSON is the wire default: no header for it (one header less per message on every broker).
-    if (codec.contentType !== jsonCodec.contentType) options.headers[Headers.ContentType] = codec.contentType;
+    if (codec.contentType !== jsonCodec.contentType)
+      options.headers[HeaderNames.ContentType] = codec.contentType;
     const max = adapter.features.maxMessageBytes;
     // Exact UTF-8 sizes only when an upper bound (3 bytes per UTF-16 unit) could pass the limit.
     const size =
@@ -334,11 +355,15 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     };
   }
 
+  /**
+   * The run-time schema of a destination. A dead-letter queue (`<queue>.dlq`) is typed like its
+   * queue but never validated: it holds, among others, the messages that failed that schema.
+   */
   #schemaFor(kind: "queue" | "topic" | "request" | "response", name: string, _why: string) {
     const contract = this.#options.contract;
     if (!contract) return undefined;
     let spec: unknown;
-    if (kind === "queue") spec = contract.queues?.[name] ?? contract.queues?.[name.replace(/\.dlq$/, "")];
+    if (kind === "queue") spec = contract.queues?.[name];
     else if (kind === "topic") spec = contract.topics?.[name];
     else spec = contract.requests?.[name]?.[kind];
     return isStandardSchema(spec) ? spec : undefined;
@@ -426,7 +451,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   /** Used by consumers: decode with the content type's codec. */
   decode(headers: Readonly<Record<string, string>>, bytes: Uint8Array): unknown {
-    return this.#options.codecs.decode(headers[Headers.ContentType], bytes, jsonCodec);
+    return this.#options.codecs.decode(headers[HeaderNames.ContentType], bytes, jsonCodec);
   }
 
   /** Used by consumers: dead-letter and reply sends bypass middleware and validation. */
@@ -445,13 +470,21 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     const adapter = await this.#ready();
     const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, this.#options.requestTimeoutMs);
     const schema = this.#schemaFor("request", queue, "send");
-    const checked = schema ? await validate(schema, body, `request ${queue}`) : body;
     this.#requests ??= new RequestBroker(this, adapter, `${INBOX_PREFIX}${this.#clientId}`);
     const inbox = await this.#requests.inbox();
     const normalised = this.#normalise(adapter, options);
     normalised.correlationId = normalised.id;
     normalised.replyTo = inbox;
-    const message = this.#encode(adapter, checked, normalised);
+    // Requests go through the send middleware like any send (tracing, tenancy headers…).
+    const message = await this.#throughMiddleware(
+      adapter,
+      "queue",
+      queue,
+      body,
+      normalised,
+      schema,
+      `request ${queue}`,
+    );
     const reply = this.#requests.expect(message.id, timeoutMs, queue);
     // The timer runs from now; if the send itself outlives it, the rejection is read below.
     reply.catch(() => {});
@@ -486,12 +519,12 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
             : message.body;
           result = await handler({ ...message, body: input });
           if (responseSchema) result = await validate(responseSchema, result, `response of ${queue}`);
-          headers[Headers.ReplyStatus] = "ok";
+          headers[HeaderNames.ReplyStatus] = "ok";
         } catch (error) {
           result = undefined;
-          headers[Headers.ReplyStatus] = "error";
-          headers[Headers.ReplyErrorCode] = errorCode(error);
-          headers[Headers.ReplyErrorMessage] = errorMessage(error);
+          headers[HeaderNames.ReplyStatus] = "error";
+          headers[HeaderNames.ReplyErrorCode] = errorCode(error);
+          headers[HeaderNames.ReplyErrorMessage] = errorMessage(error);
         }
         if (message.replyTo === undefined) return; // fire-and-forget request
         const options = this.#normalise(adapter, {
@@ -750,11 +783,11 @@ class ConsumerRunner implements Subscription {
     const { client, adapter, dlq } = this.#c;
     const headers: Record<string, string> = {
       ...m.headers,
-      [Headers.DeadLetterReason]: errorMessage(error),
-      [Headers.DeadLetterCode]: errorCode(error),
-      [Headers.DeadLetterAttempts]: String(m.attempt),
-      [Headers.DeadLetterOrigin]: describe(this.#c.source),
-      [Headers.DeadLetterAt]: new Date().toISOString(),
+      [HeaderNames.DeadLetterReason]: errorMessage(error),
+      [HeaderNames.DeadLetterCode]: errorCode(error),
+      [HeaderNames.DeadLetterAttempts]: String(m.attempt),
+      [HeaderNames.DeadLetterOrigin]: describe(this.#c.source),
+      [HeaderNames.DeadLetterAt]: new Date().toISOString(),
     };
     try {
       await client.sendPrepared(
@@ -903,11 +936,11 @@ class RequestBroker {
     const pending = id === undefined ? undefined : this.#pending.get(id);
     if (!pending) return; // late reply after a timeout, or a duplicate
     this.cancel(id!);
-    if (m.headers[Headers.ReplyStatus] === "error") {
+    if (m.headers[HeaderNames.ReplyStatus] === "error") {
       pending.reject(
         new RemoteError(
-          m.headers[Headers.ReplyErrorMessage] ?? "unknown error",
-          m.headers[Headers.ReplyErrorCode],
+          m.headers[HeaderNames.ReplyErrorMessage] ?? "unknown error",
+          m.headers[HeaderNames.ReplyErrorCode],
         ),
       );
       return;

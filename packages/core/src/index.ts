@@ -87,4 +87,4 @@ export type {
   SubscribeOptions,
   Subscription,
 } from "./types.js";
-export { Headers } from "./types.js";
+export { HeaderNames } from "./types.js";

@@ -18,7 +18,7 @@ import type { RetryOptions } from "./retry.js";
 import type { Adapter, Features } from "./spi.js";
 
 /** Headers core writes itself. Applications should not set `omnibus-*` headers. */
-export const Headers = {
+export const HeaderNames = {
   /** Content type of the body, naming the codec that decodes it. Absent means `application/json`. */
   ContentType: "omnibus-content-type",
   /** Why a message was dead-lettered (the last error's message). */

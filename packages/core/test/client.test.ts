@@ -6,7 +6,7 @@ import {
   DeadLetterError,
   defineContract,
   ErrorCode,
-  Headers,
+  HeaderNames,
   type Message,
   type Middleware,
   RetryLaterError,
@@ -56,10 +56,10 @@ describe("retry and dead-lettering", () => {
     const d = dead[0]!;
     expect(d.id).toBe(id);
     expect(d.headers.tenant).toBe("t1");
-    expect(d.headers[Headers.DeadLetterReason]).toBe("db down");
-    expect(d.headers[Headers.DeadLetterCode]).toBe("DB_DOWN");
-    expect(d.headers[Headers.DeadLetterAttempts]).toBe("4");
-    expect(d.headers[Headers.DeadLetterOrigin]).toBe(`queue:${queue}`);
+    expect(d.headers[HeaderNames.DeadLetterReason]).toBe("db down");
+    expect(d.headers[HeaderNames.DeadLetterCode]).toBe("DB_DOWN");
+    expect(d.headers[HeaderNames.DeadLetterAttempts]).toBe("4");
+    expect(d.headers[HeaderNames.DeadLetterOrigin]).toBe(`queue:${queue}`);
   });
 
   it("DeadLetterError skips the remaining attempts; a custom DLQ name is used", async () => {
@@ -82,7 +82,7 @@ describe("retry and dead-lettering", () => {
     await c.send(queue, 1);
     await waitFor(() => dead.length === 1);
     expect(calls).toBe(1);
-    expect(dead[0]!.headers[Headers.DeadLetterCode]).toBe(ErrorCode.DeadLetter);
+    expect(dead[0]!.headers[HeaderNames.DeadLetterCode]).toBe(ErrorCode.DeadLetter);
   });
 
   it("RetryLaterError redelivers after its own delay", async () => {
@@ -111,7 +111,7 @@ describe("retry and dead-lettering", () => {
     });
     await c.publish(topic, { x: 1 });
     await waitFor(() => dead.length === 1);
-    expect(dead[0]!.headers[Headers.DeadLetterOrigin]).toBe(`topic:${topic}/billing`);
+    expect(dead[0]!.headers[HeaderNames.DeadLetterOrigin]).toBe(`topic:${topic}/billing`);
   });
 });
 
@@ -208,7 +208,7 @@ describe("contracts", () => {
     await loose.send("orders", { sku: "y", qty: 1 });
     await waitFor(() => dead.length === 1 && handled.length === 1);
     expect(handled).toEqual([{ sku: "y", qty: 1 }]);
-    expect(dead[0]!.headers[Headers.DeadLetterCode]).toBe(ErrorCode.Validation);
+    expect(dead[0]!.headers[HeaderNames.DeadLetterCode]).toBe(ErrorCode.Validation);
   });
 
   it("types request and response", async () => {

@@ -1,0 +1,94 @@
+import type { Adapter } from "@omnibus/core";
+
+/**
+ * What an adapter author tells the suite about the adapter under test and its broker. Only
+ * `name` and `adapter` are required; every other field turns on cases or sets a bound that the
+ * adapter is then held to.
+ */
+export interface ConformanceOptions {
+  /** Shown in every case's name and in the report, e.g. `"rabbitmq"`. */
+  name: string;
+  /**
+   * Builds a fresh, unconnected adapter. Called once at collection time to read `features`, then
+   * once per client or connection a case needs (several per case: a producer, a consumer, a
+   * rescuer that takes over from a dead one…).
+   */
+  adapter: () => Adapter;
+  /**
+   * Builds an adapter pointed at an address where no broker listens, with `password` as the
+   * password of its URL or credentials. `connect()` (or the first send) must then fail with a
+   * `ConnectionError` or `ConfigError` within {@link ConformanceOptions.unreachableWithinMs}, and
+   * no error, message, stack or `cause` chain may contain the password. Without it the
+   * unreachable case is skipped (an in-process adapter cannot be unreachable).
+   */
+  unreachable?: (password: string) => Adapter;
+  /**
+   * The deadline for an unreachable broker to fail `connect()` or the first send.
+   * @default 10000
+   */
+  unreachableWithinMs?: number;
+  /** Multiplies every deadline and bound, for slow brokers (Kafka group joins). @default 1 */
+  timeScale?: number;
+  /**
+   * How long until the deliveries of a consumer whose adapter closed without settling them come
+   * back to another consumer (at once for most adapters; a visibility timeout or idle-claim time
+   * for others). The crash and close cases wait this long plus {@link redeliveryBoundMs}.
+   * @default 5000
+   */
+  redeliveryAfterMs?: number;
+  /**
+   * How much later than asked a nacked or delayed message may come back: a message nacked with
+   * `delayMs` must arrive within `[delayMs, delayMs + redeliveryBoundMs]`. Brokers that count
+   * delays in whole seconds (SQS) declare about a second more than those that count milliseconds.
+   * @default 1000
+   */
+  redeliveryBoundMs?: number;
+  /**
+   * The lease (visibility timeout, idle-claim time, ack wait) the adapter was configured with for
+   * this run: after it, the broker would hand an unsettled delivery to another consumer unless
+   * the adapter extends it. The lease case holds a delivery for three leases and requires that no
+   * other consumer receives it meanwhile. Leave it out where deliveries stay with a live
+   * connection however long they are held (RabbitMQ, Kafka); the case then holds for 3 s.
+   */
+  leaseMs?: number;
+  /**
+   * Checks the adapter's escape hatch after `connect()`: return a sentence saying what is wrong,
+   * or `undefined` when `native` is the broker client the adapter documents. Without it the suite
+   * only requires `native` to be a non-null object that stays the same across reads.
+   */
+  checkNative?: (native: unknown) => string | undefined;
+}
+
+/** {@link ConformanceOptions} with every default filled in. */
+export interface ResolvedConformanceOptions
+  extends Required<Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative">> {
+  readonly unreachable: ConformanceOptions["unreachable"];
+  readonly leaseMs: number | undefined;
+  readonly checkNative: ConformanceOptions["checkNative"];
+}
+
+/** Fill in the defaults of {@link ConformanceOptions}. */
+export function resolveConformanceOptions(options: ConformanceOptions): ResolvedConformanceOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("conformance options: an object");
+  if (typeof options.name !== "string" || options.name.length === 0)
+    throw new TypeError("conformance options: name must be a non-empty string");
+  if (typeof options.adapter !== "function")
+    throw new TypeError("conformance options: adapter must be a function returning a new adapter");
+  const positive = (key: keyof ConformanceOptions, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !(value > 0))
+      throw new TypeError(`conformance options: ${key} must be a positive number, got ${String(value)}`);
+    return value;
+  };
+  return {
+    name: options.name,
+    adapter: options.adapter,
+    unreachable: options.unreachable,
+    unreachableWithinMs: positive("unreachableWithinMs", options.unreachableWithinMs, 10_000),
+    timeScale: positive("timeScale", options.timeScale, 1),
+    redeliveryAfterMs: positive("redeliveryAfterMs", options.redeliveryAfterMs, 5_000),
+    redeliveryBoundMs: positive("redeliveryBoundMs", options.redeliveryBoundMs, 1_000),
+    leaseMs: options.leaseMs === undefined ? undefined : positive("leaseMs", options.leaseMs, 0),
+    checkNative: options.checkNative,
+  };
+}

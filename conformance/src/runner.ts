@@ -1,0 +1,192 @@
+import type { Adapter, Features } from "@omnibus/core";
+import { show } from "./assert.js";
+import type { AdapterCaseContext, Case, CaseEnv, ClientCaseContext, Tier } from "./case.js";
+import { allCases } from "./cases/index.js";
+import { AdapterContext, ClientContext } from "./context.js";
+import {
+  type ConformanceOptions,
+  type ResolvedConformanceOptions,
+  resolveConformanceOptions,
+} from "./options.js";
+
+/** How one case ended. */
+export type CaseStatus =
+  /** Every assertion held. */
+  | "passed"
+  /** An assertion failed, or the adapter threw where it must not. */
+  | "failed"
+  /** The case did not finish within its deadline (a hang: no assertion decided it). */
+  | "timed-out"
+  /** The case does not apply: a feature not declared or an option not given (see `reason`). */
+  | "skipped"
+  /** Left out by the run's filter or tier selection. */
+  | "filtered";
+
+/** The result of one case. */
+export interface CaseResult {
+  readonly id: string;
+  readonly tier: Tier;
+  readonly title: string;
+  readonly status: CaseStatus;
+  /** Why it was skipped or filtered out. */
+  readonly reason?: string;
+  /** What failed, in words. */
+  readonly message?: string;
+  /** Milliseconds the case ran. */
+  readonly ms: number;
+  /** Figures the case measured. */
+  readonly notes: readonly string[];
+}
+
+/** Options of {@link runCases}. */
+export interface RunCasesOptions {
+  /** Only cases whose id or title matches (a substring or a RegExp). */
+  filter?: string | RegExp;
+  /** Tiers to run. @default both */
+  tiers?: readonly Tier[];
+  /** Stop after the first case that fails or times out (the fault scorer does). @default false */
+  stopOnFirstFailure?: boolean;
+  /** Called before each case starts. */
+  onStart?: (c: Case<any>) => void;
+  /** Called with each result as it comes. */
+  onResult?: (result: CaseResult) => void;
+  /** The cases to run, in order. @default every case of the suite */
+  cases?: readonly Case<any>[];
+}
+
+/** The features an adapter declares (read from a fresh, unconnected instance). */
+export function declaredFeatures(options: ResolvedConformanceOptions): Features {
+  const adapter: Adapter = options.adapter();
+  const features = adapter.features;
+  void Promise.resolve()
+    .then(() => adapter.close())
+    .catch(() => {});
+  return features;
+}
+
+/** Why `c` does not apply, or undefined. */
+export function skipReason(c: Case<any>, env: CaseEnv): string | undefined {
+  return c.skip?.(env);
+}
+
+/** The deadline of a case run, in ms, with the options' scale and redelivery times included. */
+export function caseTimeout(c: Case<any>, env: CaseEnv): number {
+  const base = typeof c.timeoutMs === "function" ? c.timeoutMs(env) : c.timeoutMs;
+  return Math.round(base * env.options.timeScale);
+}
+
+/**
+ * Run one case: build its context, run it within its deadline, clean up. Never throws: every
+ * outcome is a {@link CaseResult}.
+ */
+export async function runCase(c: Case<any>, env: CaseEnv): Promise<CaseResult> {
+  const started = Date.now();
+  const base = { id: c.id, tier: c.tier, title: c.title };
+  const reason = skipReason(c, env);
+  if (reason !== undefined) return { ...base, status: "skipped", reason, ms: 0, notes: [] };
+  const ctx =
+    c.tier === "adapter"
+      ? new AdapterContext(env.options, env.features)
+      : new ClientContext(env.options, env.features);
+  const timeoutMs = caseTimeout(c, env);
+  let timer: NodeJS.Timeout | undefined;
+  let status: CaseStatus = "passed";
+  let message: string | undefined;
+  try {
+    const outcome = await Promise.race([
+      (c.run as (ctx: AdapterCaseContext | ClientCaseContext) => Promise<void>)(ctx).then(
+        () => "done" as const,
+      ),
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      }),
+    ]);
+    if (outcome === "timeout") {
+      status = "timed-out";
+      message = `the case did not finish within ${timeoutMs} ms`;
+    }
+  } catch (error) {
+    status = "failed";
+    message =
+      error instanceof Error && error.name === "ConformanceFailure"
+        ? error.message
+        : `unexpected error: ${show(error, 600)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+  const problems = await ctx.cleanup();
+  if (status === "passed" && problems.length > 0) {
+    status = "failed";
+    message = `after the case: ${problems.join("; ")}`;
+  }
+  return {
+    ...base,
+    status,
+    ...(message === undefined ? {} : { message }),
+    ms: Date.now() - started,
+    notes: ctx.notes,
+  };
+}
+
+function matches(c: Case<any>, filter: string | RegExp | undefined): boolean {
+  if (filter === undefined) return true;
+  if (typeof filter === "string") return c.id.includes(filter) || c.title.includes(filter);
+  return filter.test(c.id) || filter.test(c.title);
+}
+
+/**
+ * Run the suite (or `options.cases`) on an adapter, one case after another, without any test
+ * framework. Resolves with one result per case, skipped and filtered ones included.
+ */
+export async function runCases(
+  conformance: ConformanceOptions,
+  options: RunCasesOptions = {},
+): Promise<CaseResult[]> {
+  const resolved = resolveConformanceOptions(conformance);
+  const env: CaseEnv = { features: declaredFeatures(resolved), options: resolved };
+  const tiers = options.tiers ?? ["adapter", "client"];
+  const results: CaseResult[] = [];
+  let stopped = false;
+  for (const c of options.cases ?? allCases) {
+    let result: CaseResult;
+    if (!tiers.includes(c.tier)) {
+      result = {
+        id: c.id,
+        tier: c.tier,
+        title: c.title,
+        status: "filtered",
+        reason: `tier ${c.tier} not selected`,
+        ms: 0,
+        notes: [],
+      };
+    } else if (!matches(c, options.filter)) {
+      result = {
+        id: c.id,
+        tier: c.tier,
+        title: c.title,
+        status: "filtered",
+        reason: `does not match the filter ${String(options.filter)}`,
+        ms: 0,
+        notes: [],
+      };
+    } else if (stopped) {
+      result = {
+        id: c.id,
+        tier: c.tier,
+        title: c.title,
+        status: "filtered",
+        reason: "not run: an earlier case failed",
+        ms: 0,
+        notes: [],
+      };
+    } else {
+      options.onStart?.(c);
+      result = await runCase(c, env);
+      if (options.stopOnFirstFailure && (result.status === "failed" || result.status === "timed-out"))
+        stopped = true;
+    }
+    results.push(result);
+    options.onResult?.(result);
+  }
+  return results;
+}
