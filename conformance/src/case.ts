@@ -60,6 +60,11 @@ export interface CaseContext {
   defer(cleanup: () => unknown, what?: string): void;
   /** A line for the verbose report (figures the case measured). */
   note(text: string): void;
+  /**
+   * Await a lifecycle call (`close()`, `stop()`) of the adapter under test, failing the case with
+   * `what` if it does not settle within 15 s (scaled): no call may wait without bound.
+   */
+  bounded<T>(promise: Promise<T>, what: string): Promise<T>;
 }
 
 /** A delivery as an adapter-tier consumer recorded it. */

@@ -10,7 +10,7 @@ import {
   type Source,
   silentLogger,
 } from "@omnibus/core";
-import { ConformanceFailure, fail } from "./assert.js";
+import { ConformanceFailure, fail, settlesWithin } from "./assert.js";
 import type {
   AdapterCaseContext,
   CaseContext,
@@ -72,6 +72,10 @@ class BaseContext implements CaseContext {
 
   note(text: string): void {
     this.notes.push(text);
+  }
+
+  bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    return settlesWithin(promise, this.t(15_000), what);
   }
 
   /** Run every cleanup, last first; returns the problems (a rejection, a hang). */

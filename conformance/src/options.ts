@@ -52,6 +52,14 @@ export interface ConformanceOptions {
    */
   leaseMs?: number;
   /**
+   * A consumer owns the partitions it was assigned until it closes (Kafka): `stop()` stops
+   * handing out messages, but what it fetched reaches other consumers only once it closed
+   * (a graceful shutdown waits `closeTimeoutMs` at most). The stop-release case then checks the
+   * release after `close()` instead of while the stopped consumer is still open.
+   * @default false
+   */
+  ownsPartitions?: boolean;
+  /**
    * Checks the adapter's escape hatch after `connect()`: return a sentence saying what is wrong,
    * or `undefined` when `native` is the broker client the adapter documents. Without it the suite
    * only requires `native` to be a non-null object that stays the same across reads.
@@ -89,6 +97,7 @@ export function resolveConformanceOptions(options: ConformanceOptions): Resolved
     redeliveryAfterMs: positive("redeliveryAfterMs", options.redeliveryAfterMs, 5_000),
     redeliveryBoundMs: positive("redeliveryBoundMs", options.redeliveryBoundMs, 1_000),
     leaseMs: options.leaseMs === undefined ? undefined : positive("leaseMs", options.leaseMs, 0),
+    ownsPartitions: options.ownsPartitions ?? false,
     checkNative: options.checkNative,
   };
 }

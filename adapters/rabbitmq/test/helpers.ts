@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { brokerUrl } from "@omnibus/conformance/brokers";
-import type { Delivery, OutboundMessage } from "@omnibus/core";
+import type { Delivery } from "@omnibus/core";
 import { waitFor as coreWaitFor, outboundMessage } from "@omnibus/core/testing";
 import { type RabbitMQAdapter, type RabbitMQOptions, rabbitmq } from "../src/index.js";
 import { trackingAdapters } from "./tracked.js";

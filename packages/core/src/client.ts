@@ -435,6 +435,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
         },
       ),
       hasMiddleware: middleware.length > 0,
+      orderByKey: options.orderByKey ?? true,
       codec: options.codec,
       schema: this.#schemaFor(source.kind, source.name, "consume"),
     });
@@ -632,6 +633,7 @@ interface RunnerConfig {
   dlq: string;
   chain: (ctx: ConsumeContext) => Promise<void>;
   hasMiddleware: boolean;
+  orderByKey: boolean;
   schema: import("@standard-schema/spec").StandardSchemaV1 | undefined;
   codec: Codec<any> | undefined;
 }
@@ -642,6 +644,8 @@ class ConsumerRunner implements Subscription {
   #handle: ConsumerHandle | undefined;
   readonly #buffer: Delivery[] = [];
   #head = 0;
+  /** Keys with a handler running, each with the deliveries of that key waiting their turn. */
+  readonly #keys = new Map<string, Delivery[]>();
   #running = 0;
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
@@ -680,13 +684,33 @@ class ConsumerRunner implements Subscription {
         this.#buffer.splice(0, this.#head);
         this.#head = 0;
       }
-      this.#running++;
-      void this.#process(delivery).finally(() => {
-        this.#running--;
-        this.#pump();
-        this.#checkIdle();
-      });
+      const key = this.#c.orderByKey ? delivery.message.key : undefined;
+      if (key !== undefined) {
+        const waiting = this.#keys.get(key);
+        if (waiting !== undefined) {
+          // A message with this key is being handled: this one starts when that one is done.
+          waiting.push(delivery);
+          continue;
+        }
+        this.#keys.set(key, []);
+      }
+      this.#start(delivery, key);
     }
+  }
+
+  #start(delivery: Delivery, key: string | undefined): void {
+    this.#running++;
+    void this.#process(delivery).finally(() => {
+      this.#running--;
+      if (key !== undefined) {
+        // The slot goes to the next message of the same key, which keeps holding the key.
+        const next = this.#keys.get(key)!.shift();
+        if (next === undefined) this.#keys.delete(key);
+        else this.#start(next, key);
+      }
+      this.#pump();
+      this.#checkIdle();
+    });
   }
 
   /**

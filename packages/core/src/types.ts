@@ -143,6 +143,13 @@ export interface ConsumerOptions {
    * contract's schema. @default `<queue>.dlq`, or `<topic>.<group>.dlq` for subscriptions
    */
   deadLetterQueue?: string;
+  /**
+   * Handlers of messages with the same `key` never run at the same time: they start one after
+   * the other in delivery order, while messages of other keys (and without a key) run alongside,
+   * up to `concurrency`. With an adapter that declares `orderingByKey`, a key's first deliveries
+   * are handled in send order by one consumer. `false` lets them overlap. @default true
+   */
+  orderByKey?: boolean;
   /** Middleware for this consumer only, inside the client's. */
   use?: Middleware[];
   /**

@@ -17,8 +17,8 @@ export const closeReleases = adapterCase({
     const acked = first.received.slice(0, 3);
     for (const r of acked) await first.ack(r);
     const unsettled = first.received.slice(3).map((r) => r.message.id);
-    await first.handle.stop();
-    await first.handle.close();
+    await ctx.bounded(first.handle.stop(), "first stop()");
+    await ctx.bounded(first.handle.close(), "first close()");
     const second = await ctx.consume(await ctx.connect(), address, { autoAck: true });
     await ctx.waitUntil(
       () => unsettled.every((id) => second.ids().includes(id)),
@@ -58,7 +58,7 @@ export const crashAttempts = adapterCase({
       );
       for (const r of recorder.received)
         equal(r.message.attempt, expectedAttempt, `attempt after ${expectedAttempt - 1} consumer death(s)`);
-      await victim.close();
+      await ctx.bounded(victim.close(), "victim close()");
     }
     const survivor = await ctx.consume(await ctx.connect(), address, { autoAck: true });
     await ctx.waitUntil(
@@ -78,11 +78,11 @@ export const closeIdempotent = adapterCase({
     const adapter = ctx.fresh();
     await adapter.connect();
     const recorder = await ctx.consume(adapter, queue(ctx, "twice"));
-    await recorder.handle.stop();
-    await recorder.handle.stop();
-    await recorder.handle.close();
-    await recorder.handle.close();
-    await adapter.close();
-    await adapter.close();
+    await ctx.bounded(recorder.handle.stop(), "recorder stop()");
+    await ctx.bounded(recorder.handle.stop(), "recorder stop()");
+    await ctx.bounded(recorder.handle.close(), "recorder close()");
+    await ctx.bounded(recorder.handle.close(), "recorder close()");
+    await ctx.bounded(adapter.close(), "adapter close()");
+    await ctx.bounded(adapter.close(), "adapter close()");
   },
 });

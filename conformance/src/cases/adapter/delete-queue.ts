@@ -14,8 +14,8 @@ export const deleteQueue = adapterCase({
     const doomed = queue(ctx, "doomed");
     const other = queue(ctx, "other");
     const warm = await ctx.consume(adapter, doomed, { prefetch: 1 });
-    await warm.handle.stop();
-    await warm.handle.close();
+    await ctx.bounded(warm.handle.stop(), "warm stop()");
+    await ctx.bounded(warm.handle.close(), "warm close()");
     const old = ctx.messages(3);
     await sendAll(adapter, doomed, old);
     await adapter.deleteQueue!(doomed.name);

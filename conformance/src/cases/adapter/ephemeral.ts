@@ -17,8 +17,8 @@ export const ephemeralDeleted = adapterCase({
     await sender.send({ kind: "queue", name }, messages);
     await recorder.waitForCount(1, 10_000, "a message sent to the ephemeral queue");
     // One delivery unsettled, two still queued: the close must take them all away.
-    await recorder.handle.stop();
-    await recorder.handle.close();
+    await ctx.bounded(recorder.handle.stop(), "recorder stop()");
+    await ctx.bounded(recorder.handle.close(), "recorder close()");
     const again = await ctx.consume(await ctx.connect(), source, { autoAck: true });
     await ctx.observe(1_000);
     const leftover = again.ids().filter((id) => messages.some((m) => m.id === id));

@@ -92,9 +92,9 @@ export const delayedNackSurvivesClose = adapterCase({
     await recorder.waitForCount(1, 15_000, "the message");
     const nackedAt = Date.now();
     await recorder.nack(recorder.received[0]!, DELAY_MS);
-    await recorder.handle.stop();
-    await recorder.handle.close();
-    await victim.close();
+    await ctx.bounded(recorder.handle.stop(), "recorder stop()");
+    await ctx.bounded(recorder.handle.close(), "recorder close()");
+    await ctx.bounded(victim.close(), "victim close()");
     const rescuer = await ctx.consume(await ctx.connect(), address, { autoAck: true });
     const bound = ctx.t(ctx.options.redeliveryBoundMs) + ctx.t(ctx.options.redeliveryAfterMs);
     await ctx.waitUntil(

@@ -3,7 +3,7 @@ import { check, equal } from "../../assert.js";
 import { adapterCase, type Recorder } from "../../case.js";
 import { bytes, text } from "../helpers.js";
 
-/** Names that a careless mapping (case folding, punctuation folding, truncation, suffixes) merges. */
+/** Queue names that a careless mapping (case folding, punctuation folding, truncation, suffixes) merges. */
 function confusable(base: string): string[] {
   const long = (tail: string) => `${base}.${"L".repeat(200)}`.slice(0, 200 - tail.length) + tail;
   const mid = (c: string) => `${base}.${"M".repeat(40)}${c}${"M".repeat(40)}`;
@@ -27,28 +27,66 @@ function confusable(base: string): string[] {
 export const namesDistinct = adapterCase({
   id: "adapter/names",
   title:
-    "distinct names stay distinct queues: case, '.', '_' and '-', long names sharing a 199-character prefix",
-  timeoutMs: 90_000,
+    "distinct names stay apart: queues differing in case, '.', '_' or '-' or after a 199-character prefix; a queue and a topic of one name; (topic a.b, group c) and (topic a, group b.c)",
+  timeoutMs: 120_000,
   async run(ctx) {
-    const names = confusable(ctx.name("n"));
+    const base = ctx.name("n");
+    const names = confusable(base);
     check(new Set(names).size === names.length, "the case's names must be distinct");
     const consumer = await ctx.connect();
-    const recorders: Recorder[] = [];
+    const sources: { label: string; recorder: Recorder }[] = [];
     for (const name of names)
-      recorders.push(await ctx.consume(consumer, { kind: "queue", name }, { autoAck: true }));
+      sources.push({
+        label: `queue ${name}`,
+        recorder: await ctx.consume(consumer, { kind: "queue", name }, { autoAck: true }),
+      });
+    const topics = ctx.features.fanout
+      ? [
+          { topic: `${base}.same`, group: "g" },
+          { topic: `${base}.t.a`, group: "b.c" },
+          { topic: `${base}.t.a.b`, group: "c" },
+        ]
+      : [];
+    for (const t of topics)
+      sources.push({
+        label: `topic ${t.topic} group ${t.group}`,
+        recorder: await ctx.consume(
+          consumer,
+          { kind: "topic", name: t.topic, group: t.group },
+          { autoAck: true },
+        ),
+      });
     const producer = await ctx.connect();
+    // Two messages per destination, sent in the reverse order of the consumers' creation.
+    const sends: { label: string; send: () => Promise<void> }[] = [];
     for (const name of names)
-      await producer.send({ kind: "queue", name }, [ctx.message({ body: bytes(name) })]);
+      sends.push({
+        label: `queue ${name}`,
+        send: () => producer.send({ kind: "queue", name }, [ctx.message({ body: bytes(`queue ${name}`) })]),
+      });
+    for (const t of topics)
+      sends.push({
+        label: `topic ${t.topic} group ${t.group}`,
+        send: () =>
+          producer.send({ kind: "topic", name: t.topic }, [
+            ctx.message({ body: bytes(`topic ${t.topic} group ${t.group}`) }),
+          ]),
+      });
+    for (let round = 0; round < 2; round++) for (const s of [...sends].reverse()) await s.send();
+    // A topic message reaches its group; groups of other topics must not see it.
     await ctx.waitUntil(
-      () => recorders.every((r) => r.received.length >= 1),
+      () => sources.every((s) => s.recorder.received.length >= 2),
       60_000,
       () =>
-        `queues that got nothing: ${names.filter((_, i) => recorders[i]!.received.length === 0).join(", ")}`,
+        `destinations that did not get both their messages: ${sources
+          .filter((s) => s.recorder.received.length < 2)
+          .map((s) => s.label)
+          .join("; ")}`,
     );
     await ctx.observe(500);
-    names.forEach((name, i) => {
-      const got = recorders[i]!.received.map((r) => text(r.message.body));
-      equal(got, [name], `messages consumed from queue ${JSON.stringify(name)}`);
-    });
+    for (const s of sources) {
+      const got = s.recorder.received.map((r) => text(r.message.body));
+      equal(got, [s.label, s.label], `messages consumed from ${s.label}`);
+    }
   },
 });

@@ -12,7 +12,11 @@ export const ordering = adapterCase({
     const adapter = await ctx.connect();
     const address = queue(ctx, "order");
     const recorder = await ctx.consume(adapter, address, { autoAck: true, prefetch: 50 });
-    const messages = ctx.messages(200, (n) => ({ key: `key-${n % 8}`, body: bytes(String(n)) }));
+    // Keys in runs of 5, interleaved: a reordering of neighbours shows within a key.
+    const messages = ctx.messages(200, (n) => ({
+      key: `key-${Math.floor(n / 5) % 8}`,
+      body: bytes(String(n)),
+    }));
     for (let i = 0; i < messages.length; i += 25) await sendAll(adapter, address, messages.slice(i, i + 25));
     await ctx.waitUntil(
       () => new Set(recorder.ids()).size >= 200,

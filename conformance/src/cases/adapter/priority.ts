@@ -15,8 +15,8 @@ export const priority = adapterCase({
     const w = ctx.message({ priority: 0 });
     await adapter.send(address, [w]);
     await warm.waitForCount(1, 15_000, "the first message");
-    await warm.handle.stop();
-    await warm.handle.close();
+    await ctx.bounded(warm.handle.stop(), "warm stop()");
+    await ctx.bounded(warm.handle.close(), "warm close()");
     const low = ctx.messages(20, () => ({ priority: 0 }));
     const high = ctx.messages(20, () => ({ priority: adapter.features.maxPriority }));
     await sendAll(adapter, address, low);

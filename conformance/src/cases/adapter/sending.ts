@@ -37,8 +37,8 @@ export const sendConfirmed = adapterCase({
     // Make the queue exist first, as a consumer would, then let it go.
     const setup = await ctx.connect();
     const warm = await ctx.consume(setup, address, { prefetch: 1 });
-    await warm.handle.stop();
-    await warm.handle.close();
+    await ctx.bounded(warm.handle.stop(), "warm stop()");
+    await ctx.bounded(warm.handle.close(), "warm close()");
     const sent: string[] = [];
     for (let round = 0; round < 3; round++) {
       const producer = ctx.fresh();
@@ -50,7 +50,7 @@ export const sendConfirmed = adapterCase({
       ]);
       sent.push(...messages.map((m) => m.id));
       // The sender goes away the moment send() resolved: whatever it still buffered is gone.
-      await producer.close();
+      await ctx.bounded(producer.close(), "producer close()");
     }
     const consumer = await ctx.connect();
     const recorder = await ctx.consume(consumer, address, { autoAck: true });

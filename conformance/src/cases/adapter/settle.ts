@@ -77,8 +77,8 @@ export const ackIsolated = adapterCase({
     await ctx.observe(200);
     const last = first.received[first.received.length - 1]!;
     await first.ack(last);
-    await first.handle.stop();
-    await first.handle.close();
+    await ctx.bounded(first.handle.stop(), "first stop()");
+    await ctx.bounded(first.handle.close(), "first close()");
     const rescuer = await ctx.consume(await ctx.connect(), address, { autoAck: true });
     const others = first.received.filter((r) => r !== last).map((r) => r.message.id);
     await ctx.waitUntil(

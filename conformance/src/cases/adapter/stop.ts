@@ -13,7 +13,7 @@ export const stopHalts = adapterCase({
     await sendAll(adapter, address, ctx.messages(10));
     const recorder = await ctx.consume(adapter, address, { prefetch: 4 });
     await recorder.waitForCount(4, 15_000, "a backlog of 10 with prefetch 4");
-    await recorder.handle.stop();
+    await ctx.bounded(recorder.handle.stop(), "recorder stop()");
     const atStop = recorder.received.length;
     const [a, b, c] = recorder.received as [any, any, any];
     await recorder.ack(a);
@@ -32,7 +32,7 @@ export const stopHalts = adapterCase({
       ctx.options.redeliveryBoundMs + 10_000,
       () => "the delivery nacked after stop() did not come back to another consumer",
     );
-    await recorder.handle.close();
+    await ctx.bounded(recorder.handle.close(), "recorder close()");
     await ctx.waitUntil(
       () => next.received.length >= 10 + 5 - 2,
       ctx.options.redeliveryAfterMs + ctx.options.redeliveryBoundMs + 15_000,
@@ -57,18 +57,23 @@ export const stopReleases = adapterCase({
     await sendAll(producer, address, messages);
     const first = await ctx.consume(await ctx.connect(), address, { prefetch: 3 });
     await first.waitForCount(3, 15_000, "a backlog of 40 with prefetch 3");
-    await first.handle.stop();
+    await ctx.bounded(first.handle.stop(), "stop()");
     const held = new Set(first.ids());
-    // The first consumer stays open, holding its 3; everything else must be available to others.
+    // Its handlers finish after stop(): the acks free prefetch slots, which must not be refilled.
+    for (const r of first.received) await first.ack(r);
+    // Everything the stopped consumer did not hand out must be available to others: while it
+    // stays open, or — where a consumer owns its partitions until it closes — once it closed.
     const second = await ctx.consume(await ctx.connect(), address, { autoAck: true, prefetch: 50 });
+    const owns = ctx.options.ownsPartitions;
+    if (owns) await ctx.bounded(first.handle.close(), "close() of the stopped consumer");
     const rest = messages.map((m) => m.id).filter((id) => !held.has(id));
     await ctx.waitUntil(
       () => rest.every((id) => second.ids().includes(id)),
-      ctx.options.redeliveryBoundMs + 10_000,
+      ctx.options.redeliveryBoundMs + (owns ? ctx.options.redeliveryAfterMs : 0) + 10_000,
       () =>
-        `the ${rest.length} messages the stopped consumer never handed out must reach another consumer while it stays open; ${
-          rest.filter((id) => second.ids().includes(id)).length
-        } did`,
+        `the ${rest.length} messages the stopped consumer never handed out must reach another consumer ${
+          owns ? "once it closed" : "while it stays open"
+        }; ${rest.filter((id) => second.ids().includes(id)).length} did`,
     );
     for (const r of first.received) await first.ack(r);
     await ctx.observe(300);

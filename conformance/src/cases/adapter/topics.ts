@@ -95,8 +95,8 @@ export const groupKeptOffline = adapterCase({
       20_000,
       () => "the group's consumer did not get the first message",
     );
-    await away.handle.stop();
-    await away.handle.close();
+    await ctx.bounded(away.handle.stop(), "away stop()");
+    await ctx.bounded(away.handle.close(), "away close()");
     const meanwhile = ctx.messages(20);
     await sendAll(adapter, address, meanwhile);
     const back = await ctx.consume(await ctx.connect(), group(address, "away"), { autoAck: true });

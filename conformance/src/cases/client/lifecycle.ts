@@ -48,7 +48,7 @@ export const clientCrash = clientCase({
       () => "the victim never started the handler that hangs",
     );
     await ctx.observe(250); // let the acks of the first 5 reach the broker, as they would in a live process
-    await victimAdapter.close(); // the connection goes away; nothing more is settled
+    await ctx.bounded(victimAdapter.close(), "the victim adapter's close()"); // the connection goes away; nothing more is settled
     const survivor: string[] = [];
     const rescuer = await ctx.client();
     await rescuer.consume(queue, (m) => {
@@ -134,7 +134,7 @@ export const clientShutdown = clientCase({
       30_000,
       () => "no handler started",
     );
-    await bus.close();
+    await ctx.bounded(bus.close(), "client close()");
     equal(finished, started, "handlers finished by the time close() resolved (of those started)");
     const rest: string[] = [];
     const next = await ctx.client();
@@ -179,7 +179,7 @@ export const clientClosed = clientCase({
     );
     await ctx.observe(300);
     check(!got1.includes(id1), "a closed subscription still received a message");
-    await bus.close();
+    await ctx.bounded(bus.close(), "client close()");
     await failsWith(() => bus.send(q2, "after close"), [ErrorCode.Closed], "send() after close()");
     await failsWith(() => bus.consume(q2, () => {}), [ErrorCode.Closed], "consume() after close()");
     await failsWith(() => bus.request(q2, 1), [ErrorCode.Closed], "request() after close()");

@@ -1,0 +1,127 @@
+/**
+ * How each core and memory-broker fault of `list.ts` is put in: an edit of a temporary copy of
+ * the source. Every edit must match its file exactly once; the scorer fails loudly when one no
+ * longer applies (the code moved on and the fault must be re-seeded, not silently dropped).
+ * @module
+ */
+
+/** One textual edit of one file (path relative to the repository root). */
+export interface Patch {
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+}
+
+const CLIENT = "packages/core/src/client.ts";
+const IDEMPOTENCY = "packages/core/src/idempotency/middleware.ts";
+const BROKER = "adapters/memory/src/broker.ts";
+
+export const patchFaults: Record<string, readonly Patch[]> = {
+  "core-dlq-drops-headers": [
+    {
+      file: CLIENT,
+      find: "    const headers: Record<string, string> = {\n      ...m.headers,\n",
+      replace: "    const headers: Record<string, string> = {\n",
+    },
+  ],
+  "core-dlq-body-reencoded": [
+    {
+      file: CLIENT,
+      find: "          id: m.id,\n          body: m.body,\n",
+      replace:
+        "          id: m.id,\n          body: (() => { try { return new TextEncoder().encode(JSON.stringify(JSON.parse(new TextDecoder().decode(m.body)))); } catch { return m.body; } })(),\n",
+    },
+  ],
+  "core-timestamp-reset-on-dlq": [
+    {
+      file: CLIENT,
+      find: "          replyTo: m.replyTo,\n          timestamp: m.timestamp,\n",
+      replace: "          replyTo: m.replyTo,\n          timestamp: Date.now(),\n",
+    },
+  ],
+  "core-dlq-attempts-off-by-one": [
+    {
+      file: CLIENT,
+      find: "[HeaderNames.DeadLetterAttempts]: String(m.attempt),",
+      replace: "[HeaderNames.DeadLetterAttempts]: String(m.attempt + 1),",
+    },
+  ],
+  "core-backoff-ignored": [
+    { file: CLIENT, find: "const delayMs = backoffDelay(retry, attempt);", replace: "const delayMs = 0;" },
+  ],
+  "core-retry-later-ignored": [
+    {
+      file: CLIENT,
+      find: "delivery.nack({ delayMs: error.delayMs })",
+      replace: "delivery.nack({ delayMs: backoffDelay(retry, attempt) })",
+    },
+  ],
+  "core-max-attempts-off-by-one": [
+    {
+      file: CLIENT,
+      find: "if (attempt >= retry.maxAttempts) return this.#deadLetter(delivery, error);",
+      replace: "if (attempt > retry.maxAttempts) return this.#deadLetter(delivery, error);",
+    },
+    {
+      file: CLIENT,
+      find: "if (inbound.attempt > retry.maxAttempts) {",
+      replace: "if (inbound.attempt > retry.maxAttempts + 1) {",
+    },
+  ],
+  "core-decode-retried": [
+    {
+      file: CLIENT,
+      find: "    } catch (error) {\n      return this.#deadLetter(delivery, error);\n    }\n    try {\n",
+      replace:
+        "    } catch (error) {\n      return this.#failed(delivery, new Error(String((error as Error)?.message)));\n    }\n    try {\n",
+    },
+  ],
+  "core-concurrency-plus-one": [
+    {
+      file: CLIENT,
+      find: "while (this.#running < this.#c.concurrency &&",
+      replace: "while (this.#running <= this.#c.concurrency &&",
+    },
+  ],
+  "core-close-no-drain": [
+    { file: CLIENT, find: "this.#idle().then(() => false),", replace: "Promise.resolve(false)," },
+  ],
+  "core-ack-before-handler": [
+    {
+      file: CLIENT,
+      find: "    try {\n      if (this.#c.hasMiddleware) {\n",
+      replace: "    void delivery.ack();\n    try {\n      if (this.#c.hasMiddleware) {\n",
+    },
+  ],
+  "core-idempotency-no-release": [
+    { file: IDEMPOTENCY, find: "        await store.release(k, claim.token);\n", replace: "" },
+  ],
+  "core-remote-code-lost": [
+    { file: CLIENT, find: "headers[HeaderNames.ReplyErrorCode] = errorCode(error);", replace: "" },
+  ],
+  "core-request-timeout-ignored": [
+    { file: CLIENT, find: "      }, timeoutMs);\n", replace: "      }, 2 ** 31 - 1);\n" },
+  ],
+  "memory-group-not-kept-offline": [
+    {
+      file: BROKER,
+      find: "for (const queue of groups.values()) queue.enqueue(message, 1, seq);",
+      replace:
+        "for (const queue of groups.values()) if (queue.attachedCount() > 0) queue.enqueue(message, 1, seq);",
+    },
+    {
+      file: BROKER,
+      find: "  attach(consumer: MemoryConsumer): void {",
+      replace:
+        "  attachedCount(): number {\n    return this.#consumers.filter((c) => c.active).length;\n  }\n\n  attach(consumer: MemoryConsumer): void {",
+    },
+  ],
+  "memory-competing-duplicates": [
+    {
+      file: BROKER,
+      find: "        else this.#push(stored);",
+      replace:
+        "        else {\n          this.#push(stored);\n          this.#push({ ...stored });\n        }",
+    },
+  ],
+};
