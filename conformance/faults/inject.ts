@@ -492,6 +492,75 @@ export const spiFaults: Record<string, (inner: Adapter) => Hooks> = {
   "names-case-insensitive": () => mapNames((n) => n.toLowerCase()),
   "names-punctuation-folded": () => mapNames((n) => n.replace(/[._-]/g, "_")),
   "names-truncated": () => mapNames((n) => n.slice(0, 64)),
+  "nack-redelivery-late": () => ({
+    delivery: (d, scope) =>
+      scope.deliver(withSettle(d, { nack: (o) => d.nack({ delayMs: (o?.delayMs ?? 0) + 2_500 }) })),
+  }),
+  "ack-noop": () => ({ delivery: (d, scope) => scope.deliver(withSettle(d, { ack: async () => {} })) }),
+  "nack-drops": () => ({ delivery: (d, scope) => scope.deliver(withSettle(d, { nack: () => d.ack() })) }),
+  "redelivery-drops-headers": () => ({
+    delivery: mapMessage((m) => (m.attempt > 1 ? { ...m, headers: {} } : m)),
+  }),
+  "attempt-from-zero": () => ({ delivery: mapMessage((m) => ({ ...m, attempt: m.attempt - 1 })) }),
+  "batch-delay-shared": () => ({
+    send: (inner, address, messages) =>
+      inner.send(
+        address,
+        messages.map((m) => ({ ...m, delayMs: messages[0]!.delayMs })),
+      ),
+  }),
+  "priority-inverted": () => ({
+    send: (inner, address, messages) =>
+      inner.send(
+        address,
+        messages.map((m) => ({
+          ...m,
+          priority: m.priority === undefined ? undefined : inner.features.maxPriority - m.priority,
+        })),
+      ),
+  }),
+  "consumer-stalls": () => ({
+    delivery: (d, scope) => {
+      scope.state.count = (scope.state.count ?? 0) + 1;
+      if (scope.state.count <= 100) scope.deliver(d);
+    },
+  }),
+  "empty-body-padded": () => ({
+    delivery: mapMessage((m) => (m.body.byteLength === 0 ? { ...m, body: new Uint8Array(1) } : m)),
+  }),
+  "stop-releases-inflight": () => ({
+    delivery: (d, scope) => {
+      const list = tracked(scope);
+      let settled = false;
+      const wrapped = withSettle(d, {
+        ack: async () => {
+          if (settled) return;
+          settled = true;
+          await d.ack();
+        },
+        nack: async (o) => {
+          if (settled) return;
+          settled = true;
+          await d.nack(o);
+        },
+      });
+      list.push(wrapped);
+      scope.deliver(wrapped);
+    },
+    stop: async (scope) => {
+      await scope.inner!.stop();
+      for (const d of tracked(scope).splice(0)) await d.nack();
+    },
+  }),
+  "fanout-duplicates": (inner) => ({
+    send: async (_inner, address, messages) => {
+      await inner.send(address, messages);
+      if (address.kind === "topic") await inner.send(address, messages);
+    },
+  }),
+  "send-reverses-batch": () => ({
+    send: (inner, address, messages) => inner.send(address, [...messages].reverse()),
+  }),
   // The unreachable faults live in `unreachableSubject` (the subject's `unreachable` adapter).
   "unreachable-password-in-cause": () => ({}),
   "unreachable-hangs": () => ({}),
@@ -511,9 +580,13 @@ export function unreachableSubject(password: string, fault: string | undefined):
   const refuse = () => {
     if (fault === "unreachable-hangs") return new Promise<void>(() => {});
     if (fault === "unreachable-wrong-code") return Promise.reject(new Error("connection refused"));
+    // The leaky cause holds the password as client libraries do (ioredis keeps the AUTH command's
+    // arguments): not URL-shaped, so no generic masking can find it.
     const cause =
       fault === "unreachable-password-in-cause"
-        ? Object.assign(new TypeError("Invalid URL"), { input: url })
+        ? Object.assign(new Error("WRONGPASS invalid username-password pair"), {
+            command: { name: "auth", args: ["admin", password] },
+          })
         : Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     return new Promise<void>((_, reject) =>
       setTimeout(() => reject(new ConnectionError(`memory: cannot connect to ${url}`, { cause })), 20),

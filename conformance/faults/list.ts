@@ -237,7 +237,8 @@ export const faultList: readonly FaultSpec[] = [
   {
     id: "unreachable-password-in-cause",
     layer: "spi",
-    description: "the unreachable broker's error keeps the URL with its password in its cause",
+    description:
+      "the unreachable broker's error keeps the password in its cause (as ioredis keeps the AUTH command's arguments)",
   },
   { id: "unreachable-hangs", layer: "spi", description: "connect() to an unreachable broker never settles" },
   {
@@ -315,6 +316,97 @@ export const faultList: readonly FaultSpec[] = [
     id: "core-request-timeout-ignored",
     layer: "core",
     description: "a request without a reply waits forever instead of failing after timeoutMs",
+  },
+
+  // -- added after the first cases: defects found in core and the adapters (issues 15 and 16),
+  //    each the fault that a regression case must catch, and more driver mistakes
+  {
+    id: "core-dlq-oversize-loop",
+    layer: "core",
+    description:
+      "the dead-letter copy adds its headers without fitting them under the size limit: a message near the limit is retried forever",
+  },
+  {
+    id: "core-thrown-value-crashes",
+    layer: "core",
+    description:
+      "describing a thrown value calls String() on it, and the failure path is fire-and-forget: a null-prototype object thrown by a handler crashes the process",
+  },
+  {
+    id: "core-consume-close-race",
+    layer: "core",
+    description: "consume() racing close() resolves with a live consumer after the client closed",
+  },
+  {
+    id: "core-handlers-after-close",
+    layer: "core",
+    description: "buffered deliveries keep being handed to handlers after close() resolved",
+  },
+  {
+    id: "core-reply-failure-retried",
+    layer: "core",
+    description:
+      "a reply that cannot be sent counts as a handler failure: the replier runs again and the request is dead-lettered",
+  },
+  {
+    id: "core-idempotency-no-extend",
+    layer: "core",
+    description:
+      "the idempotency claim is not extended while a slow handler runs: a duplicate runs once lockMs passed",
+  },
+  {
+    id: "core-request-id-collision",
+    layer: "core",
+    description:
+      "pending requests are keyed by the message id: two requests with one id overwrite each other",
+  },
+  {
+    id: "core-reserved-headers-allowed",
+    layer: "core",
+    description: "user headers named omnibus-* pass: a forged content type changes how the body is decoded",
+  },
+  {
+    id: "core-group-dlq-ambiguous",
+    layer: "core",
+    description:
+      "a topic group dead-letters to <topic>.<group>.dlq: topic a.b group c and topic a group b.c share it",
+  },
+  {
+    id: "nack-redelivery-late",
+    layer: "spi",
+    description: "a nack without delay brings the message back only after 2.5 s (a slow poll loop)",
+  },
+  { id: "ack-noop", layer: "spi", description: "ack resolves without settling anything" },
+  { id: "nack-drops", layer: "spi", description: "nack deletes the message instead of putting it back" },
+  { id: "redelivery-drops-headers", layer: "spi", description: "a redelivered message has lost its headers" },
+  { id: "attempt-from-zero", layer: "spi", description: "attempt counts from 0" },
+  {
+    id: "batch-delay-shared",
+    layer: "spi",
+    description: "every message of a send gets the first message's delay",
+  },
+  {
+    id: "priority-inverted",
+    layer: "spi",
+    description: "priorities are mapped the wrong way round (0 highest)",
+  },
+  {
+    id: "consumer-stalls",
+    layer: "spi",
+    description: "a consumer stops handing out messages after its 100th delivery",
+  },
+  { id: "empty-body-padded", layer: "spi", description: "an empty body arrives as one zero byte" },
+  {
+    id: "stop-releases-inflight",
+    layer: "spi",
+    description:
+      "stop() releases the deliveries already handed out: they come back while their handlers still run",
+  },
+  { id: "fanout-duplicates", layer: "spi", description: "each group receives every published message twice" },
+  {
+    id: "send-reverses-batch",
+    layer: "spi",
+    description: "the messages of one send call are stored in reverse order",
   },
 
   // -- the memory broker

@@ -14,14 +14,19 @@ export interface Patch {
 
 const CLIENT = "packages/core/src/client.ts";
 const IDEMPOTENCY = "packages/core/src/idempotency/middleware.ts";
+const OUTCOME = "packages/core/src/outcome.ts";
+const NAMES = "packages/core/src/names.ts";
+/** Source text of names.ts: the hashed group dead-letter name, and the ambiguous plain one. */
+const GROUP_DLQ = "  const h = hash(`" + "$" + "{source.name}\\u0000" + "$" + "{source.group}`);\n";
+const TEMPLATE_PLAIN_GROUP_DLQ = "`" + "$" + "{source.name}." + "$" + "{source.group}.dlq`";
 const BROKER = "adapters/memory/src/broker.ts";
 
 export const patchFaults: Record<string, readonly Patch[]> = {
   "core-dlq-drops-headers": [
     {
-      file: CLIENT,
-      find: "    const headers: Record<string, string> = {\n      ...m.headers,\n",
-      replace: "    const headers: Record<string, string> = {\n",
+      file: OUTCOME,
+      find: '  for (const [k, v] of Object.entries(headers)) if (!k.startsWith("omnibus-dlq-")) out[k] = v;\n',
+      replace: "",
     },
   ],
   "core-dlq-body-reencoded": [
@@ -41,9 +46,9 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   ],
   "core-dlq-attempts-off-by-one": [
     {
-      file: CLIENT,
-      find: "[HeaderNames.DeadLetterAttempts]: String(m.attempt),",
-      replace: "[HeaderNames.DeadLetterAttempts]: String(m.attempt + 1),",
+      file: OUTCOME,
+      find: "add(HeaderNames.DeadLetterAttempts, String(info.attempts));",
+      replace: "add(HeaderNames.DeadLetterAttempts, String(info.attempts + 1));",
     },
   ],
   "core-backoff-ignored": [
@@ -101,6 +106,63 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   ],
   "core-request-timeout-ignored": [
     { file: CLIENT, find: "      }, timeoutMs);\n", replace: "      }, 2 ** 31 - 1);\n" },
+  ],
+  "core-dlq-oversize-loop": [
+    {
+      file: CLIENT,
+      find: "      adapter.features.maxMessageBytes,\n    );",
+      replace: "      Number.POSITIVE_INFINITY,\n    );",
+    },
+  ],
+  "core-thrown-value-crashes": [
+    {
+      file: CLIENT,
+      find: "      .catch((error: unknown) => this.#unexpected(delivery, error))\n",
+      replace: "",
+    },
+    {
+      file: OUTCOME,
+      find: "export function errorMessage(value: unknown): string {\n",
+      replace:
+        'export function errorMessage(value: unknown): string {\n  if (typeof value !== "string") return String(value);\n',
+    },
+  ],
+  "core-consume-close-race": [
+    {
+      file: CLIENT,
+      find: "    if (this.#closing) {\n      // close() began while the consumer started",
+      replace: "    if (false as boolean) {\n      // close() began while the consumer started",
+    },
+    { file: CLIENT, find: "        await this.#starting?.catch(() => {});\n", replace: "" },
+  ],
+  "core-handlers-after-close": [{ file: CLIENT, find: "    if (this.#stopping) return;\n", replace: "" }],
+  "core-reply-failure-retried": [
+    {
+      file: CLIENT,
+      find: "        for (let attempt = 1; ; attempt++) {",
+      replace:
+        '        await this.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply);\n        for (let attempt = 1; ; attempt++) {',
+    },
+  ],
+  "core-idempotency-no-extend": [
+    { file: IDEMPOTENCY, find: "        store.extend &&\n", replace: "        false &&\n" },
+  ],
+  "core-request-id-collision": [
+    {
+      file: CLIENT,
+      find: "    normalised.correlationId = uuidv7();",
+      replace: "    normalised.correlationId = normalised.id;",
+    },
+  ],
+  "core-reserved-headers-allowed": [
+    {
+      file: CLIENT,
+      find: "        if (!internal && k.length >= 8",
+      replace: "        if (false && k.length >= 8",
+    },
+  ],
+  "core-group-dlq-ambiguous": [
+    { file: NAMES, find: GROUP_DLQ, replace: `  return ${TEMPLATE_PLAIN_GROUP_DLQ};\n${GROUP_DLQ}` },
   ],
   "memory-group-not-kept-offline": [
     {

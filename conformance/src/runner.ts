@@ -92,6 +92,12 @@ export async function runCase(c: Case<any>, env: CaseEnv): Promise<CaseResult> {
   let timer: NodeJS.Timeout | undefined;
   let status: CaseStatus = "passed";
   let message: string | undefined;
+  // Anything that escapes as an unhandled rejection or exception while the case runs would
+  // crash an application's process: it fails the case.
+  const escaped: string[] = [];
+  const onEscape = (reason: unknown) => escaped.push(show(reason, 400));
+  process.on("unhandledRejection", onEscape);
+  process.on("uncaughtException", onEscape);
   try {
     const outcome = await Promise.race([
       (c.run as (ctx: AdapterCaseContext | ClientCaseContext) => Promise<void>)(ctx).then(
@@ -115,6 +121,12 @@ export async function runCase(c: Case<any>, env: CaseEnv): Promise<CaseResult> {
     clearTimeout(timer);
   }
   const problems = await ctx.cleanup();
+  process.off("unhandledRejection", onEscape);
+  process.off("uncaughtException", onEscape);
+  if (status === "passed" && escaped.length > 0) {
+    status = "failed";
+    message = `an unhandled rejection or exception escaped (it would crash the process): ${escaped[0]}`;
+  }
   if (status === "passed" && problems.length > 0) {
     status = "failed";
     message = `after the case: ${problems.join("; ")}`;

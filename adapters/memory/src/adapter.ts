@@ -117,7 +117,7 @@ class MemoryAdapter implements Adapter<MemoryNative> {
     if (this.#closed) throw new ClosedError("memory adapter is closed");
     const queue =
       source.kind === "queue"
-        ? this.#broker.queue(source.name)
+        ? this.#broker.declareQueue(source.name)
         : this.#broker.group(source.name, source.group);
     const consumer: MemoryConsumer = {
       prefetch: options.prefetch,
@@ -142,7 +142,7 @@ class MemoryAdapter implements Adapter<MemoryNative> {
   #release(entry: { queue: MemoryQueue; consumer: MemoryConsumer; ephemeral: string | undefined }): void {
     if (!this.#consumers.delete(entry)) return;
     entry.queue.remove(entry.consumer);
-    if (entry.ephemeral) this.#broker.deleteQueue(entry.ephemeral);
+    if (entry.ephemeral) this.#broker.retireQueue(entry.ephemeral);
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {

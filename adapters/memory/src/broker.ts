@@ -1,4 +1,4 @@
-import type { Delivery, InboundMessage, OutboundMessage } from "@omnibus/core";
+import { type Delivery, type InboundMessage, type OutboundMessage, PublishError } from "@omnibus/core";
 
 /** A message as the memory broker stores it. */
 interface Stored {
@@ -202,6 +202,8 @@ export class MemoryBroker {
   readonly name: string;
   readonly #queues = new Map<string, MemoryQueue>();
   readonly #topics = new Map<string, Map<string, MemoryQueue>>();
+  /** Ephemeral queues deleted with their consumer (the most recent 10,000). */
+  readonly #retired = new Set<string>();
   #seq = 0;
 
   constructor(name: string) {
@@ -234,7 +236,24 @@ export class MemoryBroker {
   }
 
   sendToQueue(name: string, message: OutboundMessage): void {
+    if (this.#retired.has(name)) {
+      // As a broker refuses to route to a deleted temporary queue (AMQP mandatory, NATS no responders).
+      throw new PublishError(`memory: queue ${name} was ephemeral and has been deleted with its consumer`);
+    }
     this.queue(name).enqueue(message, 1, this.#seq++);
+  }
+
+  /** Delete an ephemeral queue: later sends to it fail until a consumer declares it again. */
+  retireQueue(name: string): void {
+    this.deleteQueue(name);
+    this.#retired.add(name);
+    if (this.#retired.size > 10_000) this.#retired.delete(this.#retired.values().next().value!);
+  }
+
+  /** A consumer of `name` (re)declares it. */
+  declareQueue(name: string): MemoryQueue {
+    this.#retired.delete(name);
+    return this.queue(name);
   }
 
   publish(topic: string, message: OutboundMessage): void {

@@ -4,10 +4,10 @@ import { type Contract, isStandardSchema } from "./contract.js";
 import {
   ClosedError,
   ConfigError,
+  ConnectionError,
   DeadLetterError,
   DecodeError,
   MessageTooLargeError,
-  OmnibusError,
   RemoteError,
   RequestTimeoutError,
   RetryLaterError,
@@ -16,7 +16,8 @@ import {
 } from "./errors.js";
 import { shortId, uuidv7 } from "./ids.js";
 import { consoleLogger, type Logger } from "./logger.js";
-import { validateName } from "./names.js";
+import { deadLetterQueueFor, validateName } from "./names.js";
+import { deadLetterHeaders, errorCode, errorMessage, headerBytes } from "./outcome.js";
 import { adapterFromUrl, urlScheme } from "./resolve.js";
 import { backoffDelay, type RetryPolicy, resolveRetryPolicy } from "./retry.js";
 import type { Adapter, Address, ConsumerHandle, Delivery, Features, OutboundMessage, Source } from "./spi.js";
@@ -38,6 +39,9 @@ import {
 } from "./types.js";
 
 const DEFAULT_CONCURRENCY = 16;
+
+/** Header names starting with this are core's own (content type, dead-letter and reply data). */
+const RESERVED_PREFIX = "omnibus-";
 
 /**
  * Request-reply inboxes are ephemeral queues named `<INBOX_PREFIX><client id>`. Adapters may rely
@@ -265,6 +269,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   #normalise(
     adapter: Adapter,
     item: SendOptions,
+    internal = false,
   ): SendOptions & { id: string; headers: Record<string, string> } {
     const headers: Record<string, string> = {};
     if (item.headers !== undefined) {
@@ -273,6 +278,11 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       for (const [k, v] of Object.entries(item.headers)) {
         if (typeof v !== "string")
           throw new ConfigError(`header ${JSON.stringify(k)} must be a string, got ${typeof v}`);
+        if (!internal && k.length >= 8 && k.slice(0, 8).toLowerCase() === RESERVED_PREFIX) {
+          throw new ConfigError(
+            `header ${JSON.stringify(k)}: names starting with "${RESERVED_PREFIX}" are reserved for Omnibus`,
+          );
+        }
         headers[k] = v;
       }
     }
@@ -331,17 +341,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     // JSON is the wire default: no header for it (one header less per message on every broker).
     if (codec.contentType !== jsonCodec.contentType)
       options.headers[HeaderNames.ContentType] = codec.contentType;
-    const max = adapter.features.maxMessageBytes;
-    // Exact UTF-8 sizes only when an upper bound (3 bytes per UTF-16 unit) could pass the limit.
-    const size =
-      bytes.byteLength + 3 * headerChars(options.headers) <= max
-        ? 0
-        : bytes.byteLength + headerBytes(options.headers);
-    if (size > max) {
-      throw new MessageTooLargeError(
-        `message of ${size} bytes exceeds ${adapter.name}'s limit of ${adapter.features.maxMessageBytes} bytes`,
-      );
-    }
+    checkSize(adapter, bytes, options.headers);
     return {
       id: options.id,
       body: bytes,
@@ -414,9 +414,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     const retry = options.retry
       ? resolveRetryPolicy({ ...this.#options.retry, ...options.retry })
       : this.#options.retry;
-    const dlq =
-      options.deadLetterQueue ??
-      (source.kind === "queue" ? `${source.name}.dlq` : `${source.name}.${source.group}.dlq`);
+    const dlq = options.deadLetterQueue ?? deadLetterQueueFor(source);
     validateName("queue", dlq);
     const middleware = [...this.#options.use, ...(options.use ?? [])].filter((m) => m.consume);
     const runner = new ConsumerRunner({
@@ -445,7 +443,14 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       await runner.start();
     } catch (error) {
       this.#subscriptions.delete(runner);
+      if (this.#closing)
+        throw new ClosedError("the client closed while the consumer was starting", { cause: error });
       throw error;
+    }
+    if (this.#closing) {
+      // close() began while the consumer started: it shuts the runner down; this call fails.
+      await runner.shutdown(Date.now());
+      throw new ClosedError("the client closed while the consumer was starting");
     }
     return runner;
   }
@@ -457,6 +462,11 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   /** Used by consumers: dead-letter and reply sends bypass middleware and validation. */
   sendPrepared(adapter: Adapter, address: Address, message: Prepared): Promise<void> {
+    try {
+      checkSize(adapter, message.body, message.headers);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#transmit(adapter, address, [message]);
   }
 
@@ -474,7 +484,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     this.#requests ??= new RequestBroker(this, adapter, `${INBOX_PREFIX}${this.#clientId}`);
     const inbox = await this.#requests.inbox();
     const normalised = this.#normalise(adapter, options);
-    normalised.correlationId = normalised.id;
+    // A correlation id of its own: two requests given the same message id still get their own reply.
+    normalised.correlationId = uuidv7();
     normalised.replyTo = inbox;
     // Requests go through the send middleware like any send (tracing, tenancy headers…).
     const message = await this.#throughMiddleware(
@@ -486,13 +497,14 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       schema,
       `request ${queue}`,
     );
-    const reply = this.#requests.expect(message.id, timeoutMs, queue);
+    const correlationId = normalised.correlationId;
+    const reply = this.#requests.expect(correlationId, timeoutMs, queue);
     // The timer runs from now; if the send itself outlives it, the rejection is read below.
     reply.catch(() => {});
     try {
       await this.#transmit(adapter, { kind: "queue", name: queue }, [message]);
     } catch (error) {
-      this.#requests.cancel(message.id);
+      this.#requests.cancel(correlationId);
       throw error;
     }
     const answer = await reply;
@@ -528,15 +540,29 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
           headers[HeaderNames.ReplyErrorMessage] = errorMessage(error);
         }
         if (message.replyTo === undefined) return; // fire-and-forget request
-        const options = this.#normalise(adapter, {
-          headers,
-          correlationId: message.correlationId ?? message.id,
-        });
-        await this.sendPrepared(
+        const options = this.#normalise(
           adapter,
-          { kind: "queue", name: message.replyTo },
-          this.#encode(adapter, result, options),
+          { headers, correlationId: message.correlationId ?? message.id },
+          true,
         );
+        const reply = this.#encode(adapter, result, options);
+        // The handler ran: a reply that cannot be delivered (the requester gave up and its inbox
+        // is gone) is dropped after one more try, never a reason to run the handler again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply);
+            return;
+          } catch (error) {
+            if (attempt >= 2 || this.#closing) {
+              this.logger.warn(`reply to ${message.replyTo} could not be sent; dropped`, {
+                id: message.id,
+                error: errorMessage(error),
+              });
+              return;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
       },
       { ...options, retry: { maxAttempts: 3 } },
     );
@@ -565,15 +591,22 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   }
 }
 
+/** Every message core hands an adapter is within its `maxMessageBytes` (body + header names and values). */
+function checkSize(adapter: Adapter, body: Uint8Array, headers: Readonly<Record<string, string>>): void {
+  const max = adapter.features.maxMessageBytes;
+  // Exact UTF-8 sizes only when an upper bound (3 bytes per UTF-16 unit) could pass the limit.
+  if (body.byteLength + 3 * headerChars(headers) <= max) return;
+  const size = body.byteLength + headerBytes(headers);
+  if (size > max) {
+    throw new MessageTooLargeError(
+      `message of ${size} bytes exceeds ${adapter.name}'s limit of ${max} bytes`,
+    );
+  }
+}
+
 function headerChars(headers: Readonly<Record<string, string>>): number {
   let n = 0;
   for (const k in headers) n += k.length + headers[k]!.length;
-  return n;
-}
-
-function headerBytes(headers: Readonly<Record<string, string>>): number {
-  let n = 0;
-  for (const k in headers) n += Buffer.byteLength(k) + Buffer.byteLength(headers[k]!);
   return n;
 }
 
@@ -609,17 +642,6 @@ function decodeWith(codec: Codec<any>, bytes: Uint8Array): unknown {
   }
 }
 
-function errorCode(error: unknown): string {
-  if (error instanceof OmnibusError) return error.code;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && code.length > 0) return code;
-  return (error as Error | null)?.name ?? "Error";
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface RunnerConfig {
@@ -650,6 +672,9 @@ class ConsumerRunner implements Subscription {
   #settling = 0;
   #idleWaiters: (() => void)[] = [];
   #shutdown: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
+  /** Set when shutdown begins: no handler starts after it. */
+  #stopping = false;
   onClosed: () => void = () => {};
 
   constructor(config: RunnerConfig) {
@@ -662,8 +687,16 @@ class ConsumerRunner implements Subscription {
   get group(): string | undefined {
     return this.#c.source.kind === "topic" ? this.#c.source.group : undefined;
   }
+  get deadLetterQueue(): string {
+    return this.#c.dlq;
+  }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#starting = this.#open();
+    return this.#starting;
+  }
+
+  async #open(): Promise<void> {
     this.#handle = await this.#c.adapter.consume(this.#c.source, {
       prefetch: this.#c.prefetch,
       onDelivery: (delivery) => {
@@ -677,6 +710,9 @@ class ConsumerRunner implements Subscription {
   }
 
   #pump(): void {
+    // Once shutdown began, buffered deliveries are not started: closing the consumer releases
+    // them to the broker, which hands them to another consumer.
+    if (this.#stopping) return;
     while (this.#running < this.#c.concurrency && this.#head < this.#buffer.length) {
       const delivery = this.#buffer[this.#head]!;
       this.#buffer[this.#head++] = undefined as unknown as Delivery;
@@ -700,17 +736,38 @@ class ConsumerRunner implements Subscription {
 
   #start(delivery: Delivery, key: string | undefined): void {
     this.#running++;
-    void this.#process(delivery).finally(() => {
-      this.#running--;
-      if (key !== undefined) {
-        // The slot goes to the next message of the same key, which keeps holding the key.
-        const next = this.#keys.get(key)!.shift();
-        if (next === undefined) this.#keys.delete(key);
-        else this.#start(next, key);
-      }
-      this.#pump();
-      this.#checkIdle();
-    });
+    void this.#process(delivery)
+      .catch((error: unknown) => this.#unexpected(delivery, error))
+      .finally(() => {
+        this.#running--;
+        if (key !== undefined) {
+          // The slot goes to the next message of the same key, which keeps holding the key.
+          const next = this.#stopping ? undefined : this.#keys.get(key)!.shift();
+          if (next === undefined) this.#keys.delete(key);
+          else this.#start(next, key);
+        }
+        this.#pump();
+        this.#checkIdle();
+      });
+  }
+
+  /** A failure of core's own path (never of the handler, whose errors are outcomes): nack. */
+  #unexpected(delivery: Delivery, error: unknown): Promise<void> {
+    this.#c.client.logger.error(
+      `consumer of ${describe(this.#c.source)} failed on a message; it will be redelivered`,
+      {
+        id: delivery.message.id,
+        error: errorMessage(error),
+      },
+    );
+    return settle(this.#c.client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
+  }
+
+  /** Nothing runs, nothing settles, and nothing waits to start (or shutdown began). */
+  #isIdle(): boolean {
+    return (
+      this.#running === 0 && this.#settling === 0 && (this.#stopping || this.#head >= this.#buffer.length)
+    );
   }
 
   /**
@@ -727,7 +784,7 @@ class ConsumerRunner implements Subscription {
   }
 
   #checkIdle(): void {
-    if (this.#running === 0 && this.#settling === 0 && this.#head >= this.#buffer.length) {
+    if (this.#isIdle()) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
@@ -805,14 +862,14 @@ class ConsumerRunner implements Subscription {
   async #deadLetter(delivery: Delivery, error: unknown): Promise<void> {
     const m = delivery.message;
     const { client, adapter, dlq } = this.#c;
-    const headers: Record<string, string> = {
-      ...m.headers,
-      [HeaderNames.DeadLetterReason]: errorMessage(error),
-      [HeaderNames.DeadLetterCode]: errorCode(error),
-      [HeaderNames.DeadLetterAttempts]: String(m.attempt),
-      [HeaderNames.DeadLetterOrigin]: describe(this.#c.source),
-      [HeaderNames.DeadLetterAt]: new Date().toISOString(),
-    };
+    // As many dead-letter headers as fit the adapter's limit with the message: a message near
+    // the limit is still dead-lettered (with fewer headers), never retried forever.
+    const headers = deadLetterHeaders(
+      m.headers,
+      m.body.byteLength,
+      { error, attempts: m.attempt, origin: describe(this.#c.source), at: new Date() },
+      adapter.features.maxMessageBytes,
+    );
     try {
       await client.sendPrepared(
         adapter,
@@ -843,15 +900,16 @@ class ConsumerRunner implements Subscription {
   }
 
   #idle(): Promise<void> {
-    if (this.#running === 0 && this.#settling === 0 && this.#head >= this.#buffer.length)
-      return Promise.resolve();
+    if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Stop fetching, drain until `deadline`, release. */
   shutdown(deadline: number): Promise<void> {
     this.#shutdown ??= (async () => {
+      this.#stopping = true;
       try {
+        await this.#starting?.catch(() => {});
         await this.#handle?.stop();
         const left = deadline - Date.now();
         let timer: NodeJS.Timeout | undefined;
@@ -921,19 +979,39 @@ class RequestBroker {
   }
 
   async inbox(): Promise<string> {
-    this.#started ??= this.#adapter.consume(
-      { kind: "queue", name: this.#name, ephemeral: true },
-      {
-        prefetch: 1000,
-        onDelivery: (delivery) => this.#onReply(delivery),
-        onError: (error) => this.#client.logger.error("request inbox consumer failed", { error }),
-      },
-    );
-    this.#started.catch(() => {
-      this.#started = undefined;
-    });
+    if (this.#closed) throw new ClosedError("the client is closed");
+    if (this.#started === undefined) {
+      const started = this.#adapter.consume(
+        { kind: "queue", name: this.#name, ephemeral: true },
+        {
+          prefetch: 1000,
+          onDelivery: (delivery) => this.#onReply(delivery),
+          onError: (error) => this.#lost(started, error),
+        },
+      );
+      this.#started = started;
+      started.catch(() => {
+        if (this.#started === started) this.#started = undefined;
+      });
+    }
     await this.#started;
     return this.#name;
+  }
+
+  /**
+   * The inbox consumer failed for good: the requests waiting on it fail now (their replies can no
+   * longer arrive), and the next request starts a new inbox.
+   */
+  #lost(inbox: Promise<ConsumerHandle>, error: Error): void {
+    this.#client.logger.error("request inbox consumer failed; the next request opens a new one", { error });
+    if (this.#started === inbox) this.#started = undefined;
+    void inbox.then((handle) => handle.close()).catch(() => {});
+    for (const [id, pending] of this.#pending) {
+      this.cancel(id);
+      pending.reject(
+        new ConnectionError("the request inbox was lost before the reply arrived", { cause: error }),
+      );
+    }
   }
 
   expect(id: string, timeoutMs: number, queue: string): Promise<unknown> {

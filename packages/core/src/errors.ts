@@ -31,6 +31,11 @@ export const ErrorCode = {
   DeadLetter: "OMNIBUS_DEAD_LETTER",
   /** Shutdown did not finish within its timeout. */
   Timeout: "OMNIBUS_TIMEOUT",
+  /**
+   * In the `omnibus-dlq-code` header only: the handler threw something without a code of its own
+   * (a plain `Error`, a string…). Never thrown by Omnibus.
+   */
+  Handler: "OMNIBUS_HANDLER",
 } as const;
 
 /** One of the {@link ErrorCode} values. */
@@ -58,6 +63,7 @@ export class OmnibusError extends Error {
 
   constructor(code: ErrorCode, message: string, options: OmnibusErrorOptions = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    if (options.cause !== undefined) scrubCause(options.cause);
     this.name = "OmnibusError";
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -145,14 +151,62 @@ export function isOmnibusError(value: unknown, code?: ErrorCode): value is Omnib
   return value instanceof OmnibusError && (code === undefined || value.code === code);
 }
 
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]+)@/gi;
+/** A URL-like token: `scheme://` and what follows up to whitespace or a quote. */
+const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'`<>]*)/gi;
 
 /**
- * Replace the password of every URL in `text` with `***`. Used on every error message and log
- * line Omnibus writes.
+ * Replace the credentials of every URL in `text` with `***`: the password of `user:password@`,
+ * or the whole userinfo when it has no `:` (a token, as in `nats://TOKEN@host`). The userinfo
+ * ends at the last `@` of the URL, so passwords holding `@`, `/` or `:` are masked whole, and
+ * for `a://u:p@h1,u:p@h2` everything up to the last `@`. Used on every error message, cause and
+ * log line Omnibus writes.
  */
 export function redact(text: string): string {
-  return text.replace(URL_PASSWORD, "$1***@");
+  return text.replace(URL_TOKEN, (all, scheme: string, rest: string) => {
+    const at = rest.lastIndexOf("@");
+    if (at < 0) return all;
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(":");
+    return `${scheme}${colon < 0 ? "***" : `${userinfo.slice(0, colon)}:***`}${rest.slice(at)}`;
+  });
+}
+
+/**
+ * Mask URL credentials in the string properties of `cause` and of its own causes (Node's
+ * `TypeError` keeps a bad URL in `input`, fetch errors in `url`…), so that printing an error with
+ * its causes shows no password. Properties that cannot be written are left alone.
+ */
+export function scrubCause(cause: unknown, depth = 0, seen = new Set<unknown>()): void {
+  if (depth > 6 || !walkable(cause) || seen.has(cause)) return;
+  seen.add(cause);
+  for (const key of Reflect.ownKeys(cause)) {
+    let value: unknown;
+    try {
+      value = (cause as Record<PropertyKey, unknown>)[key];
+    } catch {
+      continue;
+    }
+    if (typeof value === "string") {
+      const clean = redact(value);
+      if (clean !== value) {
+        try {
+          Object.defineProperty(cause, key, { value: clean, configurable: true, writable: true });
+        } catch {
+          // a frozen or exotic object: nothing to do
+        }
+      }
+    } else if (walkable(value)) {
+      scrubCause(value, depth + 1, seen);
+    }
+  }
+}
+
+/** Errors, arrays and plain objects: never sockets, clients or other live objects with getters. */
+function walkable(value: unknown): value is object {
+  if (typeof value !== "object" || value === null) return false;
+  if (value instanceof Error || Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** A URL's string form with its password masked, for messages and status output. */

@@ -54,7 +54,7 @@ export type { ClaimResult, IdempotencyStore } from "./idempotency/store.js";
 export { shortId, uuidv7 } from "./ids.js";
 export type { Logger, LogLevel } from "./logger.js";
 export { consoleLogger, silentLogger } from "./logger.js";
-export { validateName } from "./names.js";
+export { deadLetterQueueFor, validateName } from "./names.js";
 export { adapterPackages, urlScheme } from "./resolve.js";
 export type { RetryOptions, RetryPolicy } from "./retry.js";
 export { backoffDelay, defaultRetryPolicy, resolveRetryPolicy } from "./retry.js";

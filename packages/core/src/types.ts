@@ -140,7 +140,9 @@ export interface ConsumerOptions {
   retry?: RetryOptions;
   /**
    * Queue receiving messages that failed their last attempt, could not be decoded, or failed the
-   * contract's schema. @default `<queue>.dlq`, or `<topic>.<group>.dlq` for subscriptions
+   * contract's schema. @default `<queue>.dlq`, or `<topic>.<group>.<hash>.dlq` for subscriptions
+   * (the hash keeps topic `a.b` group `c` apart from topic `a` group `b.c`; `deadLetterQueueFor`
+   * and `Subscription.deadLetterQueue` give the name)
    */
   deadLetterQueue?: string;
   /**
@@ -177,6 +179,11 @@ export interface Subscription extends AsyncDisposable {
   readonly source: string;
   /** The group, for topic subscriptions. */
   readonly group: string | undefined;
+  /**
+   * Where this consumer dead-letters: the `deadLetterQueue` option, or the default —
+   * `<queue>.dlq`, or `<topic>.<group>.<hash>.dlq` for a topic group (see `deadLetterQueueFor`).
+   */
+  readonly deadLetterQueue: string;
   /** Stop fetching, wait for in-flight handlers (up to the client's `closeTimeoutMs`), release. */
   close(): Promise<void>;
 }

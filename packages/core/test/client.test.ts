@@ -4,6 +4,7 @@ import {
   type Client,
   createClient,
   DeadLetterError,
+  deadLetterQueueFor,
   defineContract,
   ErrorCode,
   HeaderNames,
@@ -99,14 +100,19 @@ describe("retry and dead-lettering", () => {
     expect(at[1]! - at[0]!).toBeLessThan(2_000);
   });
 
-  it("a subscription dead-letters to <topic>.<group>.dlq", async () => {
+  it("a subscription dead-letters to <topic>.<group>.<hash>.dlq", async () => {
     const c = bus();
     const topic = q("events");
-    await c.subscribe(topic, { group: "billing", retry: { maxAttempts: 1 } }, () => {
+    const sub = await c.subscribe(topic, { group: "billing", retry: { maxAttempts: 1 } }, () => {
       throw new Error("nope");
     });
+    expect(sub.deadLetterQueue).toBe(deadLetterQueueFor({ kind: "topic", name: topic, group: "billing" }));
+    expect(sub.deadLetterQueue).toMatch(new RegExp(`^${topic}\\.billing\\.[0-9a-f]{10}\\.dlq$`));
+    expect(deadLetterQueueFor({ kind: "topic", name: "a.b", group: "c" })).not.toBe(
+      deadLetterQueueFor({ kind: "topic", name: "a", group: "b.c" }),
+    );
     const dead: Message[] = [];
-    await c.consume(`${topic}.billing.dlq`, (m) => {
+    await c.consume(sub.deadLetterQueue, (m) => {
       dead.push(m);
     });
     await c.publish(topic, { x: 1 });

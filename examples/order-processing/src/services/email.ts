@@ -2,15 +2,15 @@ import { connect, type Service, type ServiceOptions, service } from "./bus.js";
 
 /**
  * Emails a confirmation for every placed order (its own group). An undeliverable address fails
- * every attempt, so that order's event ends in the dead-letter queue `shop.order-placed.email.dlq`,
- * which this service also watches.
+ * every attempt, so that order's event ends in the group's dead-letter queue
+ * (`subscription.deadLetterQueue`), which this service also watches.
  */
 export async function startEmail(
   options: ServiceOptions,
 ): Promise<Service<{ sent: Set<string>; failures: number; deadLettered: Set<string> }>> {
   const bus = connect(options);
   const stats = { sent: new Set<string>(), failures: 0, deadLettered: new Set<string>() };
-  await bus.subscribe(
+  const subscription = await bus.subscribe(
     "shop.order-placed",
     { group: "email", retry: { maxAttempts: 3, initialDelayMs: 100, jitter: 0 } },
     ({ body, attempt }) => {
@@ -23,7 +23,7 @@ export async function startEmail(
       options.log?.("email", `confirmation sent to ${body.email} for ${body.orderId}`);
     },
   );
-  await bus.consume("shop.order-placed.email.dlq" as never, ({ body, headers }) => {
+  await bus.consume(subscription.deadLetterQueue as never, ({ body, headers }) => {
     const orderId = (body as { orderId: string }).orderId;
     stats.deadLettered.add(orderId);
     options.log?.("email", `dead-lettered ${orderId}: ${headers["omnibus-dlq-reason"]}`);

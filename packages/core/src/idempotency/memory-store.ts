@@ -10,7 +10,10 @@ interface Entry {
 export interface MemoryIdempotencyStoreOptions {
   /** Clock, for tests. @default Date.now */
   now?: () => number;
-  /** Entries kept at most; the oldest are dropped past it. @default 100000 */
+  /**
+   * Entries kept at most: past it the oldest done marks are dropped (never a claim in progress).
+   * @default 100000
+   */
   maxEntries?: number;
 }
 
@@ -30,23 +33,39 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     }
     return entry;
   };
+  /** Drop the oldest done (or expired) entries past `maxEntries`; claims in progress stay. */
+  const trim = () => {
+    if (entries.size <= maxEntries) return;
+    for (const [key, entry] of entries) {
+      if (entries.size <= maxEntries) return;
+      if (entry.token === undefined || entry.expiresAt <= now()) entries.delete(key);
+    }
+  };
   return {
     async claim(key, lockMs): Promise<ClaimResult> {
       const entry = live(key);
       if (entry) return entry.token === undefined ? { status: "done" } : { status: "in-progress" };
       const token = randomUUID();
       entries.set(key, { token, expiresAt: now() + lockMs });
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      trim();
       return { status: "claimed", token };
     },
     async complete(key, token, ttlMs) {
-      const entry = live(key);
-      if (entry?.token !== token) return;
+      // An expired claim still counts as ours until somebody else claims the key.
+      const entry = entries.get(key);
+      if (entry !== undefined && entry.token !== token) return;
       entries.delete(key);
       entries.set(key, { token: undefined, expiresAt: now() + ttlMs });
+      trim();
     },
     async release(key, token) {
-      if (live(key)?.token === token) entries.delete(key);
+      if (entries.get(key)?.token === token) entries.delete(key);
+    },
+    async extend(key, token, lockMs) {
+      const entry = live(key);
+      if (entry?.token !== token) return false;
+      entry.expiresAt = now() + lockMs;
+      return true;
     },
   };
 }

@@ -54,12 +54,31 @@ export function idempotency(options: IdempotencyOptions): Middleware {
       if (claim.status === "in-progress") {
         throw new RetryLaterError(retryDelayMs, `message ${k} is being handled by another consumer`);
       }
+      // While the handler runs, keep the claim alive (stores that can): a slow handler is not
+      // run again by a duplicate, and its completion still counts.
+      const renew =
+        store.extend &&
+        setInterval(
+          () => {
+            void store.extend!(k, claim.token, lockMs).catch((error: unknown) =>
+              options.logger?.warn("could not extend an idempotency claim", { key: k, error }),
+            );
+          },
+          Math.max(10, Math.floor(lockMs / 3)),
+        );
       try {
         await next();
       } catch (error) {
-        await store.release(k, claim.token);
+        if (renew) clearInterval(renew);
+        try {
+          await store.release(k, claim.token);
+        } catch (releaseError) {
+          // The handler's error is what settles the message; the claim expires after lockMs.
+          options.logger?.warn("could not release an idempotency claim", { key: k, error: releaseError });
+        }
         throw error;
       }
+      if (renew) clearInterval(renew);
       await store.complete(k, claim.token, ttlMs);
     },
   };

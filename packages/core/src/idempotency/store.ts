@@ -21,8 +21,18 @@ export interface IdempotencyStore {
    * again; a done key cannot until its TTL runs out.
    */
   claim(key: string, lockMs: number): Promise<ClaimResult>;
-  /** Mark `key` done for `ttlMs` ms, if `token` still holds the claim. */
+  /**
+   * Mark `key` done for `ttlMs` ms, if `token` still holds the claim — also when that claim
+   * expired but no other caller claimed the key since (the handler was only slow).
+   */
   complete(key: string, token: string, ttlMs: number): Promise<void>;
   /** Drop the claim on `key` if `token` still holds it (the handler failed). */
   release(key: string, token: string): Promise<void>;
+  /**
+   * Push the expiry of `token`'s claim on `key` to `lockMs` from now, while its handler still
+   * runs; resolves `false` when the claim is no longer `token`'s. Optional: without it a handler
+   * slower than `lockMs` can run twice, and `complete` must still accept an expired claim that
+   * nobody took over (see {@link IdempotencyStore.complete}).
+   */
+  extend?(key: string, token: string, lockMs: number): Promise<boolean>;
 }
