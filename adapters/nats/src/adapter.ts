@@ -1,5 +1,6 @@
 import {
   AckPolicy,
+  type ConsumerInfo,
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiError,
@@ -21,13 +22,20 @@ import {
   type ConsumeOptions,
   type ConsumerHandle,
   type Features,
+  INBOX_PREFIX,
   MessageTooLargeError,
   maskUrl,
   type OutboundMessage,
   PublishError,
   type Source,
 } from "@omnibus/core";
-import { type ConsumerHost, EphemeralConsumer, type NatsConsumer, PullConsumer } from "./consumer.js";
+import {
+  type ConsumerHost,
+  type DurableFacts,
+  EphemeralConsumer,
+  type NatsConsumer,
+  PullConsumer,
+} from "./consumer.js";
 import { groupConsumer, type Names, QUEUE_CONSUMER, queueNames, topicNames } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
 import { Publisher } from "./publisher.js";
@@ -78,12 +86,13 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   #js: JetStreamClient | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #connected = false;
   readonly #consumers = new Set<NatsConsumer>();
   /** Streams known to exist: name → promise of its creation. */
   readonly #streams = new Map<string, Promise<void>>();
-  /** Consumers known to exist: `stream/consumer` → promise of its creation. */
-  readonly #durables = new Map<string, Promise<void>>();
+  /** Consumers known to exist: `stream/consumer` → promise of its creation (or check). */
+  readonly #durables = new Map<string, Promise<DurableFacts>>();
   /** Ephemeral queues of this adapter: queue name → consumer. */
   readonly #inboxes = new Map<string, EphemeralConsumer>();
   /** Ephemeral queues of other clients (replies go to them without a stream). */
@@ -231,9 +240,16 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     return { nc: this.#nc, js: this.#js, jsm: this.#jsm };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Idempotent: a second call (also while the first is under way) waits for the same close. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      this.#closing = this.#close();
+    }
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.#connecting?.catch(() => {});
     await Promise.all([...this.#consumers].map((c) => c.close().catch(() => {})));
     this.#publisher?.close();
@@ -311,8 +327,18 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     return p;
   }
 
-  /** Create the durable consumer unless it exists (an existing one is kept as it is). */
-  #ensureDurable(stream: string, durable: string, deliver: DeliverPolicy, fresh = false): Promise<void> {
+  /**
+   * Create the durable consumer unless it exists. An existing one is checked, not trusted: it must
+   * be a pull consumer with explicit acks and unlimited deliveries (anything else would settle,
+   * drop or push messages behind core's back), and its `ack_wait` is what the consumers pace
+   * their `+WPI` by (it may differ from `ackWaitMs` when another process created it).
+   */
+  #ensureDurable(
+    stream: string,
+    durable: string,
+    deliver: DeliverPolicy,
+    fresh = false,
+  ): Promise<DurableFacts> {
     const key = `${stream}/${durable}`;
     if (fresh) this.#durables.delete(key);
     let p = this.#durables.get(key);
@@ -320,12 +346,11 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       const { jsm } = this.#ready();
       p = (async () => {
         try {
-          await jsm.consumers.info(stream, durable);
-          return;
+          return this.#checkDurable(await jsm.consumers.info(stream, durable));
         } catch (error) {
           if (apiCode(error) !== API_CONSUMER_NOT_FOUND) throw error;
         }
-        await jsm.consumers.add(stream, {
+        const created = await jsm.consumers.add(stream, {
           durable_name: durable,
           ack_policy: AckPolicy.Explicit,
           deliver_policy: deliver,
@@ -338,6 +363,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
           // it asks for by its prefetch instead.
           max_ack_pending: -1,
         });
+        // Created concurrently by another process with other settings: its settings won.
+        return this.#checkDurable(created);
       })();
       this.#durables.set(key, p);
       p.catch(() => this.#durables.delete(key));
@@ -345,18 +372,49 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     return p;
   }
 
-  async #ensureSource(source: Source, fresh: boolean): Promise<{ stream: string; durable: string }> {
+  #checkDurable(info: ConsumerInfo): DurableFacts {
+    const c = info.config;
+    const wrong: string[] = [];
+    if (c.ack_policy !== AckPolicy.Explicit)
+      wrong.push(`ack policy "${c.ack_policy}" (an ack must settle exactly one message: "explicit")`);
+    if (c.deliver_subject)
+      wrong.push(`deliver subject ${c.deliver_subject} (a push consumer; the adapter pulls)`);
+    if (c.max_deliver !== undefined && c.max_deliver > 0)
+      wrong.push(
+        `max_deliver ${c.max_deliver} (the server would drop messages that core has not dead-lettered)`,
+      );
+    if (wrong.length > 0) {
+      throw new ConfigError(
+        `nats: consumer ${info.name} of stream ${info.stream_name} exists with ${wrong.join(", ")}; ` +
+          "delete it (nats consumer rm) and the adapter creates it as it needs it",
+      );
+    }
+    const ackWaitNs = Number(c.ack_wait);
+    return { ackWaitMs: ackWaitNs > 0 ? Math.max(1, Math.round(ackWaitNs / 1e6)) : this.#o.ackWaitMs };
+  }
+
+  /** The durable's facts from the server (used by a stopping consumer, see PullSettings.inspect). */
+  async #inspectDurable(stream: string, durable: string): Promise<DurableFacts> {
+    // Also while the adapter closes: its consumers' close() asks this last.
+    if (!this.#jsm) throw new ConnectionError("nats: not connected");
+    return this.#checkDurable(await this.#jsm.consumers.info(stream, durable));
+  }
+
+  async #ensureSource(
+    source: Source,
+    fresh: boolean,
+  ): Promise<{ stream: string; durable: string; facts: DurableFacts }> {
     if (source.kind === "queue") {
       const config = this.#queueStream(source.name);
       await this.#ensureStream(config, fresh);
-      await this.#ensureDurable(config.name, QUEUE_CONSUMER, DeliverPolicy.All, fresh);
-      return { stream: config.name, durable: QUEUE_CONSUMER };
+      const facts = await this.#ensureDurable(config.name, QUEUE_CONSUMER, DeliverPolicy.All, fresh);
+      return { stream: config.name, durable: QUEUE_CONSUMER, facts };
     }
     const config = this.#topicStream(source.name);
     const durable = groupConsumer(source.group);
     await this.#ensureStream(config, fresh);
-    await this.#ensureDurable(config.name, durable, DeliverPolicy.New, fresh);
-    return { stream: config.name, durable };
+    const facts = await this.#ensureDurable(config.name, durable, DeliverPolicy.New, fresh);
+    return { stream: config.name, durable, facts };
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
@@ -387,7 +445,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   }
 
   #topologyError(what: string, error: unknown): Error {
-    if (error instanceof ClosedError || error instanceof ConnectionError) return error;
+    if (error instanceof ClosedError || error instanceof ConnectionError || error instanceof ConfigError)
+      return error;
     return new ConnectionError(`nats: ${what}: ${(error as Error)?.message ?? String(error)}`, {
       cause: error,
     });
@@ -395,12 +454,16 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
 
   // ------------------------------------------------------------------ sending
 
+  /**
+   * An ephemeral queue: one of ours, one named by `Omnibus-Reply-Inbox`, or any queue under core's
+   * `INBOX_PREFIX` (core names its request-reply inboxes so that adapters can tell): never a stream.
+   */
   #isInbox(name: string): boolean {
-    return this.#inboxes.has(name) || this.#remoteInboxes.has(name);
+    return this.#inboxes.has(name) || this.#remoteInboxes.has(name) || name.startsWith(INBOX_PREFIX);
   }
 
   #headers(message: OutboundMessage): HeaderBlock {
-    const replyIsInbox = message.replyTo !== undefined && this.#inboxes.has(message.replyTo);
+    const replyIsInbox = message.replyTo !== undefined && this.#isInbox(message.replyTo);
     return new HeaderBlock(envelopeToHeaders(message, replyIsInbox));
   }
 
@@ -480,7 +543,7 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       consumer.start();
       return consumer;
     }
-    let names: { stream: string; durable: string };
+    let names: { stream: string; durable: string; facts: DurableFacts };
     try {
       names = await this.#ensureSource(source, false);
     } catch (error) {
@@ -489,17 +552,18 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
         error,
       );
     }
+    // Closed meanwhile: a consumer started now would outlive the adapter.
+    this.#ready();
     const consumer = new PullConsumer(
       this,
       {
         stream: names.stream,
         consumer: names.durable,
         apiPrefix: this.#js!.apiPrefix,
-        ackWaitMs: this.#o.ackWaitMs,
+        ackWaitMs: names.facts.ackWaitMs,
         pullExpiresMs: this.#o.pullExpiresMs,
-        ensure: async () => {
-          await this.#ensureSource(source, true);
-        },
+        ensure: async () => (await this.#ensureSource(source, true)).facts,
+        inspect: () => this.#inspectDurable(names.stream, names.durable),
       },
       options,
     );

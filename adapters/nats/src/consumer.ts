@@ -1,6 +1,6 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
-import { ConnectionError } from "@omnibus/core";
+import { ConfigError, ConnectionError } from "@omnibus/core";
 import { headersToEnvelope } from "./wire.js";
 
 const ACK = new TextEncoder().encode("+ACK");
@@ -74,16 +74,32 @@ export function toInbound(
   };
 }
 
+/** What the server says about the durable consumer a {@link PullConsumer} reads. */
+export interface DurableFacts {
+  /** The consumer's `ack_wait` on the server (which may differ from the option, see the README). */
+  readonly ackWaitMs: number;
+}
+
 /** Settings of a {@link PullConsumer}. */
 export interface PullSettings {
   readonly stream: string;
   readonly consumer: string;
   /** `$JS.API` unless a domain or prefix is configured. */
   readonly apiPrefix: string;
+  /** The durable's `ack_wait` when the consumer starts. */
   readonly ackWaitMs: number;
   readonly pullExpiresMs: number;
-  /** Make sure the stream and consumer exist (after a server restart or on first start). */
-  readonly ensure: () => Promise<void>;
+  /**
+   * Make sure the stream and consumer exist (after a server restart or on first start); ends with
+   * a consumer info request, so it also does what {@link PullSettings.inspect} does.
+   */
+  readonly ensure: () => Promise<DurableFacts>;
+  /**
+   * Ask the server for the consumer's info. Besides the answer, this has an effect the consumer
+   * relies on: the server drops waiting pull requests whose inbox has no subscriber any more
+   * (nats-server runs `processWaiting` for every consumer info request).
+   */
+  readonly inspect: () => Promise<DurableFacts>;
 }
 
 class JsDelivery implements Delivery {
@@ -115,12 +131,29 @@ class JsDelivery implements Delivery {
   }
 }
 
+/** How long a dropped inbox's drain (its UNSUB and a round trip) may take. */
+const DRAIN_MS = 2_000;
+/** How long `stop()` waits for the consumer info that makes the server forget its pull requests. */
+const INSPECT_MS = 5_000;
+
 /**
  * A durable pull consumer driven by hand: it asks the server for exactly as many messages as
  * `prefetch` leaves room for (handed out and unsettled + asked for ≤ prefetch), so the bound of
  * the SPI holds no matter how the server batches. Pull requests expire and are renewed; idle
  * heartbeats, reconnects and missing heartbeats reset them on a fresh inbox. Deliveries still
  * in a handler are reported in progress (`+WPI`) so that `ack_wait` never redelivers them.
+ *
+ * **NAKs wait until the server has forgotten a dropped inbox.** nats-server before 2.11
+ * (nats-io/nats-server#5305) mishandles a redelivery it can hand to no one: when a NAKed (or
+ * `ack_wait`-expired) message comes off the redelivery queue while every waiting pull request
+ * belongs to an inbox that nobody subscribes to any more, the server discards those requests and
+ * "puts the message back" by stepping its stream cursor back one, as it would for a new message.
+ * The redelivery is then lost until `ack_wait`, and the newest message is delivered a second time
+ * with a delivery count of 1. Dropping an inbox (`stop()`, `close()`, a reset) leaves exactly such
+ * requests behind until the server happens to look at them, so every NAK (core's, and the
+ * adapter's own give-backs) is held from the moment an inbox is dropped until a consumer info
+ * request sent after the drop was answered: answering it, the server drops the pull requests
+ * without interest. Acks and `+WPI` are never held.
  */
 export class PullConsumer implements NatsConsumer {
   readonly #host: ConsumerHost;
@@ -130,21 +163,33 @@ export class PullConsumer implements NatsConsumer {
   readonly #threshold: number;
   readonly #heartbeatMs: number;
   readonly #unsettled = new Set<JsDelivery>();
+  #ackWaitMs: number;
   #sub: Subscription | undefined;
   #inbox = "";
   #requested = 0;
   #state: "running" | "stopped" | "closed" = "running";
   #lastSeen = Date.now();
   #resetting: Promise<void> | undefined;
-  #timers: NodeJS.Timeout[] = [];
+  #stopping: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #progressTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
   /** Pending settlements: ack subject, payload, ack subject, payload… */
   #outbox: (string | Uint8Array)[] = [];
   #flushScheduled = false;
+  /** Inboxes dropped so far, and how many of them the server is known to have forgotten. */
+  #dropped = 0;
+  #forgotten = 0;
+  /** Drains of dropped inboxes still under way. */
+  readonly #drains = new Set<Promise<void>>();
+  /** NAKs held back while the server may still hold pull requests of a dropped inbox. */
+  #held: (string | Uint8Array)[] = [];
 
   constructor(host: ConsumerHost, settings: PullSettings, options: ConsumeOptions) {
     this.#host = host;
     this.#s = settings;
     this.#o = options;
+    this.#ackWaitMs = settings.ackWaitMs;
     this.#next = `${settings.apiPrefix}.CONSUMER.MSG.NEXT.${settings.stream}.${settings.consumer}`;
     this.#threshold = Math.max(1, Math.min(256, Math.floor(options.prefetch / 4)));
     this.#heartbeatMs = Math.min(5_000, Math.floor(settings.pullExpiresMs / 2));
@@ -154,12 +199,22 @@ export class PullConsumer implements NatsConsumer {
   start(): void {
     this.#subscribe();
     this.#topUp();
-    const wip = Math.max(100, Math.floor(this.#s.ackWaitMs / 6));
-    const progress = setInterval(() => this.#progress(), wip);
-    const watchdog = setInterval(() => this.#watch(), this.#heartbeatMs);
-    progress.unref();
-    watchdog.unref();
-    this.#timers.push(progress, watchdog);
+    this.#startProgress();
+    this.#watchdog = setInterval(() => this.#watch(), this.#heartbeatMs);
+    this.#watchdog.unref();
+  }
+
+  #startProgress(): void {
+    if (this.#progressTimer) clearInterval(this.#progressTimer);
+    this.#progressTimer = setInterval(() => this.#progress(), Math.max(100, Math.floor(this.#ackWaitMs / 6)));
+    this.#progressTimer.unref();
+  }
+
+  /** The durable's `ack_wait` on the server, which paces the `+WPI` heartbeats. */
+  #setAckWait(ms: number): void {
+    if (!(ms > 0) || ms === this.#ackWaitMs) return;
+    this.#ackWaitMs = ms;
+    if (this.#progressTimer) this.#startProgress();
   }
 
   #subscribe(): void {
@@ -170,6 +225,53 @@ export class PullConsumer implements NatsConsumer {
     this.#sub = sub;
     this.#requested = 0;
     this.#lastSeen = Date.now();
+  }
+
+  /**
+   * Stop using the current inbox: its UNSUB goes out now, which ends its pull requests as far as
+   * delivery goes; messages the server sent before it still reach the callback and are given back.
+   */
+  #dropInbox(): void {
+    const sub = this.#sub;
+    this.#sub = undefined;
+    this.#requested = 0;
+    if (!sub) return;
+    this.#dropped++;
+    if (this.#host.nc.isClosed()) return;
+    let drain: Promise<void>;
+    try {
+      drain = withTimeout(sub.drain(), DRAIN_MS);
+    } catch {
+      return;
+    }
+    this.#drains.add(drain);
+    void drain.then(() => this.#drains.delete(drain));
+  }
+
+  /** The server answered a consumer info sent after `upTo` inboxes were dropped. */
+  #forgot(upTo: number): void {
+    if (upTo > this.#forgotten) this.#forgotten = upTo;
+    if (this.#forgotten >= this.#dropped) this.#releaseHeld();
+  }
+
+  #releaseHeld(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (let i = 0; i < held.length; i += 2) this.#queue(held[i] as string, held[i + 1] as Uint8Array);
+  }
+
+  /** A NAK: sent with the next flush, or held while a dropped inbox may still have pull requests. */
+  #giveBack(reply: string, payload: Uint8Array): void {
+    if (this.#forgotten < this.#dropped) this.#held.push(reply, payload);
+    else this.#queue(reply, payload);
+  }
+
+  #queue(reply: string, payload: Uint8Array): void {
+    this.#outbox.push(reply, payload);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
   }
 
   #onMessage(sub: Subscription, error: Error | null, msg: Msg): void {
@@ -186,12 +288,8 @@ export class PullConsumer implements NatsConsumer {
       return;
     }
     if (sub !== this.#sub || this.#state !== "running") {
-      // A message for a pull request we gave up on: give it back at once.
-      try {
-        this.#host.nc.publish(reply, NAK);
-      } catch {
-        // closed: the server redelivers it after ack_wait
-      }
+      // A message for a pull request we gave up on: give it back (never handed to core).
+      this.#giveBack(reply, NAK);
       return;
     }
     this.#lastSeen = Date.now();
@@ -258,11 +356,8 @@ export class PullConsumer implements NatsConsumer {
     }
     delivery.settled = true;
     this.#unsettled.delete(delivery);
-    this.#outbox.push(delivery.reply, payload);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flush);
-    }
+    if (payload === ACK) this.#queue(delivery.reply, payload);
+    else this.#giveBack(delivery.reply, payload);
     this.#topUp();
     return Promise.resolve();
   }
@@ -283,7 +378,7 @@ export class PullConsumer implements NatsConsumer {
   #progress(): void {
     if (!this.#host.connected) return;
     const now = Date.now();
-    const every = this.#s.ackWaitMs / 3;
+    const every = this.#ackWaitMs / 3;
     for (const d of this.#unsettled) {
       if (now - d.touched < every) continue;
       d.touched = now;
@@ -309,10 +404,7 @@ export class PullConsumer implements NatsConsumer {
   /** Drop the current inbox (its pull requests die with it), check the consumer, pull again. */
   #reset(delayMs: number): void {
     if (this.#state !== "running" || this.#resetting) return;
-    const old = this.#sub;
-    this.#sub = undefined;
-    this.#requested = 0;
-    if (old) void old.drain().catch(() => {});
+    this.#dropInbox();
     this.#resetting = (async () => {
       let wait = delayMs;
       while (this.#state === "running") {
@@ -322,11 +414,19 @@ export class PullConsumer implements NatsConsumer {
           wait = 250;
           continue;
         }
+        const upTo = this.#dropped;
         try {
-          await this.#s.ensure();
-          this.#subscribe();
+          // Ends with a consumer info: the server forgets the dropped inbox's pull requests.
+          const facts = await this.#s.ensure();
+          this.#forgot(upTo);
+          this.#setAckWait(facts.ackWaitMs);
+          if (this.#state === "running") this.#subscribe();
           return;
-        } catch {
+        } catch (error) {
+          if (error instanceof ConfigError) {
+            this.fail(error);
+            return;
+          }
           wait = Math.min(5_000, Math.max(250, wait * 2));
         }
       }
@@ -350,46 +450,75 @@ export class PullConsumer implements NatsConsumer {
     const wasRunning = this.#state === "running";
     this.#state = "stopped";
     this.#clearTimers();
-    this.#sub?.unsubscribe();
+    try {
+      this.#sub?.unsubscribe();
+    } catch {
+      // closed
+    }
     this.#sub = undefined;
     if (wasRunning) this.#o.onError(error);
   }
 
-  async stop(): Promise<void> {
-    if (this.#state !== "running") return;
-    this.#state = "stopped";
-    const sub = this.#sub;
-    this.#sub = undefined;
-    // Draining tells the server we are gone (it drops our waiting pull requests); a message it
-    // sent meanwhile still reaches the callback and is given back with a NAK.
-    if (sub && !this.#host.nc.isClosed()) await withTimeout(sub.drain(), 2_000);
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
   }
 
-  async close(): Promise<void> {
-    if (this.#state === "closed") return;
+  async #stop(): Promise<void> {
+    if (this.#state === "running") this.#state = "stopped";
+    this.#dropInbox();
+    // A reset under way ends at its next step (it subscribes nothing once stopped).
+    if (this.#resetting) await withTimeout(this.#resetting, INSPECT_MS);
+    // Once drained, every message the server sent to the inbox has reached the callback.
+    await Promise.all(this.#drains);
+    await this.#forgetRequests();
+  }
+
+  /** Have the server drop the pull requests of every inbox dropped so far; then send what was held. */
+  async #forgetRequests(): Promise<void> {
+    if (this.#forgotten >= this.#dropped) return;
+    if (this.#host.nc.isClosed() || !this.#host.connected) return;
+    const upTo = this.#dropped;
+    try {
+      await deadline(this.#s.inspect(), INSPECT_MS);
+      this.#forgot(upTo);
+    } catch {
+      // No answer: the NAKs stay held; close() sends them anyway.
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.stop();
     this.#state = "closed";
     this.#clearTimers();
-    this.#flush();
-    // Anything core did not settle goes back at once rather than after ack_wait.
+    // Anything core did not settle goes back at once rather than after ack_wait (and whatever
+    // is still held goes too: if the server could not be asked above, this is the best we can do).
+    this.#releaseHeld();
     for (const d of this.#unsettled) {
       d.settled = true;
-      try {
-        this.#host.nc.publish(d.reply, NAK);
-      } catch {
-        break;
-      }
+      this.#outbox.push(d.reply, NAK);
     }
     this.#unsettled.clear();
+    this.#flush();
+    const nc = this.#host.nc;
+    if (!nc.isClosed() && this.#host.connected) await withTimeout(nc.flush(), DRAIN_MS);
     this.#host.forget(this);
   }
 
   #clearTimers(): void {
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
+    if (this.#progressTimer) clearInterval(this.#progressTimer);
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#progressTimer = undefined;
+    this.#watchdog = undefined;
   }
 }
 
+/** Wait for `promise` (its outcome ignored) at most `ms`. */
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
@@ -399,6 +528,21 @@ async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void>
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** `promise`, or a rejection after `ms`. */
+async function deadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,13 +578,18 @@ class InboxDelivery implements Delivery {
 }
 
 const INBOX_STREAM = "omnibus-inbox";
+/** Messages an inbox acknowledges on arrival while they wait for a prefetch slot. */
+const INBOX_BUFFER = 1_000;
 
 /**
  * An ephemeral queue (core's request-reply inbox) on core NATS: a plain subscription on the
  * queue's subject that answers each JetStream publish with a publish acknowledgement of its
  * own, so senders use the same code path as for any queue. Nothing is stored on the server and
- * nothing is left behind; a sender whose inbox is gone gets "no responders" at once. Messages
- * are acknowledged to the sender as they are handed to core, which gives back-pressure.
+ * nothing is left behind; a sender whose inbox is gone gets "no responders" at once. A message
+ * is acknowledged to its sender on arrival while fewer than {@link INBOX_BUFFER} wait here (the
+ * inbox holds it, as a queue would: a sender is not held up by a slow handler); beyond that, only
+ * as it is handed to core, which gives back-pressure. What still waits when the consumer stops
+ * goes with the inbox; senders not yet acknowledged are told at once that nobody took it.
  */
 export class EphemeralConsumer implements NatsConsumer {
   readonly #host: ConsumerHost;
@@ -451,6 +600,8 @@ export class EphemeralConsumer implements NatsConsumer {
   #unsettled = 0;
   #seq = 0;
   #state: "running" | "stopped" | "closed" = "running";
+  #stopping: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
   readonly subject: string;
 
   constructor(host: ConsumerHost, subject: string, options: ConsumeOptions) {
@@ -468,7 +619,9 @@ export class EphemeralConsumer implements NatsConsumer {
           );
           return;
         }
-        this.#queue.push({ msg, attempt: 1, unanswered: true });
+        const pending: Pending = { msg, attempt: 1, unanswered: true };
+        if (this.#queue.length < INBOX_BUFFER) this.#acknowledge(pending);
+        this.#queue.push(pending);
         this.#pump();
       },
     });
@@ -477,15 +630,19 @@ export class EphemeralConsumer implements NatsConsumer {
   #pump(): void {
     while (this.#state === "running" && this.#unsettled < this.#o.prefetch && this.#queue.length > 0) {
       const pending = this.#queue.shift()!;
-      if (pending.unanswered) {
-        pending.unanswered = false;
-        this.#answer(pending.msg, JSON.stringify({ stream: INBOX_STREAM, seq: ++this.#seq }));
-      }
+      this.#acknowledge(pending);
       this.#unsettled++;
       this.#o.onDelivery(
         new InboxDelivery(this, pending, toInbound(this.#host, pending.msg, pending.attempt, undefined)),
       );
     }
+  }
+
+  /** Tell the sender the inbox has its message (a PubAck of our own). */
+  #acknowledge(pending: Pending): void {
+    if (!pending.unanswered) return;
+    pending.unanswered = false;
+    this.#answer(pending.msg, JSON.stringify({ stream: INBOX_STREAM, seq: ++this.#seq }));
   }
 
   #answer(msg: Msg, json: string): void {
@@ -527,13 +684,22 @@ export class EphemeralConsumer implements NatsConsumer {
     this.#o.onError(error);
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     if (this.#state !== "running") return;
     this.#state = "stopped";
-    this.#sub?.unsubscribe();
+    try {
+      this.#sub?.unsubscribe();
+    } catch {
+      // closed
+    }
     // Make the server drop the interest before stop() resolves: a sender publishing right after
     // must get "no responders" at once, not a message delivered to a subscription that is gone.
-    await this.#host.nc.flush().catch(() => {});
+    if (!this.#host.nc.isClosed()) await withTimeout(this.#host.nc.flush(), DRAIN_MS);
     // Senders still waiting learn at once that nobody took their message.
     for (const p of this.#queue) {
       if (p.unanswered) {
@@ -542,8 +708,12 @@ export class EphemeralConsumer implements NatsConsumer {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#state === "closed") return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.stop();
     this.#state = "closed";
     for (const t of this.#timers) clearTimeout(t);

@@ -8,9 +8,20 @@ import { createHash } from "node:crypto";
  *
  * - `_` becomes `__`, `.` becomes `_d`, everything else stays. The code is prefix-free, so the
  *   mapping is injective (`a.b` → `a_db`, `a_db` → `a__db`).
- * - An escaped name longer than {@link MAX_TOKEN} is shortened to its first 64 characters, `_x`
- *   and 32 hex digits of the SHA-256 of the original name. `_x` never occurs in an unhashed
- *   escape, so hashed and unhashed names cannot meet.
+ * - An escaped name longer than {@link MAX_TOKEN} is shortened to the escape of its longest
+ *   prefix that fits in {@link HASH_PREFIX} characters *in whole escape codes* (a cut never splits
+ *   `__` or `_d`), then `_x` and 32 hex digits of the SHA-256 of the whole original name.
+ *
+ * Why this is one-to-one. Read a token from the left, code by code: `__` is `_`, `_d` is `.`, any
+ * other character is itself, and `_` followed by anything else (or by nothing) is not a code. A
+ * plain token is a sequence of codes, so it reads to the end and {@link unescapeName} inverts it:
+ * two names with the same plain token are the same name. A hashed token starts with whole codes
+ * and then has `_x` exactly where the reader expects a code, so it never reads to the end: no
+ * hashed token is the plain token of any name. Two hashed tokens are equal only if their names
+ * share the prefix and the 128-bit hash (a SHA-256 collision). Cutting at a fixed character count
+ * instead would break this: `"a"×63 + "." + "b"×100` escapes to `"a"×63 + "_d" + …`, cut at 64
+ * to `"a"×63 + "_"`, and with `"_x" + hash` that is `"a"×63 + "__x" + hash`: the plain token of
+ * the valid 97-character name `"a"×63 + "_x" + hash`.
  *
  * @module
  */
@@ -18,12 +29,23 @@ import { createHash } from "node:crypto";
 /** Longest escaped token kept verbatim (stream directories live on the file system). */
 export const MAX_TOKEN = 120;
 
+/** Longest escaped prefix kept in front of the hash of a long name. */
+export const HASH_PREFIX = 64;
+
+const code = (c: string): string => (c === "_" ? "__" : c === "." ? "_d" : c);
+
 /** Escape one Omnibus name into a NATS-safe token (see the module comment). */
 export function escapeName(name: string): string {
-  const escaped = name.replace(/[_.]/g, (c) => (c === "_" ? "__" : "_d"));
+  const escaped = name.replace(/[_.]/g, code);
   if (escaped.length <= MAX_TOKEN) return escaped;
+  let prefix = "";
+  for (const c of name) {
+    const next = code(c);
+    if (prefix.length + next.length > HASH_PREFIX) break;
+    prefix += next;
+  }
   const hash = createHash("sha256").update(name, "utf8").digest("hex").slice(0, 32);
-  return `${escaped.slice(0, 64)}_x${hash}`;
+  return `${prefix}_x${hash}`;
 }
 
 /** Inverse of {@link escapeName} for unhashed tokens; `undefined` for a hashed or invalid one. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   decodeName,
   decodeValue,
+  dedupId,
   encodeName,
   encodeValue,
   envelopeToHeaders,
@@ -10,6 +11,7 @@ import {
   H_REPLY_INBOX,
   HeaderBlock,
   headersToEnvelope,
+  idFromDedupId,
 } from "./wire.js";
 
 /** What the NATS client does to a value on the way: it rejects CR/LF and trims. */
@@ -95,7 +97,7 @@ describe("envelope", () => {
     const lines = envelopeToHeaders(message, true).map(
       ([k, v]) => [natsName(k), [natsValue(v)]] as [string, string[]],
     );
-    expect(lines.filter(([k]) => k === H_ID)).toEqual([[H_ID, ["id-1"]]]);
+    expect(lines.filter(([k]) => k === H_ID)).toEqual([[H_ID, ["id-1%%c 1%20"]]]);
     const back = headersToEnvelope(lines);
     expect(back).toEqual({
       id: "id-1",
@@ -123,6 +125,31 @@ describe("envelope", () => {
       replyIsInbox: false,
       timestamp: 5,
     });
+  });
+});
+
+describe("Nats-Msg-Id (the de-duplication key)", () => {
+  const ids = ["id", "", " x ", "a%%b", "%", "%%", "a%25b", "ü", "c 1 "];
+
+  it("is the id alone without a correlation id, so a resend is still dropped", () => {
+    for (const id of ids) {
+      expect(dedupId({ id })).toBe(encodeValue(id));
+      expect(idFromDedupId(dedupId({ id }))).toBe(id);
+    }
+  });
+
+  it("tells apart messages sharing an id with other correlation ids, and gives the id back", () => {
+    const seen = new Map<string, string>();
+    for (const id of ids) {
+      for (const correlationId of [undefined, ...ids]) {
+        const key = dedupId({ id, correlationId });
+        const owner = JSON.stringify([id, correlationId]);
+        expect(seen.get(key) ?? owner).toBe(owner);
+        seen.set(key, owner);
+        expect(idFromDedupId(key)).toBe(id);
+        expect(natsValue(key)).toBe(key);
+      }
+    }
   });
 });
 

@@ -13,7 +13,8 @@
  * `%` is always encoded, so decoding is unambiguous and the mapping injective.
  *
  * Envelope fields travel in their own headers: the id as `Nats-Msg-Id` (the server drops a
- * resend within the stream's duplicate window), the rest as `Omnibus-Key`,
+ * resend within the stream's duplicate window; with the correlation id after `%%` when there is
+ * one, see {@link dedupId}), the rest as `Omnibus-Key`,
  * `Omnibus-Correlation-Id`, `Omnibus-Reply-To` (or `Omnibus-Reply-Inbox` when the reply queue is
  * an ephemeral inbox, which tells the replier not to create a stream for it) and
  * `Omnibus-Timestamp`.
@@ -108,11 +109,36 @@ export interface Envelope {
   readonly timestamp: number;
 }
 
+/**
+ * Separates the id from the correlation id in `Nats-Msg-Id`. Never part of an encoded value:
+ * {@link encodeValue} writes every `%` as `%25`, so a `%` is always followed by two hex digits.
+ */
+const ID_SEPARATOR = "%%";
+
+/**
+ * The `Nats-Msg-Id` of `message`, the key of the server's de-duplication: the id, and the
+ * correlation id when there is one. A resend of a message (same id, same correlation id) is
+ * dropped; two requests that share an id are two messages (core gives each its own correlation
+ * id) and must both arrive.
+ */
+export function dedupId(message: Pick<Envelope, "id" | "correlationId">): string {
+  const id = encodeValue(message.id);
+  return message.correlationId === undefined
+    ? id
+    : `${id}${ID_SEPARATOR}${encodeValue(message.correlationId)}`;
+}
+
+/** The Omnibus id in a `Nats-Msg-Id` written by {@link dedupId}. */
+export function idFromDedupId(value: string): string {
+  const cut = value.indexOf(ID_SEPARATOR);
+  return decodeValue(cut < 0 ? value : value.slice(0, cut));
+}
+
 /** Header lines for `message`, in order. `replyIsInbox`: `replyTo` names an ephemeral inbox. */
 export function envelopeToHeaders(message: Envelope, replyIsInbox: boolean): [string, string][] {
   const out: [string, string][] = [];
   for (const name in message.headers) out.push([encodeName(name), encodeValue(message.headers[name]!)]);
-  out.push([H_ID, encodeValue(message.id)]);
+  out.push([H_ID, dedupId(message)]);
   if (message.key !== undefined) out.push([H_KEY, encodeValue(message.key)]);
   if (message.correlationId !== undefined) out.push([H_CORRELATION, encodeValue(message.correlationId)]);
   if (message.replyTo !== undefined)
@@ -149,7 +175,7 @@ export function headersToEnvelope(lines: Iterable<[string, string[]]> | undefine
     const value = values[0] ?? "";
     switch (name) {
       case H_ID:
-        out.id = decodeValue(value);
+        out.id = idFromDedupId(value);
         continue;
       case H_KEY:
         out.key = decodeValue(value);

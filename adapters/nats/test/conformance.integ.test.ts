@@ -2,11 +2,20 @@ import { describeConformance } from "@omnibus/conformance";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import { nats } from "../src/index.js";
 
+/**
+ * The run's lease: the durables' `ack_wait`. Small, so that the lease case (a delivery held for
+ * three leases by a live consumer) proves the `+WPI` heartbeats rather than outlasting a 30 s
+ * default, and so that a delivery whose consumer vanished without a NAK is back within
+ * `redeliveryAfterMs`.
+ */
+const ACK_WAIT_MS = 2_000;
+
 describeConformance({
   name: "nats",
-  adapter: () => nats({ url: brokerUrl("nats") }),
+  adapter: () => nats({ url: brokerUrl("nats"), ackWaitMs: ACK_WAIT_MS }),
   unreachable: () => nats({ url: "nats://127.0.0.1:1" }),
-  // A consumer that dies releases what it held (NAK on close) or the server redelivers after
-  // ack_wait (30 s) when the process is gone; the crash case closes the adapter.
+  leaseMs: ACK_WAIT_MS,
+  // A consumer that closes gives back what it held at once (NAK on close); one whose connection
+  // vanished without that is redelivered by the server after ack_wait (2 s here).
   redeliveryAfterMs: 5_000,
 });

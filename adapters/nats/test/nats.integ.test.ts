@@ -1,3 +1,4 @@
+import { AckPolicy } from "@nats-io/jetstream";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import type { Adapter } from "@omnibus/core";
 import { type Delivery, ErrorCode, type OutboundMessage, shortId } from "@omnibus/core";
@@ -176,6 +177,102 @@ describe("nats adapter", () => {
     ).toEqual({ missing: [], unexpected: [], duplicates: [] });
     const returned = new Set(held.slice(5).map((d) => d.message.id));
     for (const d of rest) if (returned.has(d.message.id)) expect(d.message.attempt).toBe(2);
+  });
+
+  it("what a closed consumer gives back comes back once each, at once, also nacked during stop()", async () => {
+    // nats-server < 2.11 loses a redelivery it can hand to no one and delivers the newest message
+    // again with attempt 1 (nats-server#5305); a dropped inbox's pull requests are such a "no one"
+    // until the server looks at them. The adapter holds its NAKs until it made the server look.
+    for (let round = 0; round < 3; round++) {
+      const q = queue(`giveback${round}`);
+      const producer = await open();
+      const sent = Array.from({ length: 6 }, () => message());
+      await producer.send(q, sent);
+      const victim = await open();
+      const held: Delivery[] = [];
+      const handle = await victim.consume(q, {
+        prefetch: 6,
+        onDelivery: (d) => held.push(d),
+        onError: noError,
+      });
+      await waitFor(() => held.length === 6);
+      for (const d of held.slice(0, 2)) await d.ack();
+      const stopping = handle.stop();
+      await held[2]!.nack(); // while stop() is under way
+      await stopping;
+      await handle.close();
+      if (round === 2) await victim.close();
+      const rescuer = await open();
+      const got: Delivery[] = [];
+      await rescuer.consume(q, {
+        prefetch: 100,
+        onDelivery: (d) => {
+          got.push(d);
+          void d.ack();
+        },
+        onError: noError,
+      });
+      // ack_wait is 30 s: a lost redelivery would not be back within this wait.
+      await waitFor(() => got.length >= 4, { timeoutMs: 5_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(
+        setDifference(
+          held.slice(2).map((d) => d.message.id),
+          got.map((d) => d.message.id),
+        ),
+      ).toEqual({ missing: [], unexpected: [], duplicates: [] });
+      expect(got.map((d) => d.message.attempt)).toEqual([2, 2, 2, 2]);
+    }
+  });
+
+  it("checks an existing durable: a non-explicit ack policy is a ConfigError", async () => {
+    const a = await open();
+    const topic = { kind: "topic" as const, name: `nats-ackall.${shortId()}` };
+    await a.send(topic, [message()]); // creates the topic's stream
+    const stream = `OMNIBUS_T_${topic.name.replace(/_/g, "__").replace(/\./g, "_d")}`;
+    // With AckAll, acking one delivery would settle every earlier one.
+    await a.native.jetstreamManager.consumers.add(stream, {
+      durable_name: "g_billing",
+      ack_policy: AckPolicy.All,
+    });
+    const source = { ...topic, group: "billing" };
+    await expect(
+      a.consume(source, { prefetch: 5, onDelivery: () => {}, onError: noError }),
+    ).rejects.toMatchObject({ code: ErrorCode.Config, message: expect.stringMatching(/ack policy "all"/) });
+    await expect(a.ensureGroup!(topic.name, "billing")).rejects.toMatchObject({ code: ErrorCode.Config });
+  });
+
+  it("paces in-progress heartbeats by the ack_wait of an existing durable, not by its own option", async () => {
+    const admin = await open();
+    const q = queue("ackwait");
+    await admin.send(q, [message()]);
+    const stream = `OMNIBUS_Q_${q.name.replace(/_/g, "__").replace(/\./g, "_d")}`;
+    // Created by someone else with a 1 s ack_wait; this adapter was configured with 30 s.
+    await admin.native.jetstreamManager.consumers.add(stream, {
+      durable_name: "omnibus",
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: 1_000_000_000,
+      max_ack_pending: -1,
+    });
+    const holder = await open({ ackWaitMs: 30_000 });
+    const held: Delivery[] = [];
+    await holder.consume(q, { prefetch: 1, onDelivery: (d) => held.push(d), onError: noError });
+    await waitFor(() => held.length === 1);
+    const rival = await open();
+    const stolen: Delivery[] = [];
+    await rival.consume(q, { prefetch: 5, onDelivery: (d) => stolen.push(d), onError: noError });
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(stolen).toEqual([]);
+    await held[0]!.ack();
+  });
+
+  it("a second close() waits for the first to finish", async () => {
+    const a = await open();
+    await a.consume(queue("close"), { prefetch: 5, onDelivery: () => {}, onError: noError });
+    const first = a.close();
+    await a.close();
+    expect(a.native.connection.isClosed()).toBe(true);
+    await first;
   });
 
   it("the server drops a resend of the same id (Nats-Msg-Id)", async () => {
