@@ -1,5 +1,6 @@
 import { ConnectionError } from "@omnibus/core";
 import type { RedisClient } from "./client.js";
+import type { Scrubber } from "./errors.js";
 
 type Batch = { stream: string; group: string; ids: string[] };
 
@@ -16,6 +17,7 @@ export class Acker {
 
   constructor(
     private readonly client: RedisClient,
+    private readonly scrub: Scrubber,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -64,7 +66,9 @@ export class Acker {
       // back to back.
       await Promise.all(batches.map(({ stream, group, ids }) => this.client.xack(stream, group, ...ids)));
     } catch (cause) {
-      throw new ConnectionError(`redis: acknowledgement failed: ${(cause as Error).message}`, { cause });
+      throw new ConnectionError(`redis: acknowledgement failed: ${this.scrub.message(cause)}`, {
+        cause: this.scrub.cause(cause),
+      });
     }
   }
 }

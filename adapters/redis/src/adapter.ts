@@ -12,22 +12,36 @@ import {
   ClosedError,
   ConfigError,
   ConnectionError,
+  INBOX_PREFIX,
+  isOmnibusError,
   MessageTooLargeError,
   maskUrl,
   PublishError,
 } from "@omnibus/core";
-import { Cluster, Redis } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { Acker } from "./acker.js";
-import { duplicateForBlocking, type RedisClient } from "./client.js";
-import { BatchPacker } from "./codec.js";
+import { duplicateForBlocking, isCluster, type RedisClient } from "./client.js";
+import { BatchPacker, messageBytes } from "./codec.js";
 import { installScripts } from "./commands.js";
 import { StreamConsumer } from "./consumer.js";
+import { clientSecrets, Scrubber, urlSecret } from "./errors.js";
 import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
 import { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
 import { UID_LENGTH } from "./scripts.js";
-import { CHUNK_BYTES, Sender, type Unit } from "./sender.js";
+import { CHUNK_BYTES, Sender, SendTimeout, Ticket, type Unit } from "./sender.js";
 import { within } from "./util.js";
+
+/**
+ * Redis's limit on one argument (`proto-max-bulk-len`, 512 MB by default), less room for the other
+ * messages of a call: a message whose packed form (with its id, key, … and JSON headers) is larger
+ * cannot be sent at all.
+ */
+const REDIS_MAX_ARGUMENT_BYTES = 512 * 1024 * 1024 - 64 * 1024;
+
+/** ioredis's default reconnection delays, used when the options give none. */
+const defaultRetry = (times: number) => Math.min(times * 50, 2000);
+const defaultClusterRetry = (times: number) => Math.min(100 + times * 2, 2000);
 
 /** The escape hatch of the Redis adapter. */
 export interface RedisNative {
@@ -70,11 +84,23 @@ export class RedisAdapter implements Adapter<RedisNative> {
   private readonly gate: Gate;
   private readonly sender: Sender;
   private readonly clientId = randomUUID().replaceAll("-", "").slice(0, 12);
+  private readonly scrub: Scrubber;
   private connecting: Promise<void> | undefined;
+  /**
+   * True while `connect()` makes a connection from scratch: ioredis must not retry it behind our
+   * back then (it would keep queueing commands for a server that is not there); a failed attempt
+   * ends the client, and the next `connect()` or `send()` makes a new one.
+   */
+  private connectAttempt = false;
+  /** The last error ioredis reported on the main connection (a refused connection, a failed AUTH). */
+  private lastError: unknown;
+  /** The last connect() failed: a send connects again first, rather than queue behind it. */
+  private connectFailed = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ResolvedOptions) {
-    this.features = {
+    this.features = Object.freeze({
       persistent: options.persistent,
       fanout: true,
       orderingByKey: false,
@@ -84,22 +110,41 @@ export class RedisAdapter implements Adapter<RedisNative> {
       maxPriority: 0,
       maxMessageBytes: options.maxMessageBytes,
       maxBatchSize: options.maxBatchSize,
-    };
+    });
     if (options.client) {
       this.client = options.client;
       this.ownsClient = false;
     } else if (options.cluster) {
-      this.client = new Cluster(options.cluster.nodes, { ...options.cluster.options, lazyConnect: true });
+      const cluster: ClusterOptions = options.cluster.options;
+      const retry = cluster.clusterRetryStrategy ?? defaultClusterRetry;
+      this.client = new Cluster(options.cluster.nodes, {
+        ...cluster,
+        lazyConnect: true,
+        clusterRetryStrategy: (times, reason) => (this.connectAttempt ? null : retry(times, reason)),
+      });
       this.ownsClient = true;
     } else {
-      this.client = new Redis(options.url, { ...options.redis, lazyConnect: true });
+      const redisOptions: RedisOptions = options.redis;
+      const retry = redisOptions.retryStrategy ?? defaultRetry;
+      this.client = new Redis(options.url, {
+        connectTimeout: options.connectTimeoutMs,
+        ...redisOptions,
+        lazyConnect: true,
+        retryStrategy: (times) => (this.connectAttempt ? null : retry(times)),
+      });
       this.ownsClient = true;
     }
-    this.client.on("error", () => {
-      // ioredis reconnects by itself; failed commands reject on their own.
+    this.scrub = new Scrubber([
+      urlSecret(options.client || options.cluster ? undefined : options.url),
+      ...clientSecrets(this.client),
+    ]);
+    this.client.on("error", (error: unknown) => {
+      // ioredis reconnects by itself; failed commands reject on their own. Kept for connect()'s
+      // message: ioredis rejects it with a bare "Connection is closed.".
+      this.lastError = error;
     });
     installScripts(this.client);
-    this.acker = new Acker(this.client, (error) => this.log("acknowledgements failed", error));
+    this.acker = new Acker(this.client, this.scrub, (error) => this.log("acknowledgements failed", error));
     this.maintenance = new Maintenance(this.client, options, (error) =>
       this.log("maintenance failed", error),
     );
@@ -112,24 +157,46 @@ export class RedisAdapter implements Adapter<RedisNative> {
 
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError("redis: adapter is closed"));
-    this.connecting ??= this.doConnect().catch((error) => {
-      this.connecting = undefined;
-      throw error;
+    if (this.connecting) return this.connecting;
+    if (this.client.status === "ready") return Promise.resolve();
+    const attempt = this.doConnect().finally(() => {
+      if (this.connecting === attempt) this.connecting = undefined;
     });
-    return this.connecting;
+    this.connecting = attempt;
+    return attempt;
   }
 
   private async doConnect(): Promise<void> {
     const status = this.client.status;
-    try {
-      if (status === "wait" || status === "end") await this.client.connect();
-      else if (status !== "ready") await this.client.ping();
-    } catch (cause) {
-      if (this.ownsClient) this.client.disconnect();
+    const ms = this.options.connectTimeoutMs;
+    this.lastError = undefined;
+    const fromScratch = status === "wait" || status === "end";
+    // From scratch, ioredis must not retry a failed attempt behind our back (see connectAttempt).
+    this.connectAttempt = fromScratch && this.ownsClient;
+    // Otherwise ioredis is (re)connecting by itself: wait for it.
+    const waiting = fromScratch ? this.client.connect() : readyOrEnd(this.client, ms + 100);
+    const outcome = await settleWithin(waiting, ms);
+    this.connectAttempt = false;
+    this.connectFailed = outcome !== undefined;
+    if (outcome !== undefined) {
+      // A timed-out attempt from scratch is dropped at once (a reconnection in progress is left to
+      // ioredis): ioredis would wait up to its disconnectTimeout for a silent server to close.
+      if (outcome.timedOut && fromScratch && this.ownsClient && this.client.status !== "end") {
+        this.client.disconnect();
+        if (!isCluster(this.client)) this.client.stream?.destroy();
+      }
+      const reason = outcome.timedOut
+        ? new Error(`no connection within ${ms} ms (${this.scrub.message(this.lastError ?? "no reply")})`)
+        : (this.lastError ?? outcome.error);
       throw new ConnectionError(
-        `redis: cannot connect to ${this.describeTarget()}: ${(cause as Error).message}`,
-        { cause },
+        `redis: cannot connect to ${this.describeTarget()}: ${this.scrub.message(reason)}`,
+        { cause: this.scrub.cause(reason) },
       );
+    }
+    if (this.closed) {
+      // close() ran while we were connecting: do not leave a connection open behind it.
+      if (this.ownsClient) this.client.disconnect();
+      throw new ClosedError("redis: adapter is closed");
     }
     if (this.options.persistent) void this.checkPersistence();
   }
@@ -170,10 +237,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
     const nomk = address.kind === "queue" && address.name.startsWith(INBOX_PREFIX);
     const delayOf = (m: OutboundMessage) =>
       m.delayMs !== undefined && m.delayMs > 0 ? Math.ceil(m.delayMs) : 0;
-    const tooLarge = (m: OutboundMessage, bytes: number) =>
-      new MessageTooLargeError(
-        `redis: message ${m.id} is ${bytes} bytes, over maxMessageBytes ${this.options.maxMessageBytes}`,
-      );
+    const max = this.options.maxMessageBytes;
     let minDelay = Number.POSITIVE_INFINITY;
     // Pack everything first: an oversized message fails the call before anything is sent.
     let estimate = 0;
@@ -182,10 +246,23 @@ export class RedisAdapter implements Adapter<RedisNative> {
     const units: Unit[] = [];
     let packer = new BatchPacker(hint);
     for (const m of messages) {
+      // Measured as core measures it (body + header names and values): what core lets through,
+      // the adapter takes; its own fields fit below Redis's limit (see MAX_MESSAGE_BYTES_LIMIT).
+      const size = messageBytes(m, max);
+      if (size > max) {
+        throw new MessageTooLargeError(
+          `redis: message ${m.id} is ${size} bytes, over maxMessageBytes ${max}`,
+        );
+      }
       const delay = delayOf(m);
       if (delay > 0) minDelay = Math.min(minDelay, delay);
-      const bytes = packer.add(m, delay, delay > 0 ? uid() : "");
-      if (bytes > this.options.maxMessageBytes) throw tooLarge(m, bytes);
+      const packed = packer.add(m, delay, delay > 0 ? uid() : "");
+      if (packed > REDIS_MAX_ARGUMENT_BYTES) {
+        // Only with id, key, correlation id or reply-to of hundreds of megabytes.
+        throw new MessageTooLargeError(
+          `redis: message ${m.id} with its properties is ${packed} bytes, over Redis's limit on one value`,
+        );
+      }
       if (packer.length >= this.options.maxBatchSize || packer.bytes >= CHUNK_BYTES) {
         units.push({ buf: packer.unframed(), count: packer.length, elements: packer.elements });
         packer = new BatchPacker(hint);
@@ -193,21 +270,56 @@ export class RedisAdapter implements Adapter<RedisNative> {
     }
     if (packer.length > 0)
       units.push({ buf: packer.unframed(), count: packer.length, elements: packer.elements });
-    await this.gate.acquire(n);
+    const ticket = new Ticket(stream, delayed, nomk, units, this.options.sendTimeoutMs, (t) =>
+      this.sender.cancel(t),
+    );
+    void this.transmit(ticket, n);
     try {
-      await this.sender.send(stream, delayed, nomk, units);
+      await ticket.promise;
     } catch (cause) {
-      throw new PublishError(
-        `redis: sending to ${address.kind} ${address.name} failed: ${(cause as Error).message}`,
-        { cause },
-      );
-    } finally {
-      this.gate.release(n);
+      const what = `${address.kind} ${address.name}`;
+      if (cause instanceof SendTimeout) {
+        const state =
+          this.client.status === "ready" ? "" : ` (Redis unreachable: connection ${this.client.status})`;
+        throw new PublishError(`redis: sending to ${what} was not confirmed within ${cause.ms} ms${state}`);
+      }
+      if (isOmnibusError(cause)) throw cause;
+      throw new PublishError(`redis: sending to ${what} failed: ${this.scrub.message(cause)}`, {
+        cause: this.scrub.cause(cause),
+      });
     }
     if (minDelay !== Number.POSITIVE_INFINITY) this.maintenance.scheduled(delayed, minDelay);
     if (address.kind === "topic" && !this.maintenance.hasStream(stream)) {
       // Trim what nobody reads: a topic without groups keeps nothing.
       this.maintenance.addStream(stream, false, true);
+    }
+  }
+
+  /**
+   * Get a ticket to Redis: connect first when there is no connection and ioredis is not making one
+   * (never connected, or a connect() failed), then wait for back-pressure, then queue it. Never
+   * rejects: failures settle the ticket, whose deadline bounds every step.
+   */
+  private async transmit(ticket: Ticket, n: number): Promise<void> {
+    const status = this.client.status;
+    if (status === "wait" || status === "end" || (this.connectFailed && status !== "ready")) {
+      try {
+        await this.connect();
+      } catch (error) {
+        ticket.fail(error);
+        return;
+      }
+    }
+    if (ticket.settled) return;
+    await this.gate.acquire(n);
+    try {
+      if (ticket.settled) return;
+      this.sender.enqueue(ticket);
+      await ticket.promise;
+    } catch (error) {
+      ticket.fail(error);
+    } finally {
+      this.gate.release(n);
     }
   }
 
@@ -227,6 +339,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
         options: this.options,
         acker: this.acker,
         maintenance: this.maintenance,
+        scrub: this.scrub,
         clientId: this.clientId,
         newBlockingClient: () => this.newBlockingClient(),
         dropBlockingClient: (c) => {
@@ -263,14 +376,19 @@ export class RedisAdapter implements Adapter<RedisNative> {
     try {
       await this.client.del(stream, delayed);
     } catch (cause) {
-      throw new ConnectionError(`redis: deleting queue ${name} failed: ${(cause as Error).message}`, {
-        cause,
+      throw new ConnectionError(`redis: deleting queue ${name} failed: ${this.scrub.message(cause)}`, {
+        cause: this.scrub.cause(cause),
       });
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Close everything; a second call waits for the first one to finish. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
     this.consumers.clear();
@@ -281,7 +399,10 @@ export class RedisAdapter implements Adapter<RedisNative> {
     if (this.ownsClient && this.client.status !== "wait" && this.client.status !== "end") {
       // QUIT lets pending replies arrive; when Redis is unreachable, just drop the connection.
       if (this.client.status === "ready") await within(this.client.quit(), 2000);
-      this.client.disconnect();
+      const status: string = this.client.status;
+      if (status !== "end") this.client.disconnect();
+      // Wait for the socket to close, unless there is none (ioredis was waiting to reconnect).
+      if (status !== "reconnecting") await within(ended(this.client), 1000);
     }
   }
 
@@ -310,14 +431,14 @@ export class RedisAdapter implements Adapter<RedisNative> {
     try {
       results = await pipeline.exec();
     } catch (cause) {
-      throw new ConnectionError(`redis: creating consumer groups failed: ${(cause as Error).message}`, {
-        cause,
+      throw new ConnectionError(`redis: creating consumer groups failed: ${this.scrub.message(cause)}`, {
+        cause: this.scrub.cause(cause),
       });
     }
     for (const [error] of results ?? []) {
       if (error && !error.message.startsWith("BUSYGROUP")) {
-        throw new ConnectionError(`redis: creating consumer group failed: ${error.message}`, {
-          cause: error,
+        throw new ConnectionError(`redis: creating consumer group failed: ${this.scrub.message(error)}`, {
+          cause: this.scrub.cause(error),
         });
       }
     }
@@ -331,14 +452,62 @@ export class RedisAdapter implements Adapter<RedisNative> {
   }
 
   private log(message: string, error: unknown): void {
-    this.options.logger.warn(`redis: ${message}`, {
-      error: error instanceof Error ? error.message : String(error),
-    });
+    this.options.logger.warn(`redis: ${message}`, { error: this.scrub.message(error) });
   }
 }
 
-/** Core's request-reply inboxes (ephemeral queues) are named `omnibus.inbox.<client id>`. */
-const INBOX_PREFIX = "omnibus.inbox.";
+/**
+ * Wait for `promise` at most `ms`: `undefined` when it resolved in time, else how it failed. A
+ * rejection after the deadline is swallowed.
+ */
+async function settleWithin(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<{ timedOut: boolean; error?: unknown } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<{ timedOut: boolean }>((resolve) => {
+    timer = setTimeout(() => resolve({ timedOut: true }), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => undefined,
+        (error: unknown) => ({ timedOut: false, error }),
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves when `client` has ended (its connection closed for good). */
+function ended(client: RedisClient): Promise<void> {
+  if (client.status === "end") return Promise.resolve();
+  return new Promise<void>((resolve) => client.once("end", () => resolve()));
+}
+
+/**
+ * Resolves when `client` is ready; rejects when it ends (ioredis gave up reconnecting) or after
+ * `ms`, taking its listeners off.
+ */
+function readyOrEnd(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      client.off("end", onEnd);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onEnd = () => done(new Error("Connection is closed."));
+    const timer = setTimeout(() => done(new Error(`not ready within ${ms} ms`)), ms);
+    client.once("ready", onReady);
+    client.once("end", onEnd);
+  });
+}
 
 function uid(): string {
   return randomBytes(UID_LENGTH / 2).toString("hex");

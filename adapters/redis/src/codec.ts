@@ -286,3 +286,20 @@ export function joinBatches(parts: readonly { readonly elements: number; readonl
   for (const p of parts) off += p.buf.copy(out, off, 5);
   return frameBatch(count, out);
 }
+
+/**
+ * The size of a message as core measures it against `features.maxMessageBytes`: body bytes plus
+ * the UTF-8 bytes of every header name and value. The adapter's own fields do not count: the
+ * adapter must accept every message core lets through. Exact when over `max`; when the message
+ * surely fits, a cheaper figure that is at most `max`.
+ */
+export function messageBytes(message: OutboundMessage, max: number): number {
+  const headers = message.headers;
+  let chars = 0;
+  for (const k in headers) chars += k.length + headers[k]!.length;
+  // Exact UTF-8 sizes only when an upper bound (3 bytes per UTF-16 unit) could pass the limit.
+  if (message.body.byteLength + 3 * chars <= max) return message.body.byteLength + chars;
+  let bytes = message.body.byteLength;
+  for (const k in headers) bytes += Buffer.byteLength(k) + Buffer.byteLength(headers[k]!);
+  return bytes;
+}

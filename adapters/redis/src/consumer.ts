@@ -5,6 +5,7 @@ import type { Acker } from "./acker.js";
 import { isCluster, type RedisClient } from "./client.js";
 import { decodeFields } from "./codec.js";
 import { runScript } from "./commands.js";
+import type { Scrubber } from "./errors.js";
 import type { SourceKeys } from "./keys.js";
 import type { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
@@ -78,6 +79,8 @@ export interface ConsumerContext {
   readonly options: ResolvedOptions;
   readonly acker: Acker;
   readonly maintenance: Maintenance;
+  /** Makes the errors the consumer keeps as causes safe (no passwords). */
+  readonly scrub: Scrubber;
   readonly clientId: string;
   readonly newBlockingClient: () => RedisClient;
   readonly dropBlockingClient: (client: RedisClient) => void;
@@ -151,7 +154,9 @@ export class StreamConsumer implements ConsumerHandle {
       this.ctx.dropBlockingClient(this.blocking);
       throw cause instanceof ConnectionError
         ? cause
-        : new ConnectionError(`redis: cannot start consumer: ${(cause as Error).message}`, { cause });
+        : new ConnectionError(`redis: cannot start consumer: ${this.ctx.scrub.message(cause)}`, {
+            cause: this.ctx.scrub.cause(cause),
+          });
     }
     const m = this.ctx.maintenance;
     m.addSchedules(this.keys.schedules);
@@ -358,7 +363,9 @@ export class StreamConsumer implements ConsumerHandle {
         ],
       );
     } catch (cause) {
-      throw new ConnectionError(`redis: nack failed: ${(cause as Error).message}`, { cause });
+      throw new ConnectionError(`redis: nack failed: ${this.ctx.scrub.message(cause)}`, {
+        cause: this.ctx.scrub.cause(cause),
+      });
     }
     if (delay > 0) this.ctx.maintenance.scheduled(this.keys.retryDelayed, delay);
   }

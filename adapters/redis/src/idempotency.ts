@@ -4,6 +4,7 @@ import { ConfigError, ConnectionError, maskUrl } from "@omnibus/core";
 import { type RedisOptions as IORedisOptions, Redis } from "ioredis";
 import type { RedisClient } from "./client.js";
 import { installScripts, runScript, type ScriptName } from "./commands.js";
+import { clientSecrets, Scrubber, urlSecret } from "./errors.js";
 import { DEFAULT_URL } from "./options.js";
 
 /** Options of {@link redisIdempotencyStore}. */
@@ -74,12 +75,13 @@ export function redisIdempotencyStore(options: RedisIdempotencyStoreOptions = {}
     owns = true;
   }
   installScripts(client);
+  const scrub = new Scrubber([urlSecret(options.client ? undefined : options.url), ...clientSecrets(client)]);
   const run = async (what: ScriptName, key: string, args: (string | number)[]): Promise<number> => {
     try {
       return (await runScript(client, what, [prefix + key], args)) as number;
     } catch (cause) {
-      throw new ConnectionError(`redis idempotency store: ${what} failed: ${(cause as Error).message}`, {
-        cause,
+      throw new ConnectionError(`redis idempotency store: ${what} failed: ${scrub.message(cause)}`, {
+        cause: scrub.cause(cause),
       });
     }
   };

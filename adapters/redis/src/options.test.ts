@@ -1,6 +1,6 @@
 import { ConfigError } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
-import { optionsFromUrl, resolveOptions } from "./options.js";
+import { MAX_MESSAGE_BYTES_LIMIT, optionsFromUrl, resolveOptions } from "./options.js";
 
 describe("options", () => {
   it("fills in defaults", () => {
@@ -13,6 +13,17 @@ describe("options", () => {
     expect(o.trim).toBe("acked");
     expect(o.keepAcked).toBe(0);
     expect(o.persistent).toBe(false);
+    expect(o.sendTimeoutMs).toBe(15_000);
+    expect(o.connectTimeoutMs).toBe(10_000);
+    expect(o.maxMessageBytes).toBe(16 * 1024 * 1024);
+  });
+
+  it("caps maxMessageBytes so that a message with the adapter's own fields fits one Redis value", () => {
+    expect(resolveOptions({ maxMessageBytes: MAX_MESSAGE_BYTES_LIMIT }).maxMessageBytes).toBe(
+      64 * 1024 * 1024,
+    );
+    expect(() => resolveOptions({ maxMessageBytes: MAX_MESSAGE_BYTES_LIMIT + 1 })).toThrowError(ConfigError);
+    expect(() => resolveOptions({ sendTimeoutMs: 0 })).toThrowError(ConfigError);
   });
 
   it("derives the claim interval and block time from a small idle time", () => {
@@ -41,6 +52,10 @@ describe("options", () => {
     expect(o).toMatchObject({ claimIdleMs: 1000, prefix: "app", trim: { keepAcked: 100 }, persistent: true });
     expect(o.url).toBe("redis://:pw@h:6380/2?family=6");
     expect(optionsFromUrl("rediss://h?trim=none").trim).toBe("none");
+    expect(optionsFromUrl("redis://h?sendTimeoutMs=500&connectTimeoutMs=200")).toMatchObject({
+      sendTimeoutMs: 500,
+      connectTimeoutMs: 200,
+    });
     expect(() => optionsFromUrl("redis://h?blockMs=x")).toThrowError(ConfigError);
   });
 });

@@ -86,8 +86,12 @@ export interface RedisAdapterOptions {
    */
   trimIntervalMs?: number;
   /**
-   * Largest message (body + headers + properties) accepted by `send`, in bytes. Redis itself accepts
-   * up to 512 MB per value, but large values block the server while they are copied.
+   * Largest message accepted by `send`, in bytes, measured as core measures it: the body plus the
+   * UTF-8 bytes of every header name and value (the adapter's own fields — id, timestamp, key,
+   * correlation id, reply-to, JSON framing of the headers — are not counted). Declared as
+   * `features.maxMessageBytes`. At most 64 MiB, so that a message with its fields always fits in
+   * one Redis argument (`proto-max-bulk-len`, 512 MB); large values block the server while they are
+   * copied.
    * @default 16777216 (16 MiB)
    */
   maxMessageBytes?: number;
@@ -102,6 +106,21 @@ export interface RedisAdapterOptions {
    * @default 10000
    */
   maxInFlightSends?: number;
+  /**
+   * A `send` that Redis has not confirmed this long after it was called fails with a retryable
+   * `PublishError` (whether its messages were stored is then unknown: at-least-once). Covers the
+   * wait for back-pressure, for a reconnection (ioredis queues commands while it reconnects) and for
+   * the reply, so no send waits without bound when Redis is unreachable or stalls.
+   * @default 15000
+   */
+  sendTimeoutMs?: number;
+  /**
+   * Longest `connect()` (TCP, TLS, `AUTH`, ready check); also the ioredis `connectTimeout` unless
+   * `redis.connectTimeout` is given. A failed `connect()` leaves nothing queued and rejects with a
+   * `ConnectionError`; the next `connect()` or `send()` tries again.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
   /**
    * An ephemeral queue (request-reply inbox) expires this long after its client was last seen
    * alive, so a crashed client's inbox does not stay in Redis forever.
@@ -140,6 +159,8 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number;
   readonly maxBatchSize: number;
   readonly maxInFlightSends: number;
+  readonly sendTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly ephemeralTtlMs: number;
   readonly persistent: boolean;
   readonly logger: Logger;
@@ -147,10 +168,25 @@ export interface ResolvedOptions {
 
 export const DEFAULT_URL = "redis://127.0.0.1:6379";
 
-function positive(name: string, value: unknown, fallback: number, min = 1): number {
+/**
+ * Largest `maxMessageBytes`: with the adapter's own fields and the JSON of the headers (up to six
+ * characters per byte for control characters), a message must stay below Redis's 512 MB limit on
+ * one argument.
+ */
+export const MAX_MESSAGE_BYTES_LIMIT = 64 * 1024 * 1024;
+
+function positive(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-    throw new ConfigError(`redis: option ${name} must be a number >= ${min}, got ${String(value)}`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(
+      `redis: option ${name} must be a number >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ""}, got ${String(value)}`,
+    );
   }
   return Math.floor(value);
 }
@@ -203,9 +239,17 @@ export function resolveOptions(options: RedisAdapterOptions = {}): ResolvedOptio
     trim: trimMode,
     keepAcked,
     trimIntervalMs: positive("trimIntervalMs", options.trimIntervalMs, 5000, 10),
-    maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes, 16 * 1024 * 1024),
+    maxMessageBytes: positive(
+      "maxMessageBytes",
+      options.maxMessageBytes,
+      16 * 1024 * 1024,
+      1,
+      MAX_MESSAGE_BYTES_LIMIT,
+    ),
     maxBatchSize: positive("maxBatchSize", options.maxBatchSize, 1000),
     maxInFlightSends: positive("maxInFlightSends", options.maxInFlightSends, 10_000),
+    sendTimeoutMs: positive("sendTimeoutMs", options.sendTimeoutMs, 15_000, 10),
+    connectTimeoutMs: positive("connectTimeoutMs", options.connectTimeoutMs, 10_000, 10),
     ephemeralTtlMs: positive("ephemeralTtlMs", options.ephemeralTtlMs, 300_000, 1000),
     persistent: options.persistent ?? false,
     logger: options.logger ?? consoleLogger("warn"),
@@ -234,6 +278,8 @@ const NUMERIC_PARAMS = [
   "maxMessageBytes",
   "maxBatchSize",
   "maxInFlightSends",
+  "sendTimeoutMs",
+  "connectTimeoutMs",
   "ephemeralTtlMs",
 ] as const;
 

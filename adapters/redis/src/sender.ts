@@ -15,23 +15,81 @@ export interface Unit {
   readonly elements: number;
 }
 
-interface Call {
+/** A send the deadline of which passed before Redis confirmed it. */
+export class SendTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`not confirmed within ${ms} ms`);
+    this.name = "SendTimeout";
+  }
+}
+
+/**
+ * One `send` call on its way: its units, settled once (by the replies of Redis, a failure, or its
+ * deadline). Created by the adapter, queued with {@link Sender.enqueue} once it may go.
+ */
+export class Ticket {
+  readonly promise: Promise<void>;
   remaining: number;
-  error: unknown;
-  resolve(): void;
-  reject(error: unknown): void;
+  settled = false;
+  private error: unknown;
+  private resolveFn!: () => void;
+  private rejectFn!: (error: unknown) => void;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly stream: string,
+    readonly delayed: string,
+    readonly nomk: boolean,
+    readonly units: readonly Unit[],
+    timeoutMs: number,
+    onTimeout: (ticket: Ticket) => void,
+  ) {
+    this.remaining = units.length;
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+    this.timer = setTimeout(() => {
+      if (this.settled) return;
+      onTimeout(this);
+      this.fail(new SendTimeout(timeoutMs));
+    }, timeoutMs);
+  }
+
+  /** One unit was written (`error` undefined) or failed. */
+  unitDone(error: unknown): void {
+    if (this.settled) return;
+    if (error !== undefined && this.error === undefined) this.error = error;
+    if (--this.remaining > 0) return;
+    if (this.error === undefined) this.succeed();
+    else this.fail(this.error);
+  }
+
+  /** Settle as failed now (later replies are ignored). */
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.rejectFn(error);
+  }
+
+  private succeed(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolveFn();
+  }
 }
 
 interface Queued {
   readonly unit: Unit;
-  readonly call: Call;
+  readonly ticket: Ticket;
 }
 
 interface Destination {
   readonly stream: string;
   readonly delayed: string;
   readonly nomk: boolean;
-  readonly queue: Queued[];
+  queue: Queued[];
   busy: boolean;
 }
 
@@ -41,7 +99,8 @@ interface Destination {
  * returns (up to `maxBatchSize` messages or `CHUNK_BYTES` per call). Low latency when traffic is
  * light; under load, many concurrent sends (an application publishing from request handlers) cost
  * one round trip together. One call at a time also keeps the order of sends to a stream.
- * Each `send` resolves when every piece of it is stored.
+ * Each ticket settles when every piece of it is stored, or fails; a ticket whose deadline passes
+ * has its pieces that have not left yet taken off the queue ({@link Sender.cancel}).
  */
 export class Sender {
   private readonly destinations = new Map<string, Destination>();
@@ -51,17 +110,21 @@ export class Sender {
     private readonly maxBatchSize: number,
   ) {}
 
-  send(stream: string, delayed: string, nomk: boolean, units: readonly Unit[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const call: Call = { remaining: units.length, error: undefined, resolve, reject };
-      let dest = this.destinations.get(stream);
-      if (!dest) {
-        dest = { stream, delayed, nomk, queue: [], busy: false };
-        this.destinations.set(stream, dest);
-      }
-      for (const unit of units) dest.queue.push({ unit, call });
-      if (!dest.busy) this.next(dest);
-    });
+  enqueue(ticket: Ticket): void {
+    if (ticket.settled) return;
+    let dest = this.destinations.get(ticket.stream);
+    if (!dest) {
+      dest = { stream: ticket.stream, delayed: ticket.delayed, nomk: ticket.nomk, queue: [], busy: false };
+      this.destinations.set(ticket.stream, dest);
+    }
+    for (const unit of ticket.units) dest.queue.push({ unit, ticket });
+    if (!dest.busy) this.next(dest);
+  }
+
+  /** Take the pieces of `ticket` that have not left yet off their queue (its deadline passed). */
+  cancel(ticket: Ticket): void {
+    const dest = this.destinations.get(ticket.stream);
+    if (dest) dest.queue = dest.queue.filter((q) => q.ticket !== ticket);
   }
 
   /** Write the next chunk of a destination's queue, or forget the destination when it is empty. */
@@ -84,21 +147,21 @@ export class Sender {
     }
     const chunk = dest.queue.splice(0, take);
     const settle = (error: unknown) => {
-      for (const { call } of chunk) {
-        if (error !== undefined && call.error === undefined) call.error = error;
-        if (--call.remaining === 0) {
-          if (call.error === undefined) call.resolve();
-          else call.reject(call.error);
-        }
-      }
+      for (const { ticket } of chunk) ticket.unitDone(error);
       this.next(dest);
     };
-    runScript(
-      this.client,
-      "omnibusSend",
-      [dest.stream, dest.delayed],
-      [dest.nomk ? "1" : "0", joinBatches(chunk.map((q) => q.unit))],
-    ).then(
+    let reply: Promise<unknown>;
+    try {
+      reply = runScript(
+        this.client,
+        "omnibusSend",
+        [dest.stream, dest.delayed],
+        [dest.nomk ? "1" : "0", joinBatches(chunk.map((q) => q.unit))],
+      );
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    reply.then(
       () => settle(undefined),
       (error: unknown) => settle(error ?? new Error("send failed")),
     );

@@ -23,10 +23,19 @@ afterAll(async () => {
 // Called once at collection time (for `features`), before the cluster exists: a placeholder node.
 const nodes = () => cluster?.nodes ?? [{ host: "127.0.0.1", port: 1 }];
 
+// The lease: a delivery not renewed for this long goes to another consumer (XAUTOCLAIM).
+const CLAIM_IDLE_MS = 1000;
+
 describeConformance({
   name: "redis (cluster)",
-  adapter: () => redis({ cluster: { nodes: nodes() }, claimIdleMs: 1000, blockMs: 200 }),
+  adapter: () => redis({ cluster: { nodes: nodes() }, claimIdleMs: CLAIM_IDLE_MS, blockMs: 200 }),
+  // Nothing listens on port 1; the password must not show in any error.
+  unreachable: (password) =>
+    redis({
+      cluster: { nodes: [{ host: "127.0.0.1", port: 1 }], options: { redisOptions: { password } } },
+    }),
   redeliveryAfterMs: 2000,
+  leaseMs: CLAIM_IDLE_MS,
 });
 
 describe("redis cluster", () => {

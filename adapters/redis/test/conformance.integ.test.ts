@@ -7,12 +7,16 @@ import { redis } from "../src/index.js";
 
 // A prefix of this run only: the cleanup below cannot touch a concurrent run's keys.
 const PREFIX = `omnibus-conf-${shortId()}`;
+// The lease: a delivery not renewed for this long goes to another consumer (XAUTOCLAIM).
+const CLAIM_IDLE_MS = 1000;
 
 describeConformance({
   name: "redis",
-  adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: 1000, prefix: PREFIX }),
-  unreachable: () => redis({ url: "redis://127.0.0.1:1" }),
+  adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: CLAIM_IDLE_MS, prefix: PREFIX }),
+  // Nothing listens on port 1; the password must not show in any error.
+  unreachable: (password) => redis({ url: `redis://omnibus:${encodeURIComponent(password)}@127.0.0.1:1` }),
   redeliveryAfterMs: 2000,
+  leaseMs: CLAIM_IDLE_MS,
 });
 
 // Remove every queue and topic the suite made.
