@@ -5,6 +5,7 @@ import {
   FORGET_CONSUMER,
   IDEMPOTENCY_CLAIM,
   IDEMPOTENCY_COMPLETE,
+  IDEMPOTENCY_EXTEND,
   IDEMPOTENCY_RELEASE,
   NACK,
   PROMOTE,
@@ -22,6 +23,7 @@ const SCRIPTS = {
   omnibusIdemClaim: IDEMPOTENCY_CLAIM,
   omnibusIdemComplete: IDEMPOTENCY_COMPLETE,
   omnibusIdemRelease: IDEMPOTENCY_RELEASE,
+  omnibusIdemExtend: IDEMPOTENCY_EXTEND,
 } as const;
 
 /** A Lua script of this package. */

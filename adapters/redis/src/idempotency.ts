@@ -33,6 +33,8 @@ export interface RedisIdempotencyStoreOptions {
 
 /** The Redis idempotency store, with a `close()` for a client it created itself. */
 export interface RedisIdempotencyStore extends IdempotencyStore {
+  /** Always implemented here: the middleware keeps a slow handler's claim alive. */
+  extend(key: string, token: string, lockMs: number): Promise<boolean>;
   /** Close the store's own client (no-op when it was given one). */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -47,8 +49,11 @@ const DONE = "omnibus:done";
  *
  * - `claim`: `SET key <token> NX PX lockMs`; if the key exists, `"done"` when it holds the done
  *   marker, else `"in-progress"` (another holder's lock, until it expires);
- * - `complete`: if the key still holds our token, replace it with the done marker for `ttlMs`;
- * - `release`: if the key still holds our token, delete it.
+ * - `complete`: if the key still holds our token (or nothing: our lock expired and nobody claimed
+ *   it since), replace it with the done marker for `ttlMs`;
+ * - `release`: if the key still holds our token, delete it;
+ * - `extend`: if the key still holds our token, push its expiry to `lockMs` from now (the
+ *   middleware calls it while a handler runs).
  *
  * @example
  * ```ts
@@ -100,6 +105,9 @@ export function redisIdempotencyStore(options: RedisIdempotencyStoreOptions = {}
     },
     async release(key, token) {
       await run("omnibusIdemRelease", key, [token]);
+    },
+    async extend(key, token, lockMs) {
+      return (await run("omnibusIdemExtend", key, [token, Math.max(1, Math.ceil(lockMs))])) === 1;
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -203,10 +203,23 @@ if redis.call('GET', KEYS[1]) == ARGV[3] then return 2 end
 return 0
 `;
 
-/** Mark done if the claim is still ours. KEYS[1] = key; ARGV = token, ttl ms, done marker. */
+/**
+ * Mark done if the claim is still ours — or if it expired and nobody claimed the key since (the
+ * handler was only slow). KEYS[1] = key; ARGV = token, ttl ms, done marker.
+ */
 export const IDEMPOTENCY_COMPLETE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] or current == false then
   redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/** Push the expiry of our claim out while the handler runs. KEYS[1] = key; ARGV = token, lock ms. */
+export const IDEMPOTENCY_EXTEND = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
 return 0

@@ -83,6 +83,21 @@ describe("redisIdempotencyStore", () => {
     expect(await admin.get(`${prefix}stale-1`)).toBe(second.token);
   });
 
+  it("extend keeps a claim alive; complete counts an expired claim nobody took over, not a taken one", async () => {
+    await using store = redisIdempotencyStore({ url: URL, prefix });
+    const slow = await store.claim("slow-1", 150);
+    if (slow.status !== "claimed") throw new Error("expected a claim");
+    expect(await store.extend("slow-1", slow.token, 10_000)).toBe(true);
+    expect(await admin.pttl(`${prefix}slow-1`)).toBeGreaterThan(5_000);
+    expect(await store.extend("slow-1", "not-the-token", 10_000)).toBe(false);
+    // A claim that expired while its handler was slow, with nobody claiming meanwhile: done.
+    const lapsed = await store.claim("lapsed-1", 50);
+    if (lapsed.status !== "claimed") throw new Error("expected a claim");
+    await waitFor(async () => (await admin.exists(`${prefix}lapsed-1`)) === 0, { timeoutMs: 3000 });
+    await store.complete("lapsed-1", lapsed.token, 10_000);
+    expect((await store.claim("lapsed-1", 10_000)).status).toBe("done");
+  });
+
   it("with the core middleware: two consumers, every id twice, each handled once", async () => {
     const store = redisIdempotencyStore({ url: URL, prefix });
     const queue = `idem-mw-${shortId()}`;
