@@ -17,8 +17,16 @@ import {
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { RabbitConsumer } from "./consumer.js";
 import { amqpCode, Link, type Publisher } from "./link.js";
+import { groupQueueName, internalNames, queueName, topicExchange } from "./names.js";
 import { type RabbitMQOptions, type ResolvedOptions, resolveOptions } from "./options.js";
-import { delayBucket, headerTableBytes, messageBytes, publishOptions, toBuffer } from "./wire.js";
+import {
+  delayBucket,
+  headerTableBytes,
+  messageBytes,
+  overlongField,
+  publishOptions,
+  toBuffer,
+} from "./wire.js";
 
 /** The escape hatch: amqplib's own objects of the current connection. */
 export interface RabbitMQNative {
@@ -32,7 +40,10 @@ export interface RabbitMQNative {
 export interface RabbitMQAdapter extends Adapter<RabbitMQNative>, AsyncDisposable {
   ensureGroup(topic: string, group: string): Promise<void>;
   deleteQueue(name: string): Promise<void>;
-  /** The queue that holds a topic group's messages: `<topic>.<group>`. */
+  /**
+   * The AMQP queue that holds a topic group's messages: `<topic>..<group>` (see the README's
+   * "Names"), so that no group queue is ever a plain queue or another topic's group.
+   */
   groupQueue(topic: string, group: string): string;
 }
 
@@ -48,6 +59,9 @@ export const INBOX_PREFIX = CORE_INBOX_PREFIX;
 
 /** Headers of amqplib's connection `clientProperties`. */
 const CLIENT_PRODUCT = "@omnibus/rabbitmq";
+
+/** How long closing waits for the copies consumers are republishing (nack, renumbering). */
+const CLOSE_SETTLE_MS = 5_000;
 
 /** A wait queue's lease (`x-expires`) outlives its TTL by this much; it is renewed well before. */
 const WAIT_QUEUE_SLACK_MS = 10 * 60_000;
@@ -85,11 +99,15 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #consumers = new Set<RabbitConsumer>();
+  /** AMQP names of the queues this adapter deleted (its consumers must not bring them back). */
   readonly #deleted = new Set<string>();
+  /** AMQP names of the ephemeral queues this adapter declared. */
   readonly #ephemeral = new Set<string>();
+  readonly #internal: ReturnType<typeof internalNames>;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
+    this.#internal = internalNames(options.namespace);
     this.features = Object.freeze({
       persistent: true,
       fanout: true,
@@ -298,21 +316,25 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     });
   }
 
-  #ensureExchange(link: Link, topic: string): Promise<void> {
-    return link.once(`x:${topic}`, () => this.#assertExchange(link, topic, "fanout", { durable: true }));
+  /** Declare the fanout exchange `exchange` (the AMQP name of a topic). */
+  #ensureExchange(link: Link, exchange: string): Promise<void> {
+    return link.once(`x:${exchange}`, () =>
+      this.#assertExchange(link, exchange, "fanout", { durable: true }),
+    );
   }
 
   /** The queue of a topic group. */
   groupQueue(topic: string, group: string): string {
-    return `${topic}.${group}`;
+    return groupQueueName(topic, group);
   }
 
   async #ensureGroup(link: Link, topic: string, group: string): Promise<string> {
-    const queue = this.groupQueue(topic, group);
-    await this.#ensureExchange(link, topic);
+    const queue = groupQueueName(topic, group);
+    const exchange = topicExchange(topic);
+    await this.#ensureExchange(link, exchange);
     await this.#ensureQueue(link, queue, true);
-    await link.once(`b:${topic}>${queue}`, () =>
-      link.declare((ch) => ch.bindQueue(queue, topic, "")).then(() => {}),
+    await link.once(`b:${exchange}>${queue}`, () =>
+      link.declare((ch) => ch.bindQueue(queue, exchange, "")).then(() => {}),
     );
     return queue;
   }
@@ -327,8 +349,8 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
    * Unused wait queues expire (`x-expires`); every use renews the lease well before it runs out.
    */
   async #ensureWait(link: Link, bucket: number, kind: "queue" | "topic"): Promise<string> {
-    const ns = this.#o.namespace;
-    const name = kind === "queue" ? `${ns}.delay.${bucket}` : `${ns}.delay.${bucket}.topics`;
+    const names = this.#internal;
+    const name = kind === "queue" ? names.waitQueue(bucket) : names.waitTopic(bucket);
     const key = `w:${name}`;
     const renewed = link.leases.get(name);
     if (renewed !== undefined && Date.now() - renewed > WAIT_QUEUE_RENEW_MS) link.forget(key);
@@ -336,7 +358,7 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
       const args: Record<string, unknown> = {
         "x-queue-type": "quorum",
         "x-message-ttl": bucket,
-        "x-dead-letter-exchange": kind === "queue" ? "" : `${ns}.delay.topics`,
+        "x-dead-letter-exchange": kind === "queue" ? "" : names.topicReturn,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
         "x-expires": bucket + WAIT_QUEUE_SLACK_MS,
@@ -370,51 +392,59 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     }
   }
 
-  /** For delayed topic sends: `<ns>.delay.topics` (direct) routes back to the topic's exchange. */
-  #ensureTopicReturn(link: Link, topic: string): Promise<void> {
-    const hub = `${this.#o.namespace}.delay.topics`;
-    return link.once(`t:${topic}`, async () => {
-      await this.#ensureExchange(link, topic);
+  /**
+   * For delayed topic sends: `<ns>..delay..topics` (direct) routes back to the topic's exchange,
+   * bound with the exchange's name as routing key.
+   */
+  #ensureTopicReturn(link: Link, exchange: string): Promise<void> {
+    const hub = this.#internal.topicReturn;
+    return link.once(`t:${exchange}`, async () => {
+      await this.#ensureExchange(link, exchange);
       await this.#assertExchange(link, hub, "direct", { durable: true });
-      await link.declare((ch) => ch.bindExchange(topic, hub, topic));
+      await link.declare((ch) => ch.bindExchange(exchange, hub, exchange));
     });
   }
 
   /** Declare what a consumer's source needs; returns the queue to consume. */
   async declareSource(link: Link, source: Source): Promise<string> {
     if (source.kind === "topic") return this.#ensureGroup(link, source.name, source.group);
-    this.#deleted.delete(source.name);
+    const queue = queueName(source.name);
+    this.#deleted.delete(queue);
     if (source.ephemeral) {
-      this.#ephemeral.add(source.name);
-      await link.once(`q:${source.name}`, async () => {
+      this.#ephemeral.add(queue);
+      await link.once(`q:${queue}`, async () => {
         await link.declare((ch) =>
-          ch.assertQueue(source.name, { durable: false, exclusive: true, autoDelete: true }),
+          ch.assertQueue(queue, { durable: false, exclusive: true, autoDelete: true }),
         );
       });
-      return source.name;
+      return queue;
     }
-    await this.#ensureQueue(link, source.name, true);
-    return source.name;
+    await this.#ensureQueue(link, queue, true);
+    return queue;
   }
 
   async #route(link: Link, address: Address, delayMs: number): Promise<Route> {
     if (address.kind === "queue") {
-      const name = address.name;
-      if (!name.startsWith(INBOX_PREFIX) && !this.#ephemeral.has(name) && !link.ready.has(`q:${name}`)) {
-        await this.#ensureQueue(link, name, false);
+      const queue = queueName(address.name);
+      if (
+        !address.name.startsWith(INBOX_PREFIX) &&
+        !this.#ephemeral.has(queue) &&
+        !link.ready.has(`q:${queue}`)
+      ) {
+        await this.#ensureQueue(link, queue, false);
       }
-      if (delayMs <= 0) return { exchange: "", routingKey: name, mandatory: true };
+      if (delayMs <= 0) return { exchange: "", routingKey: queue, mandatory: true };
       const wait = await this.#ensureWait(link, delayBucket(delayMs), "queue");
-      return { exchange: wait, routingKey: name, mandatory: true };
+      return { exchange: wait, routingKey: queue, mandatory: true };
     }
-    const topic = address.name;
+    const exchange = topicExchange(address.name);
     if (delayMs <= 0) {
-      if (!link.ready.has(`x:${topic}`)) await this.#ensureExchange(link, topic);
-      return { exchange: topic, routingKey: "", mandatory: false };
+      if (!link.ready.has(`x:${exchange}`)) await this.#ensureExchange(link, exchange);
+      return { exchange, routingKey: "", mandatory: false };
     }
-    await this.#ensureTopicReturn(link, topic);
+    await this.#ensureTopicReturn(link, exchange);
     const wait = await this.#ensureWait(link, delayBucket(delayMs), "topic");
-    return { exchange: wait, routingKey: topic, mandatory: true };
+    return { exchange: wait, routingKey: exchange, mandatory: true };
   }
 
   // ------------------------------------------------------------------ sending
@@ -443,14 +473,37 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
       );
     }
     for (const m of messages) {
+      // Checked before anything is published: amqplib's encoder throws on these only once the
+      // confirm callback of the message was queued.
+      const overlong = overlongField(m);
+      if (overlong !== undefined) {
+        throw new ConfigError(
+          `rabbitmq: the ${overlong} of message ${m.id.slice(0, 80)} is over 255 bytes (an AMQP short string)`,
+        );
+      }
+      if (!(m.timestamp >= 0) || !Number.isFinite(m.timestamp)) {
+        throw new ConfigError(`rabbitmq: message ${m.id}: timestamp must be a finite number >= 0`);
+      }
+      const p = m.priority;
+      if (p !== undefined && !(Number.isInteger(p) && p >= 0 && p <= 255)) {
+        throw new ConfigError(`rabbitmq: message ${m.id}: priority must be an integer within 0..255`);
+      }
       const size = messageBytes(m);
       if (size > this.#o.maxMessageBytes) {
         throw new MessageTooLargeError(
           `rabbitmq: message ${m.id} of ${size} bytes exceeds the limit of ${this.#o.maxMessageBytes} bytes`,
         );
       }
-      if (size - m.body.byteLength > 30_000 && headerTableBytes(m.headers) > 60_000) {
-        throw new MessageTooLargeError(`rabbitmq: the headers of message ${m.id} exceed 60000 bytes`);
+      // The header table (with the key) must fit amqplib's 64 KiB scratch buffer.
+      const keyBound = m.key === undefined ? 0 : 3 * m.key.length;
+      if (size - m.body.byteLength + keyBound > 30_000) {
+        const table =
+          headerTableBytes(m.headers) + (m.key === undefined ? 0 : 64 + Buffer.byteLength(m.key)) + 64;
+        if (table > 60_000) {
+          throw new MessageTooLargeError(
+            `rabbitmq: the headers and key of message ${m.id} exceed 60000 bytes (${table} bytes)`,
+          );
+        }
       }
     }
   }
@@ -458,15 +511,18 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   /** The route of an undelayed send when everything it needs is declared on `link`. */
   #readyRoute(link: Link, address: Address): Route | undefined {
     if (address.kind === "queue") {
-      const name = address.name;
-      if (link.ready.has(`q:${name}`) || name.startsWith(INBOX_PREFIX) || this.#ephemeral.has(name)) {
-        return { exchange: "", routingKey: name, mandatory: true };
+      const queue = queueName(address.name);
+      if (
+        link.ready.has(`q:${queue}`) ||
+        address.name.startsWith(INBOX_PREFIX) ||
+        this.#ephemeral.has(queue)
+      ) {
+        return { exchange: "", routingKey: queue, mandatory: true };
       }
       return undefined;
     }
-    return link.ready.has(`x:${address.name}`)
-      ? { exchange: address.name, routingKey: "", mandatory: false }
-      : undefined;
+    const exchange = topicExchange(address.name);
+    return link.ready.has(`x:${exchange}`) ? { exchange, routingKey: "", mandatory: false } : undefined;
   }
 
   #publishAll(
@@ -545,17 +601,23 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   }
 
   /**
-   * nack: a copy with `attempt` goes back to `queue`, through a wait queue when delayed. If the
-   * wait queue cannot be used, the copy goes straight back (sooner than asked, never lost).
+   * nack (and renumbering, see the consumer): a copy of `body` with `attempt` goes back to the
+   * AMQP queue `queue`, through a wait queue when delayed. If the wait queue cannot be used, the
+   * copy goes straight back (sooner than asked, never lost). `alive` is asked before the copy
+   * is published: once the delivery's channel is gone the broker redelivers the original, so no
+   * copy is published then (resolves false). Resolves true once the broker confirmed the copy.
    */
   async republish(
     queue: string,
+    body: Buffer,
     msg: ConsumeMessage,
     inbound: InboundMessage,
     attempt: number,
     delayMs: number,
-  ): Promise<void> {
+    alive: () => boolean,
+  ): Promise<boolean> {
     const link = await this.#linkWithin(`redeliver to queue ${queue}`);
+    if (!alive()) return false;
     const priority = msg.properties.priority;
     const options = publishOptions(
       { ...inbound, priority: typeof priority === "number" ? priority : undefined },
@@ -567,15 +629,18 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
       try {
         const wait = await this.#ensureWait(link, delayBucket(delayMs), "queue");
         const publisher = link.publisherNow ?? (await link.publisher());
-        await publisher.publish(wait, queue, msg.content, options, what).confirmed;
-        return;
+        if (!alive()) return false;
+        await publisher.publish(wait, queue, body, options, what).confirmed;
+        return true;
       } catch {
         if (!link.open) throw new ConnectionError(`${what()}: the connection was lost`);
         // fall through: redeliver now rather than hold the message
       }
     }
     const publisher = link.publisherNow ?? (await link.publisher());
-    await publisher.publish("", queue, msg.content, options, what).confirmed;
+    if (!alive()) return false;
+    await publisher.publish("", queue, body, options, what).confirmed;
+    return true;
   }
 
   // ------------------------------------------------------------------ consuming
@@ -633,15 +698,20 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   }
 
   async deleteQueue(name: string): Promise<void> {
+    await this.deleteAmqpQueue(queueName(name));
+  }
+
+  /** Delete a queue by its AMQP name (a consumer's own queue, a group queue). */
+  async deleteAmqpQueue(queue: string): Promise<void> {
     const link = await this.#ensureLink();
-    this.#deleted.add(name);
-    link.forget(`q:${name}`);
-    this.#ephemeral.delete(name);
+    this.#deleted.add(queue);
+    link.forget(`q:${queue}`);
+    this.#ephemeral.delete(queue);
     try {
-      await link.declare((ch) => ch.deleteQueue(name));
+      await link.declare((ch) => ch.deleteQueue(queue));
     } catch (error) {
       if (amqpCode(error) === 404) return;
-      throw new ConnectionError(`rabbitmq: cannot delete queue ${name}: ${(error as Error).message}`, {
+      throw new ConnectionError(`rabbitmq: cannot delete queue ${queue}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -656,8 +726,12 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
-    for (const c of this.#consumers) c.abandon();
+    const consumers = [...this.#consumers];
     this.#consumers.clear();
+    // Copies being republished (nack, renumbering) get their confirm, and their originals their
+    // ack, before the connection goes: else the broker would redeliver those originals too.
+    await Promise.all(consumers.map((c) => c.settleInternal(CLOSE_SETTLE_MS)));
+    for (const c of consumers) c.abandon();
     const link = this.#link ?? (await this.#connecting?.catch(() => undefined));
     this.#link = undefined;
     if (link?.open) {
@@ -703,6 +777,14 @@ const URL_OPTIONS = {
   connectionName: "string",
 } as const;
 
+function decodeQuery(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConfigError("rabbitmq: the URL's query has a malformed %-escape");
+  }
+}
+
 /** Split the adapter's own options out of a URL's query; the rest stays for amqplib. */
 export function splitUrlOptions(url: string): { url: string; options: Record<string, unknown> } {
   const q = url.indexOf("?");
@@ -714,8 +796,8 @@ export function splitUrlOptions(url: string): { url: string; options: Record<str
   for (const pair of query.split("&")) {
     if (pair === "") continue;
     const eq = pair.indexOf("=");
-    const key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
-    const raw = eq < 0 ? "" : decodeURIComponent(pair.slice(eq + 1));
+    const key = decodeQuery(eq < 0 ? pair : pair.slice(0, eq));
+    const raw = eq < 0 ? "" : decodeQuery(pair.slice(eq + 1));
     const type = (URL_OPTIONS as Record<string, string>)[key];
     if (type === undefined) {
       kept.push(pair);

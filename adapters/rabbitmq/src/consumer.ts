@@ -16,19 +16,25 @@ export interface ConsumerHost {
   currentLink(): Link | undefined;
   /** Declare what the source needs; returns the queue to consume. */
   declareSource(link: Link, source: Source): Promise<string>;
-  /** Publish a copy of the message back to `queue` (after `delayMs`) with `attempt`; resolves on confirm. */
+  /**
+   * Publish a copy of `body` back to `queue` (after `delayMs`) with `attempt`. Resolves true on
+   * the broker's confirm, false without publishing when `alive()` turned false first.
+   */
   republish(
     queue: string,
+    body: Buffer,
     msg: ConsumeMessage,
     inbound: InboundMessage,
     attempt: number,
     delayMs: number,
-  ): Promise<void>;
+    alive: () => boolean,
+  ): Promise<boolean>;
   /** True when this adapter deleted the queue (a consumer must not bring it back). */
   deletedByUs(queue: string): boolean;
   /** The queue is gone: declare it again before the next consume. */
   forgetQueue(queue: string): void;
-  deleteQueue(queue: string): Promise<void>;
+  /** Delete a queue by its AMQP name. */
+  deleteAmqpQueue(queue: string): Promise<void>;
   consumerClosed(consumer: RabbitConsumer): void;
 }
 
@@ -101,16 +107,36 @@ export class ChannelState {
 
 const DONE: Promise<void> = Promise.resolve();
 
+/** How long a consumer's close() waits for the copies it is republishing. */
+const CLOSE_SETTLE_MS = 5_000;
+
+/**
+ * True when the broker counts this message's deliveries itself (`x-delivery-count`: quorum
+ * queues); classic queues only set the `redelivered` flag.
+ */
+function brokerCounts(msg: ConsumeMessage): boolean {
+  return (
+    typeof (msg.properties.headers as Record<string, unknown> | undefined)?.["x-delivery-count"] === "number"
+  );
+}
+
 class RabbitDelivery implements Delivery {
   readonly message: InboundMessage;
+  /**
+   * The bytes as they came off the broker, for a redelivery: the handler owns `message.body`
+   * and may write into it. A copy per delivery (pooled for small bodies); see the README.
+   */
+  readonly original: Buffer;
   #settled = false;
 
   constructor(
     readonly consumer: RabbitConsumer,
     readonly state: ChannelState,
     readonly raw: ConsumeMessage,
+    message?: InboundMessage,
   ) {
-    this.message = inboundMessage(raw);
+    this.message = message ?? inboundMessage(raw);
+    this.original = Buffer.from(raw.content);
   }
 
   ack(): Promise<void> {
@@ -123,6 +149,9 @@ class RabbitDelivery implements Delivery {
   nack(options?: { delayMs?: number }): Promise<void> {
     if (this.#settled) return DONE;
     this.#settled = true;
+    // Once the consumer closed or the channel died, the broker redelivers the original itself:
+    // a copy now would be a duplicate.
+    if (!this.state.open || this.consumer.closed) return DONE;
     return this.consumer.redeliver(this, Math.max(0, options?.delayMs ?? 0));
   }
 }
@@ -140,6 +169,8 @@ export class RabbitConsumer implements ConsumerHandle {
   #closed = false;
   #resuming = false;
   #failures = 0;
+  /** Republishes in flight (nacks, renumbering): close() lets them finish. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(
     readonly host: ConsumerHost,
@@ -158,6 +189,11 @@ export class RabbitConsumer implements ConsumerHandle {
 
   get active(): boolean {
     return !this.#stopped;
+  }
+
+  /** close() was called (or the adapter closed). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Declare and consume on `link`. Rejects if that fails. */
@@ -204,7 +240,79 @@ export class RabbitConsumer implements ConsumerHandle {
       }
       return;
     }
+    // close() is waiting for republishes: what still arrives goes back with the channel.
+    if (this.#closed) return;
+    if (msg.fields.redelivered && !brokerCounts(msg)) {
+      this.#renumber(state, msg);
+      return;
+    }
     this.options.onDelivery(new RabbitDelivery(this, state, msg));
+  }
+
+  /**
+   * A classic queue gave a message back (its consumer died or closed without settling it) and
+   * only set `redelivered`, which says nothing of how often. So that `attempt` stays exact, the
+   * message is not handed to core: a copy with `x-omnibus-attempt` = attempt + 1 is published to
+   * the same queue, the original is acked once the broker confirmed the copy, and core gets the
+   * copy when it arrives (to this consumer or another). If the process dies before the confirm,
+   * the original comes back and is renumbered again; between the confirm and the ack, both the
+   * copy and the original come back, each then with the same exact attempt (a duplicate, as any
+   * crash before an ack makes). If no copy can be published, the original goes to core with
+   * attempt + 1 (a lower bound) rather than wait.
+   */
+  #renumber(state: ChannelState, msg: ConsumeMessage): void {
+    const inbound = inboundMessage(msg); // attempt = the copy's attempt + 1
+    const alive = () => state.open && !this.#closed;
+    const queue = this.#queue!;
+    this.#track(
+      (async () => {
+        let sent = false;
+        try {
+          sent = await this.host.republish(queue, msg.content, msg, inbound, inbound.attempt, 0, alive);
+        } catch {
+          sent = false;
+        }
+        if (sent) {
+          state.ack(msg.fields.deliveryTag);
+          return;
+        }
+        if (!alive()) return; // the channel is gone: the broker has the original again
+        if (this.#stopped) {
+          try {
+            state.channel.nack(msg, false, true);
+            state.settledElsewhere(msg.fields.deliveryTag);
+          } catch {
+            // channel gone: redelivered anyway
+          }
+          return;
+        }
+        this.options.onDelivery(new RabbitDelivery(this, state, msg, inbound));
+      })(),
+    );
+  }
+
+  #track(work: Promise<void>): Promise<void> {
+    this.#inFlight.add(work);
+    const done = () => {
+      this.#inFlight.delete(work);
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  /** Wait (at most `ms`) for the republishes in flight; then send the acks they left. */
+  async settleInternal(ms: number): Promise<void> {
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, ms);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.#state?.open) this.#state.flush();
   }
 
   /** The channel or the connection went away: consume again once possible. */
@@ -252,25 +360,40 @@ export class RabbitConsumer implements ConsumerHandle {
   }
 
   /** Settle a nack: republish a copy with attempt + 1 (through a wait queue when delayed), then ack. */
-  async redeliver(delivery: RabbitDelivery, delayMs: number): Promise<void> {
+  redeliver(delivery: RabbitDelivery, delayMs: number): Promise<void> {
     const { state, raw, message } = delivery;
     const queue = this.#queue!;
-    try {
-      await this.host.republish(queue, raw, message, message.attempt + 1, delayMs);
-    } catch {
-      // Could not park the copy: give the message back to the broker now rather than lose it.
-      if (state.open) {
+    const alive = () => state.open && !this.#closed;
+    return this.#track(
+      (async () => {
+        let sent: boolean;
         try {
-          state.channel.nack(raw, false, true);
-          state.settledElsewhere(raw.fields.deliveryTag);
+          sent = await this.host.republish(
+            queue,
+            delivery.original,
+            raw,
+            message,
+            message.attempt + 1,
+            delayMs,
+            alive,
+          );
         } catch {
-          // channel gone: redelivered anyway
+          // Could not park the copy: give the message back to the broker now rather than lose it.
+          if (state.open) {
+            try {
+              state.channel.nack(raw, false, true);
+              state.settledElsewhere(raw.fields.deliveryTag);
+            } catch {
+              // channel gone: redelivered anyway
+            }
+          }
+          return;
         }
-      }
-      return;
-    }
-    // If the channel is gone by now the original comes back too: a duplicate, never a loss.
-    state.ack(raw.fields.deliveryTag);
+        // Not sent: the channel died first, and the broker redelivers the original.
+        // Sent, and the channel is gone by now: the original comes back too (a duplicate, never a loss).
+        if (sent) state.ack(raw.fields.deliveryTag);
+      })(),
+    );
   }
 
   async #cancel(state: ChannelState): Promise<void> {
@@ -295,6 +418,9 @@ export class RabbitConsumer implements ConsumerHandle {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopped = true;
+    // Copies already published wait for their confirm, so that their originals are acked
+    // before the channel closes; those not yet published are not (the close gives them back).
+    await this.settleInternal(CLOSE_SETTLE_MS);
     const state = this.#state;
     this.#state = undefined;
     if (state?.open) {
@@ -303,7 +429,8 @@ export class RabbitConsumer implements ConsumerHandle {
       // Closing the channel hands every unsettled delivery back to the broker.
       await state.channel.close().catch(() => {});
     }
-    if (this.ephemeral && this.#queue !== undefined) await this.host.deleteQueue(this.#queue).catch(() => {});
+    if (this.ephemeral && this.#queue !== undefined)
+      await this.host.deleteAmqpQueue(this.#queue).catch(() => {});
     this.host.consumerClosed(this);
   }
 
@@ -311,6 +438,7 @@ export class RabbitConsumer implements ConsumerHandle {
   abandon(): void {
     this.#stopped = true;
     this.#closed = true;
+    if (this.#state?.open) this.#state.flush(); // acks made just before the adapter closed
     if (this.#state) this.#state.open = false;
     this.#state = undefined;
   }

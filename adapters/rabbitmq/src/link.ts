@@ -5,6 +5,8 @@ import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from "am
 interface Internals {
   pushConfirmCallback?: (cb: (error: unknown) => void) => void;
   sendMessage?: (fields: object, properties: object, content: Buffer) => boolean;
+  /** The callbacks of the publishes not confirmed yet, by delivery tag from `lwm`. */
+  unconfirmed?: unknown[];
 }
 
 /** A server error that closed a channel: AMQP reply code 404, 405, 406… */
@@ -116,6 +118,16 @@ export class Publisher {
   }
 
   /**
+   * amqplib queues the confirm callback before it encodes the message; when the encoder throws
+   * (nothing was written), that callback would take the confirm of the next message. Take it
+   * back out: it is the last one queued, since publishing is synchronous.
+   */
+  #unqueue(cb: (error: unknown) => void): void {
+    const unconfirmed = (this.channel as unknown as Internals).unconfirmed;
+    if (Array.isArray(unconfirmed) && unconfirmed[unconfirmed.length - 1] === cb) unconfirmed.pop();
+  }
+
+  /**
    * Publish one message. `confirmed` settles on the broker's confirm; `full` is true when the
    * caller should wait for {@link Publisher.drained} before publishing more.
    */
@@ -153,6 +165,7 @@ export class Publisher {
       try {
         full = this.blocked = !this.#send(exchange, routingKey, content, options, onConfirm);
       } catch (error) {
+        this.#unqueue(onConfirm);
         reject(new PublishError(`${describe()}: ${(error as Error).message}`, { cause: error }));
       }
     });

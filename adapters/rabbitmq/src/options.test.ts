@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { ConfigError } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
 import { resolveOptions, resolveUrl } from "./options.js";
@@ -46,6 +47,42 @@ describe("options", () => {
     expect(() => resolveOptions({ namespace: "amq.x" })).toThrow(ConfigError);
     expect(() => resolveOptions({ reconnect: { initialDelayMs: -1 } })).toThrow(ConfigError);
     expect(resolveOptions({ reconnect: false }).reconnect).toBe(false);
+  });
+});
+
+/** Everything printable in an error: own properties (hidden too) and the cause chain. */
+function everything(error: unknown, depth = 0): string {
+  if (error === null || typeof error !== "object" || depth > 6) return String(error);
+  const parts = [inspect(error, { showHidden: true, depth: 8 })];
+  for (const key of Reflect.ownKeys(error)) {
+    parts.push(String(key), everything((error as Record<PropertyKey, unknown>)[key], depth + 1));
+  }
+  return parts.join("\n");
+}
+
+describe("a bad URL never leaks its password", () => {
+  it("holds it in no message, property or cause", async () => {
+    const { fromUrl } = await import("./adapter.js");
+    const urls = [
+      "amqp://user:SECRET@host:99999",
+      "amqp://user:SECRET@host:99999/vh?heartbeat=5",
+      "amqp://user:SECRET@[::1",
+      "amqps://user:SECRET@host:-1",
+    ];
+    const cases = [
+      ...urls.flatMap((url) => [() => resolveOptions({ url }), () => fromUrl(url)]),
+      () => fromUrl("amqp://user:SECRET@host/vh?maxPriority=%zz"), // a malformed escape in the query
+    ];
+    for (const [i, make] of cases.entries()) {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `case ${i}`).toBeInstanceOf(ConfigError);
+      expect(everything(error), `case ${i}`).not.toContain("SECRET");
+    }
   });
 });
 

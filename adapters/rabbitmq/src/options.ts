@@ -171,7 +171,9 @@ export function resolveUrl(url: unknown, heartbeatSeconds: number): string {
   try {
     new URL(url);
   } catch (error) {
-    throw new ConfigError(`rabbitmq: invalid URL ${JSON.stringify(maskUrl(url))}`, { cause: error });
+    // Node's TypeError keeps the whole URL, password included, in `input`: not passed on.
+    const reason = error instanceof Error ? error.message.replace(/:\s.*$/s, "") : "unparseable";
+    throw new ConfigError(`rabbitmq: invalid URL ${JSON.stringify(maskUrl(url))}: ${reason}`);
   }
   if (/[?&]heartbeat=/.test(url)) return url;
   const hash = url.indexOf("#");
@@ -215,8 +217,13 @@ export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
     };
   }
   const namespace = options.namespace ?? "omnibus";
-  if (typeof namespace !== "string" || !NAMESPACE.test(namespace) || namespace.startsWith("amq.")) {
-    throw new ConfigError(`rabbitmq: namespace must be 1-50 characters of A-Za-z0-9._- (not amq.*)`);
+  if (
+    typeof namespace !== "string" ||
+    !NAMESPACE.test(namespace) ||
+    namespace.includes("..") ||
+    namespace.startsWith("amq.")
+  ) {
+    throw new ConfigError("rabbitmq: namespace must be 1-50 characters of A-Za-z0-9._- (not amq.*, no '..')");
   }
   const connectionName = options.connectionName ?? "omnibus";
   if (typeof connectionName !== "string") throw new ConfigError("rabbitmq: connectionName must be a string");

@@ -5,6 +5,7 @@ import {
   deliveryAttempt,
   inboundMessage,
   messageBytes,
+  overlongField,
   publishOptions,
   WireHeader,
 } from "./wire.js";
@@ -97,6 +98,19 @@ describe("wire mapping", () => {
 
   it("sizes messages like core: body plus UTF-8 header names and values", () => {
     expect(messageBytes({ body: new Uint8Array(10), headers: { ab: "é" } })).toBe(10 + 2 + 2);
+  });
+});
+
+describe("AMQP short strings", () => {
+  it("names the first field over 255 bytes: id, correlationId, replyTo, a header name", () => {
+    const base = { id: "m", headers: { a: "x".repeat(100_000) }, timestamp: 0 };
+    expect(overlongField(base)).toBeUndefined();
+    expect(overlongField({ ...base, id: "i".repeat(255), correlationId: "é".repeat(127) })).toBeUndefined();
+    expect(overlongField({ ...base, id: "i".repeat(256) })).toBe("id");
+    expect(overlongField({ ...base, correlationId: "é".repeat(128) })).toBe("correlationId");
+    expect(overlongField({ ...base, replyTo: "r".repeat(300) })).toBe("replyTo");
+    expect(overlongField({ ...base, headers: { ["h".repeat(256)]: "" } })).toMatch(/^header name/);
+    expect(overlongField({ ...base, headers: { ["h".repeat(255)]: "" } })).toBeUndefined();
   });
 });
 

@@ -44,6 +44,28 @@ export function messageBytes(message: Pick<OutboundMessage, "body" | "headers">)
   return n;
 }
 
+/** The longest AMQP short string (`message_id`, `correlation_id`, `reply_to`, header names). */
+export const MAX_SHORTSTR_BYTES = 255;
+
+/** More than 255 UTF-8 bytes (a string of at most 85 UTF-16 units never is). */
+function overShortstr(s: string): boolean {
+  return s.length > 85 && Buffer.byteLength(s) > MAX_SHORTSTR_BYTES;
+}
+
+/**
+ * The first field of a message that AMQP cannot carry because it is a short string (at most
+ * 255 bytes): `id`, `correlationId`, `replyTo` or a header name; undefined when all fit.
+ * amqplib's encoder would throw on it, after the confirm callback was queued.
+ */
+export function overlongField(message: Outbound): string | undefined {
+  if (overShortstr(message.id)) return "id";
+  if (message.correlationId !== undefined && overShortstr(message.correlationId)) return "correlationId";
+  if (message.replyTo !== undefined && overShortstr(message.replyTo)) return "replyTo";
+  for (const k in message.headers)
+    if (overShortstr(k)) return `header name ${JSON.stringify(k.slice(0, 40))}…`;
+  return undefined;
+}
+
 /** Bytes of the AMQP header table amqplib will encode (its scratch buffer holds 64 KiB). */
 export function headerTableBytes(headers: Readonly<Record<string, string>>): number {
   let n = 0;
@@ -105,8 +127,9 @@ function headerString(value: unknown): string | undefined {
 /**
  * Attempt number of a delivery: the `x-omnibus-attempt` the copy was published with (1 when
  * absent) plus the broker's redeliveries of this copy: `x-delivery-count` on quorum queues
- * (exact), else 1 when AMQP's `redelivered` flag is set (classic queues only have the flag, so
- * a second redelivery after a crash is counted once).
+ * (exact), else 1 when AMQP's `redelivered` flag is set. Classic queues only have the flag; the
+ * consumer never hands such a delivery to core but renumbers it (a copy with this attempt in
+ * `x-omnibus-attempt`, see `RabbitConsumer`), so the count stays exact there too.
  */
 export function deliveryAttempt(headers: Record<string, unknown> | undefined, redelivered: boolean): number {
   const raw = headers?.[WireHeader.Attempt];

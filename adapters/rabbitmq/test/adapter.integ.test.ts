@@ -125,8 +125,7 @@ describe("rabbitmq adapter against a real broker", () => {
       ),
     ).toEqual([]);
     await Promise.all([hb.close(), h1.close(), h2.close()]);
-    await a.deleteQueue(`${topic}.billing`);
-    await a.deleteQueue(`${topic}.shipping`);
+    // The group queues are deleted with the rest by cleanupBroker().
   });
 
   it("never hands out more than prefetch unsettled deliveries", async () => {
@@ -180,25 +179,134 @@ describe("rabbitmq adapter against a real broker", () => {
     await a.deleteQueue(q);
   });
 
-  it("counts a redelivery after a consumer closed without settling (twice)", async () => {
-    const a = track(adapter());
-    const q = unique("crash");
-    const m = message();
-    await a.send({ kind: "queue", name: q }, [m]);
-    for (const expected of [1, 2, 3]) {
+  for (const queueType of ["quorum", "classic"] as const) {
+    it(`counts every redelivery after a consumer closed without settling, exactly (${queueType} queue)`, async () => {
+      const a = track(adapter({ queueType }));
+      const q = unique(`crash-${queueType}`);
+      const m = message({ body: new TextEncoder().encode("crash"), key: "k", priority: undefined });
+      await a.send({ kind: "queue", name: q }, [m]);
+      for (const expected of [1, 2, 3]) {
+        const c = collector(false);
+        const h = await a.consume({ kind: "queue", name: q }, c.options(1));
+        await waitFor(() => c.deliveries.length === 1);
+        expect(c.deliveries[0]!.message.attempt).toBe(expected);
+        await h.close(); // unsettled: back to the broker
+        await c.deliveries[0]!.ack(); // after close: a no-op, must not break anything
+      }
+      const c = collector();
+      const h = await a.consume({ kind: "queue", name: q }, c.options(1));
+      await waitFor(() => c.deliveries.length === 1);
+      await new Promise((r) => setTimeout(r, 300)); // no duplicate follows
+      expect(c.deliveries).toHaveLength(1);
+      const last = c.deliveries[0]!.message;
+      expect(last.attempt).toBe(4);
+      expect([last.id, last.key, new TextDecoder().decode(last.body)]).toEqual([m.id, "k", "crash"]);
+      await h.close();
+      await a.deleteQueue(q);
+    });
+  }
+
+  it("a nack after the consumer closed, or from a channel that died, publishes no copy", async () => {
+    for (const queueType of ["quorum", "classic"] as const) {
+      const a = track(adapter({ queueType }));
+      const q = unique(`latenack-${queueType}`);
+      const closed = message();
+      await a.send({ kind: "queue", name: q }, [closed]);
       const c = collector(false);
       const h = await a.consume({ kind: "queue", name: q }, c.options(1));
       await waitFor(() => c.deliveries.length === 1);
-      expect(c.deliveries[0]!.message.attempt).toBe(expected);
-      await h.close(); // unsettled: back to the broker
-      await c.deliveries[0]!.ack(); // after close: a no-op, must not break anything
+      await h.close();
+      await c.deliveries[0]!.nack(); // the broker already has the original back
+
+      // A consumer whose channel dies under it: it resumes on a new channel and gets the
+      // original again; a nack of the dead channel's delivery must not add a copy.
+      const died = message();
+      const d = collector(false);
+      const hd = await a.consume({ kind: "queue", name: q }, d.options(5));
+      await a.send({ kind: "queue", name: q }, [died]);
+      await waitFor(() => d.ids().filter((id) => id === closed.id || id === died.id).length >= 2);
+      const channel = (hd as unknown as { channel: { close(): Promise<void> } }).channel;
+      const before = d.deliveries.slice();
+      await channel.close();
+      await waitFor(
+        () => d.deliveries.length >= before.length + 2,
+        10_000,
+        "redeliveries on the new channel",
+      );
+      for (const old of before) await old.nack();
+      await new Promise((r) => setTimeout(r, 500));
+      for (const x of d.deliveries.slice(before.length)) await x.ack();
+      await new Promise((r) => setTimeout(r, 300));
+      const seen = d.deliveries.map(
+        (x) => `${x.message.id === closed.id ? "closed" : "died"}:${x.message.attempt}`,
+      );
+      expect(seen.sort(), queueType).toEqual(["closed:2", "closed:3", "died:1", "died:2"]);
+      await hd.close();
+      await a.deleteQueue(q);
     }
+  });
+
+  it("refuses ids, correlation ids, reply-tos and header names over 255 bytes, publishing nothing; confirms stay aligned", async () => {
+    const a = track(adapter());
+    const q = unique("shortstr");
+    const first = message();
+    await a.send({ kind: "queue", name: q }, [first]);
+    const refused = [
+      message({ id: "i".repeat(256) }),
+      message({ correlationId: "é".repeat(128) }),
+      message({ replyTo: "r".repeat(300) }),
+      message({ headers: { ["h".repeat(256)]: "v" } }),
+    ];
+    for (const bad of refused) {
+      const error = await a.send({ kind: "queue", name: q }, [message(), bad]).catch((e) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+    }
+    const later = Array.from({ length: 3 }, () => message());
+    for (const m of later) await a.send({ kind: "queue", name: q }, [m]); // each gets its own confirm
     const c = collector();
-    const h = await a.consume({ kind: "queue", name: q }, c.options(1));
-    await waitFor(() => c.deliveries.length === 1);
-    expect(c.deliveries[0]!.message.attempt).toBe(4);
+    const h = await a.consume({ kind: "queue", name: q }, c.options());
+    await waitFor(() => c.deliveries.length >= 4);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.ids()).toEqual([first, ...later].map((m) => m.id));
     await h.close();
     await a.deleteQueue(q);
+  });
+
+  it("keeps (topic a.b, group c), (topic a, group b.c) and queue a.b.c apart; amq.* queues and topics work", async () => {
+    const a = track(adapter());
+    const base = unique("names");
+    const reserved = `amq.${base}`;
+    const groups = [
+      [`${base}.a.b`, "c"],
+      [`${base}.a`, "b.c"],
+      [reserved, "g"],
+    ] as const;
+    const queues = [`${base}.a.b.c`, reserved];
+    expect(a.groupQueue(`${base}.a.b`, "c")).toBe(`${base}.a.b..c`);
+    const got = new Map<string, string[]>();
+    const record = (label: string) => ({
+      prefetch: 10,
+      onDelivery: (d: Delivery) => {
+        got.set(label, [...(got.get(label) ?? []), new TextDecoder().decode(d.message.body)]);
+        void d.ack();
+      },
+      onError: () => {},
+    });
+    const handles = [];
+    for (const [topic, group] of groups) {
+      handles.push(await a.consume({ kind: "topic", name: topic, group }, record(`${topic}|${group}`)));
+    }
+    for (const name of queues) handles.push(await a.consume({ kind: "queue", name }, record(name)));
+    const body = (text: string) => new TextEncoder().encode(text);
+    for (const [topic, group] of groups) {
+      await a.send({ kind: "topic", name: topic }, [message({ body: body(`${topic}|${group}`) })]);
+    }
+    for (const name of queues) await a.send({ kind: "queue", name }, [message({ body: body(name) })]);
+    const labels = [...groups.map(([t, g]) => `${t}|${g}`), ...queues];
+    await waitFor(() => labels.every((l) => (got.get(l) ?? []).length >= 1));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const label of labels) expect(got.get(label), label).toEqual([label]);
+    await Promise.all(handles.map((h) => h.close()));
   });
 
   it("delays a send, on a queue and on a topic", async () => {
@@ -221,7 +329,6 @@ describe("rabbitmq adapter against a real broker", () => {
     expect(ct.deliveries[0]!.message.attempt).toBe(1);
     await Promise.all([h.close(), ht.close()]);
     await a.deleteQueue(q);
-    await a.deleteQueue(`${topic}.g`);
   });
 
   it("stop() stops fetching; in-flight deliveries can still be acked; close() releases the rest", async () => {

@@ -11,15 +11,22 @@ const quorum = trackingAdapters(() => rabbitmq({ url }));
 describeConformance({
   name: "rabbitmq",
   adapter: quorum.wrap,
-  unreachable: () => rabbitmq({ url: "amqp://guest:guest@127.0.0.1:1", connectTimeoutMs: 2000 }),
+  unreachable: (password) =>
+    rabbitmq({ url: `amqp://guest:${encodeURIComponent(password)}@127.0.0.1:1`, connectTimeoutMs: 2000 }),
 });
 
-// Classic queues with priorities: the same suite, plus the priority case; attempts after a
-// crash come from the `redelivered` flag here.
+// Classic queues with priorities: the same suite, plus the priority case. Classic queues only
+// flag a redelivery; the consumer renumbers such deliveries so that attempts stay exact.
 const classic = trackingAdapters(() => rabbitmq({ url, maxPriority: 9 }));
 describeConformance({
   name: "rabbitmq (classic, maxPriority 9)",
   adapter: classic.wrap,
+  unreachable: (password) =>
+    rabbitmq({
+      url: `amqp://guest:${encodeURIComponent(password)}@127.0.0.1:1`,
+      connectTimeoutMs: 2000,
+      maxPriority: 9,
+    }),
 });
 
 afterAll(async () => {

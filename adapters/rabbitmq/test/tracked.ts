@@ -1,9 +1,12 @@
 import type { Adapter } from "@omnibus/core";
-import { type RabbitMQAdapter, rabbitmq } from "../src/index.js";
+import amqp from "amqplib";
+import type { RabbitMQAdapter } from "../src/index.js";
+import { groupQueueName, queueName, topicExchange } from "../src/names.js";
 
 /**
  * Wraps adapters so that a test file can delete every queue and exchange its adapters touched
  * (the conformance suite leaves its uniquely named queues behind; quorum queues are not free).
+ * Both sets hold AMQP names.
  */
 export function trackingAdapters(
   make: () => RabbitMQAdapter,
@@ -18,23 +21,24 @@ export function trackingAdapters(
         if (typeof value !== "function") return value;
         if (prop === "send") {
           return (address: { kind: string; name: string }, messages: unknown) => {
-            (address.kind === "queue" ? queues : exchanges).add(address.name);
+            if (address.kind === "queue") queues.add(queueName(address.name));
+            else exchanges.add(topicExchange(address.name));
             return value.call(target, address, messages);
           };
         }
         if (prop === "consume") {
           return (source: { kind: string; name: string; group?: string }, options: unknown) => {
-            if (source.kind === "queue") queues.add(source.name);
+            if (source.kind === "queue") queues.add(queueName(source.name));
             else {
-              exchanges.add(source.name);
-              queues.add(target.groupQueue(source.name, source.group!));
+              exchanges.add(topicExchange(source.name));
+              queues.add(groupQueueName(source.name, source.group!));
             }
             return value.call(target, source, options);
           };
         }
         if (prop === "ensureGroup") {
           return (topic: string, group: string) => {
-            exchanges.add(topic);
+            exchanges.add(topicExchange(topic));
             queues.add(target.groupQueue(topic, group));
             return value.call(target, topic, group);
           };
@@ -44,17 +48,25 @@ export function trackingAdapters(
     });
   };
   const cleanup = async (url: string) => {
-    const a = rabbitmq({ url });
+    const connection = await amqp.connect(url);
     try {
-      for (const q of queues) await a.deleteQueue(q).catch(() => {});
-      await a.connect();
-      const ch = await a.native.connection.createChannel();
-      for (const x of exchanges) await ch.deleteExchange(x).catch(() => {});
-      await ch.close().catch(() => {});
+      let ch = await connection.createChannel();
+      // A failed delete closes the channel: open another and go on.
+      const each = async (names: Set<string>, del: (ch: amqp.Channel, name: string) => Promise<unknown>) => {
+        for (const name of names) {
+          try {
+            await del(ch, name);
+          } catch {
+            ch = await connection.createChannel();
+          }
+        }
+      };
+      await each(queues, (c, q) => c.deleteQueue(q));
+      await each(exchanges, (c, x) => c.deleteExchange(x));
     } finally {
       queues.clear();
       exchanges.clear();
-      await a.close();
+      await connection.close().catch(() => {});
     }
   };
   /** The same bookkeeping for adapters made another way. */
