@@ -27,11 +27,20 @@ export type {
 } from "./case.js";
 export { adapterCase, clientCase } from "./case.js";
 export { adapterCases, allCases, clientCases } from "./cases/index.js";
-export type { ConformanceOptions, ResolvedConformanceOptions } from "./options.js";
+export type {
+  ConformanceOptions,
+  ProxyHarness,
+  ResolvedConformanceOptions,
+  RestartHarness,
+} from "./options.js";
 export { resolveConformanceOptions } from "./options.js";
+export type { TcpProxy, TcpProxyOptions } from "./proxy.js";
+export { tcpProxy } from "./proxy.js";
 export type { RunConformanceOptions } from "./run.js";
 export { runConformance } from "./run.js";
 export type { CaseResult, CaseStatus, RunCasesOptions } from "./runner.js";
 export { runCase, runCases } from "./runner.js";
+export type { FaultReport, StreamFault, StreamOptions, StreamReport } from "./stream.js";
+export { runStream } from "./stream.js";
 export type { DescribeConformanceOptions } from "./suite.js";
 export { describeAdapterConformance, describeConformance } from "./suite.js";

@@ -60,6 +60,25 @@ export interface ConformanceOptions {
    */
   ownsPartitions?: boolean;
   /**
+   * Gives the suite a broker it may restart and kill. The restart case streams messages from
+   * three producers while the broker restarts gracefully and is killed, and then proves that no
+   * confirmed message is lost (where `features.persistent`), that no send waits without bound and
+   * that consumers resume on their own. Without it the case is skipped.
+   */
+  restart?: () => Promise<RestartHarness>;
+  /**
+   * Gives the suite a way to cut every connection (a TCP proxy in front of the broker). The cut
+   * case streams messages while every connection is dropped and refused for a few seconds, and
+   * proves the same as the restart case. Without it the case is skipped.
+   */
+  proxy?: () => Promise<ProxyHarness>;
+  /**
+   * How long after the broker (or the network) is back consumers must have resumed and sends
+   * succeed again, in the restart and cut cases.
+   * @default 15000
+   */
+  resumeWithinMs?: number;
+  /**
    * Checks the adapter's escape hatch after `connect()`: return a sentence saying what is wrong,
    * or `undefined` when `native` is the broker client the adapter documents. Without it the suite
    * only requires `native` to be a non-null object that stays the same across reads.
@@ -67,12 +86,40 @@ export interface ConformanceOptions {
   checkNative?: (native: unknown) => string | undefined;
 }
 
+/**
+ * A broker the suite may restart and kill: a private instance (see `startPrivate` in
+ * `@omnibus/conformance/brokers`), never a shared service.
+ */
+export interface RestartHarness {
+  /** A fresh, unconnected adapter for this broker. */
+  adapter(): Adapter;
+  /** Stop the broker gracefully and start it again; resolves once it accepts connections. */
+  restart(): Promise<void>;
+  /** SIGKILL the broker and start it again; resolves once it accepts connections. */
+  kill(): Promise<void>;
+  /** Stop the broker and remove its data. */
+  close(): Promise<void>;
+}
+
+/** A way to cut every connection of an adapter to its broker (see {@link tcpProxy}). */
+export interface ProxyHarness {
+  /** A fresh, unconnected adapter that reaches its broker only through the proxy. */
+  adapter(): Adapter;
+  /** Drop every connection and refuse new ones for `ms`, then restore; resolves once restored. */
+  cut(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** {@link ConformanceOptions} with every default filled in. */
 export interface ResolvedConformanceOptions
-  extends Required<Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative">> {
+  extends Required<
+    Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy">
+  > {
   readonly unreachable: ConformanceOptions["unreachable"];
   readonly leaseMs: number | undefined;
   readonly checkNative: ConformanceOptions["checkNative"];
+  readonly restart: ConformanceOptions["restart"];
+  readonly proxy: ConformanceOptions["proxy"];
 }
 
 /** Fill in the defaults of {@link ConformanceOptions}. */
@@ -98,6 +145,9 @@ export function resolveConformanceOptions(options: ConformanceOptions): Resolved
     redeliveryBoundMs: positive("redeliveryBoundMs", options.redeliveryBoundMs, 1_000),
     leaseMs: options.leaseMs === undefined ? undefined : positive("leaseMs", options.leaseMs, 0),
     ownsPartitions: options.ownsPartitions ?? false,
+    restart: options.restart,
+    proxy: options.proxy,
+    resumeWithinMs: positive("resumeWithinMs", options.resumeWithinMs, 15_000),
     checkNative: options.checkNative,
   };
 }

@@ -29,7 +29,7 @@ export interface InstanceRecord extends Partial<ProcessRecord> {
 /** Starts a local server and resolves once it answers its protocol; stops it again if it does not. */
 export async function launch(
   name: BrokerName,
-  options: { port: number; auxPort: number; dataDir: string; persistence?: boolean },
+  options: { port: number; auxPort: number; dataDir: string; persistence?: boolean; advertisedPort?: number },
 ): Promise<ProcessRecord & { url: string }> {
   const plan = await planServer(name, options);
   const url = localUrl(name, options.port);
@@ -94,6 +94,12 @@ export interface PrivateOptions {
    * @default false
    */
   readonly persistence?: boolean;
+  /**
+   * Kafka only: the port the broker advertises to clients instead of its own, for a proxy in front
+   * of it (`tcpProxy({ port: advertisedPort, target: { port: broker.port } })`): Kafka clients
+   * connect to the advertised address, so without it they would go round the proxy.
+   */
+  readonly advertisedPort?: number;
 }
 
 /** `.omnibus/private/`: one folder per private instance, with its `instance.json`. */
@@ -111,6 +117,7 @@ class LocalPrivateBroker implements PrivateBroker {
     readonly auxPort: number,
     readonly dataDir: string,
     readonly persistence: boolean,
+    readonly advertisedPort: number | undefined,
   ) {
     this.url = localUrl(name, port);
   }
@@ -126,6 +133,7 @@ class LocalPrivateBroker implements PrivateBroker {
       auxPort: this.auxPort,
       dataDir: this.dataDir,
       persistence: this.persistence,
+      ...(this.advertisedPort === undefined ? {} : { advertisedPort: this.advertisedPort }),
     });
     this.#process = started;
     const record: InstanceRecord = {
@@ -191,6 +199,7 @@ export async function startPrivate(name: BrokerName, options: PrivateOptions = {
     auxPort ?? 0,
     join(privateRoot(), `${name}-${port}`),
     options.persistence ?? false,
+    options.advertisedPort,
   );
   try {
     await broker.start();

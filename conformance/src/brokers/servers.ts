@@ -23,6 +23,8 @@ export interface ServerOptions {
   readonly dataDir: string;
   /** Redis: `appendonly yes` + `appendfsync always`. */
   readonly persistence?: boolean;
+  /** Kafka: the port the broker tells clients to use (a proxy in front of it). @default port */
+  readonly advertisedPort?: number;
 }
 
 /** Which brokers need a second port (see {@link ServerOptions.auxPort}). */
@@ -152,7 +154,7 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
       "node.id=1",
       `controller.quorum.voters=1@127.0.0.1:${o.auxPort}`,
       `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.auxPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${o.port}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${o.advertisedPort ?? o.port}`,
       "controller.listener.names=CONTROLLER",
       "inter.broker.listener.name=PLAINTEXT",
       "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",

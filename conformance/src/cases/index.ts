@@ -43,6 +43,7 @@ import {
   clientGroupOffline,
   clientGroupStartsNow,
 } from "./client/delivery.js";
+import { clientBrokerRestart, clientConnectionCut } from "./client/faults.js";
 import { clientDelay, clientOrdering, clientPriority, clientUnsupported } from "./client/features.js";
 import { clientIdempotency, clientIdempotencyRelease } from "./client/idempotency.js";
 import { clientBadInput, clientMiddleware } from "./client/input.js";
@@ -147,6 +148,8 @@ export const clientCases: readonly Case<any>[] = [
   clientCloseRace,
   clientCrash,
   clientMaxSize,
+  clientBrokerRestart,
+  clientConnectionCut,
 ];
 
 /** Both tiers, in running order. */

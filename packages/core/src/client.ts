@@ -8,6 +8,7 @@ import {
   DeadLetterError,
   DecodeError,
   MessageTooLargeError,
+  PublishError,
   RemoteError,
   RequestTimeoutError,
   RetryLaterError,
@@ -74,6 +75,8 @@ interface ResolvedOptions {
   readonly prefetch: number | undefined;
   readonly closeTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly sendTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly contract: Contract | undefined;
 }
 
@@ -100,6 +103,8 @@ function resolveOptions(options: ClientOptions<any>): ResolvedOptions {
         : positiveInt("consumer.prefetch", options.consumer.prefetch, 1),
     closeTimeoutMs: positiveInt("closeTimeoutMs", options.closeTimeoutMs, 10_000),
     requestTimeoutMs: positiveInt("requestTimeoutMs", options.requestTimeoutMs, 5_000),
+    sendTimeoutMs: positiveInt("sendTimeoutMs", options.sendTimeoutMs, 30_000),
+    connectTimeoutMs: positiveInt("connectTimeoutMs", options.connectTimeoutMs, 30_000),
     contract: options.contract,
   };
 }
@@ -161,7 +166,14 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (this.#adapter) return Promise.resolve(this.#adapter);
     this.#connecting ??= (async () => {
       const adapter = await this.#adapterSource();
-      await adapter.connect();
+      await withDeadline(
+        adapter.connect(),
+        this.#options.connectTimeoutMs,
+        () =>
+          new ConnectionError(
+            `${adapter.name}: connect() did not finish within ${this.#options.connectTimeoutMs} ms`,
+          ),
+      );
       this.#adapter = adapter;
       return adapter;
     })();
@@ -204,15 +216,25 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (messages.length === 0) return Promise.resolve();
     if (this.#closing && !this.#draining) return Promise.reject(new ClosedError("the client is closed"));
     const max = adapter.features.maxBatchSize;
-    let promise: Promise<void>;
+    let sent: Promise<void>;
     if (messages.length <= max) {
-      promise = adapter.send(address, messages);
+      sent = adapter.send(address, messages);
     } else {
       const chunks: Promise<void>[] = [];
       for (let i = 0; i < messages.length; i += max)
         chunks.push(adapter.send(address, messages.slice(i, i + max)));
-      promise = Promise.all(chunks).then(() => undefined);
+      sent = Promise.all(chunks).then(() => undefined);
     }
+    const timeoutMs = this.#options.sendTimeoutMs;
+    const promise = withDeadline(
+      sent,
+      timeoutMs,
+      () =>
+        new PublishError(
+          `${adapter.name}: no confirm for ${messages.length} message(s) to ${address.kind} ${address.name} within ${timeoutMs} ms; they may or may not have been stored`,
+          { retryable: true },
+        ),
+    );
     this.#inflightSends.add(promise);
     const untrack = () => this.#inflightSends.delete(promise);
     promise.then(untrack, untrack);
@@ -434,6 +456,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       ),
       hasMiddleware: middleware.length > 0,
       orderByKey: options.orderByKey ?? true,
+      startTimeoutMs: this.#options.connectTimeoutMs,
       codec: options.codec,
       schema: this.#schemaFor(source.kind, source.name, "consume"),
     });
@@ -583,7 +606,25 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     await Promise.allSettled([...this.#inflightSends]);
     this.#draining = false;
     const adapter = this.#adapter ?? (await this.#connecting?.catch(() => undefined));
-    await adapter?.close();
+    if (adapter) {
+      const closed = await withDeadline(
+        adapter.close(),
+        this.#options.closeTimeoutMs,
+        () => new Error("timeout"),
+      ).then(
+        () => true,
+        (error: unknown) => {
+          this.logger.warn(
+            `${adapter.name}: close() did not finish within ${this.#options.closeTimeoutMs} ms; giving up on it`,
+            {
+              error: errorMessage(error),
+            },
+          );
+          return false;
+        },
+      );
+      void closed;
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -602,6 +643,16 @@ function checkSize(adapter: Adapter, body: Uint8Array, headers: Readonly<Record<
       `message of ${size} bytes exceeds ${adapter.name}'s limit of ${max} bytes`,
     );
   }
+}
+
+/** `promise`, or a rejection with `timeout()` after `ms` (the promise itself keeps running). */
+function withDeadline<T>(promise: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeout()), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
 
 function headerChars(headers: Readonly<Record<string, string>>): number {
@@ -656,6 +707,7 @@ interface RunnerConfig {
   chain: (ctx: ConsumeContext) => Promise<void>;
   hasMiddleware: boolean;
   orderByKey: boolean;
+  startTimeoutMs: number;
   schema: import("@standard-schema/spec").StandardSchemaV1 | undefined;
   codec: Codec<any> | undefined;
 }
@@ -697,7 +749,7 @@ class ConsumerRunner implements Subscription {
   }
 
   async #open(): Promise<void> {
-    this.#handle = await this.#c.adapter.consume(this.#c.source, {
+    const starting = this.#c.adapter.consume(this.#c.source, {
       prefetch: this.#c.prefetch,
       onDelivery: (delivery) => {
         this.#buffer.push(delivery);
@@ -707,6 +759,21 @@ class ConsumerRunner implements Subscription {
         this.#c.client.logger.error(`consumer of ${describe(this.#c.source)} failed`, { error });
       },
     });
+    const ms = this.#c.startTimeoutMs;
+    try {
+      this.#handle = await withDeadline(
+        starting,
+        ms,
+        () =>
+          new ConnectionError(
+            `${this.#c.adapter.name}: the consumer of ${describe(this.#c.source)} did not start within ${ms} ms`,
+          ),
+      );
+    } catch (error) {
+      // A consumer that starts after all is closed at once.
+      void starting.then((handle) => handle.close()).catch(() => {});
+      throw error;
+    }
   }
 
   #pump(): void {

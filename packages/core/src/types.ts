@@ -219,6 +219,18 @@ export interface ClientOptions<C extends Contract = Contract> {
   closeTimeoutMs?: number;
   /** Default request timeout. @default 5000 */
   requestTimeoutMs?: number;
+  /**
+   * Longest a send (`send`, `sendBatch`, `publish`, a reply, a dead-letter copy) waits for the
+   * broker to confirm, whatever the broker or the network does; then it fails with a retryable
+   * `PublishError` (the message may or may not have been stored: at-least-once). Adapters may
+   * give up sooner. @default 30000
+   */
+  sendTimeoutMs?: number;
+  /**
+   * Longest `connect()` — and the start of a consumer — waits for the broker; then it fails with a
+   * `ConnectionError` and the next call tries again. @default 30000
+   */
+  connectTimeoutMs?: number;
 }
 
 /**
