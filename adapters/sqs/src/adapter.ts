@@ -29,12 +29,21 @@ import {
 } from "@omnibus/core";
 import { Batcher } from "./batcher.js";
 import { type ConsumerContext, SqsConsumer } from "./consumer.js";
-import { errorName, isNetworkError, isNotFound, isQueueMissing, isTransient, translate } from "./errors.js";
+import {
+  asPublishError,
+  errorName,
+  isNetworkError,
+  isNotFound,
+  isQueueMissing,
+  isTransient,
+  translate,
+} from "./errors.js";
 import { brokerName, groupQueueName, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
 import type { ResolvedSqsOptions } from "./options.js";
 import { backoff, Semaphore, sleep } from "./util.js";
 import {
   chunkBatches,
+  deduplicationId,
   delaySeconds,
   encodeMessage,
   fifoId,
@@ -176,8 +185,10 @@ export class SqsAdapter implements Adapter<SqsNative> {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       const consumers = [...this.#consumers];
+      // Every consumer stops (no receive in flight) before any gives its deliveries back, so that
+      // no receive of this adapter takes them again on the way out (see SqsConsumer.stop).
+      await Promise.allSettled(consumers.map((c) => c.stop()));
       await Promise.allSettled(consumers.map((c) => c.close()));
-      await Promise.allSettled(consumers.map((c) => c.abort()));
       await Promise.allSettled([this.#deletes.drain(), this.#visibility.drain()]);
       await Promise.allSettled([...this.#ephemeral].map((name) => this.#deleteBrokerQueue(name)));
       this.#sqs.destroy();
@@ -357,6 +368,16 @@ export class SqsAdapter implements Adapter<SqsNative> {
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     this.#assertOpen();
     if (messages.length === 0) return;
+    try {
+      await this.#send(address, messages);
+    } catch (error) {
+      // The queue / topic lookup on the way fails with a ConnectionError: a send rejects with a
+      // PublishError (the SPI), network errors included.
+      throw asPublishError(error);
+    }
+  }
+
+  async #send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     const outgoing: Outgoing[] = messages.map((message) => {
       if (message.delayMs !== undefined && message.delayMs > 0) {
         if (this.#o.fifo) throw new UnsupportedFeatureError("SQS FIFO queues have no per-message delay");
@@ -497,7 +518,7 @@ export class SqsAdapter implements Adapter<SqsNative> {
       MessageBody: o.wire.body,
       MessageAttributes: o.wire.attributes,
       ...(this.#o.fifo
-        ? { MessageGroupId: fifoId(m.key ?? m.id), MessageDeduplicationId: fifoId(m.id) }
+        ? { MessageGroupId: fifoId(m.key ?? m.id), MessageDeduplicationId: deduplicationId(m) }
         : m.delayMs
           ? { DelaySeconds: delaySeconds(m.delayMs) }
           : {}),
@@ -521,7 +542,7 @@ export class SqsAdapter implements Adapter<SqsNative> {
                 ...(this.#o.fifo
                   ? {
                       MessageGroupId: fifoId(o.message.key ?? o.message.id),
-                      MessageDeduplicationId: fifoId(o.message.id),
+                      MessageDeduplicationId: deduplicationId(o.message),
                     }
                   : {}),
               })),

@@ -13,6 +13,11 @@ import { type AttributeValue, decodeMessage } from "./wire.js";
 
 /** Longest visibility timeout SQS accepts (12 hours). */
 export const MAX_VISIBILITY_SECONDS = 43_200;
+/**
+ * How much longer than `waitTimeSeconds` stop() waits for a receive in flight before it gives up
+ * on it (a receive that takes longer is stuck on the network: the server is not answering it).
+ */
+export const STOP_GRACE_MS = 5_000;
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerContext {
@@ -67,7 +72,14 @@ export class SqsConsumer implements ConsumerHandle {
   #reserved = 0;
   #pollers = 0;
   #failures = 0;
+  /** No new receives (stop() was called, or the consumer failed). */
   #stopped = false;
+  /**
+   * What a receive brings back may still be handed out: true until stop() resolves (or the
+   * consumer failed). A receive that comes back later can only give its messages back.
+   */
+  #accepting = true;
+  #stopping: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -132,6 +144,12 @@ export class SqsConsumer implements ConsumerHandle {
     while (!this.#stopped) {
       const n = await this.#reserve();
       if (n === 0) return;
+      if (this.#stopped) {
+        // stop() ran between the reservation and here: a receive now could not be handed out.
+        this.#reserved -= n;
+        this.#wake();
+        return;
+      }
       const abort = new AbortController();
       this.#aborts.add(abort);
       let messages: Message[];
@@ -159,15 +177,20 @@ export class SqsConsumer implements ConsumerHandle {
         this.#aborts.delete(abort);
       }
       this.#reserved -= n;
-      if (this.#stopped) {
-        // Arrived after stop(): not handed out, so give them back at once.
+      if (!this.#accepting) {
+        // Came back after stop() gave up on it (a receive stuck past waitTimeSeconds) or after
+        // the consumer failed: it cannot be handed out, so give it back at once. Only here does a
+        // receive count (ApproximateReceiveCount) that core never saw.
         this.#release(messages.map((m) => m.ReceiptHandle!).filter(Boolean), this.#url);
         this.#wake();
         return;
       }
+      // Handed out even while stop() is waiting for this receive: stop() has not resolved yet,
+      // and the slots were reserved, so prefetch still holds.
       const receivedAt = Date.now();
       for (const m of messages) this.#deliver(m, receivedAt);
       this.#wake();
+      if (this.#stopped) return;
       const maxPollers = Math.min(this.#ctx.maxPollers, Math.ceil(this.#prefetch / 10));
       if (messages.length === n && n === this.#batchTarget && this.#pollers < maxPollers) this.#spawn(false);
       else if (!primary && messages.length === 0) return;
@@ -220,6 +243,7 @@ export class SqsConsumer implements ConsumerHandle {
   #fail(error: OmnibusError): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#accepting = false;
     this.#stopSignal.abort();
     this.#wake();
     this.#onError(error);
@@ -283,32 +307,54 @@ export class SqsConsumer implements ConsumerHandle {
   // ------------------------------------------------------------------ lifecycle
 
   /**
-   * Stop fetching. A long poll in flight is not aborted: the server may already have handed it
-   * messages (or hand it some before it notices a closed connection), which would then stay
-   * invisible for the whole visibility timeout. It finishes in the background within
-   * `waitTimeSeconds` and gives whatever it got back at once (visibility 0).
+   * Stop fetching: no new receives; resolves once the receives in flight have come back, and
+   * hands out what they bring until then (their prefetch slots were reserved).
+   *
+   * SQS cannot cancel a receive. Aborting its HTTP request leaves the long poll running on the
+   * server, which then takes the next messages that become visible for a client that is gone:
+   * they stay hidden for the visibility timeout and their `ApproximateReceiveCount` (the
+   * delivery's `attempt`) grows by one that core never saw (seen on ElasticMQ and fauxqs; the
+   * same on AWS: aws/aws-sdk-js#2350, aws/aws-sdk-java-v2#1395). A receive that came back after
+   * stop() could not be handed out either: given back, it would count the same receive. So stop()
+   * waits for them, at most `waitTimeSeconds` (the long-poll wait) plus a grace for the network;
+   * only a receive stuck past that is aborted, and what it may still bring is given back.
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#stopSignal.abort();
-    this.#wake();
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stopped = true;
+      this.#stopSignal.abort();
+      this.#wake();
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...this.#pollerPromises]),
+        sleep(this.#ctx.waitTimeSeconds * 1000 + STOP_GRACE_MS, grace.signal),
+      ]);
+      grace.abort();
+      this.#accepting = false;
+      for (const abort of this.#aborts) abort.abort();
+    })();
+    return this.#stopping;
   }
 
-  /** Abort the long polls in flight (the adapter is closing its HTTP clients). */
-  async abort(): Promise<void> {
-    await this.stop();
-    for (const abort of this.#aborts) abort.abort();
-    await Promise.allSettled([...this.#pollerPromises]);
+  /**
+   * Give back every delivery not settled yet (visibility 0), and forget it: an ack or nack that
+   * comes later is a no-op (its receipt handle may already belong to another consumer's delivery).
+   */
+  async #releaseHeld(): Promise<void> {
+    const held = [...this.#held];
+    for (const h of held) this.#settle(h);
+    // A heartbeat extension still in flight must not land after (and undo) the release.
+    await Promise.allSettled(held.map((h) => h.extending));
+    for (const h of held) this.#release([h.handle], h.url);
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // First no receive in flight, so that none of ours takes back what is released below.
       await this.stop();
       if (this.#heartbeat) clearInterval(this.#heartbeat);
       // Deliveries never settled (their handlers outlived shutdown): let others have them now.
-      for (const held of this.#held) this.#release([held.handle], held.url);
-      this.#held.clear();
+      await this.#releaseHeld();
       await Promise.allSettled([this.#ctx.deletes.drain(), this.#ctx.visibility.drain()]);
       await this.#ctx.onClose();
       void Promise.allSettled([...this.#pollerPromises]).then(() => this.#ctx.onIdle());

@@ -97,14 +97,30 @@ export function isTransient(error: unknown): boolean {
   return /Throttl|RequestThrottled|ServiceUnavailable|InternalError|SlowDown/i.test(errorName(error));
 }
 
-/** Translate an AWS error raised while doing `what` into the matching Omnibus error. */
+/**
+ * Translate an AWS error raised while doing `what` into the matching Omnibus error. With
+ * `publish` (anything on the way of a send: the batch call, but also the queue or topic lookup it
+ * needs first), what is not a setup problem is a `PublishError`, as the SPI asks of `send()`:
+ * retryable when the broker was unreachable, throttled or failing, not when it refused the caller.
+ */
 export function translate(error: unknown, what: string, publish = false): OmnibusError {
   const detail = `${what}: ${errorName(error)}: ${fields(error).message ?? String(error)}`;
   if (isSetupError(error) || errorName(error) === "CredentialsProviderError") {
     return new ConfigError(detail, { cause: error }); // no region, no credentials: fix the setup
   }
+  if (publish) return new PublishError(detail, { cause: error, retryable: isTransient(error) });
   if (isAuthError(error)) return new ConnectionError(detail, { cause: error, retryable: false });
   if (isNetworkError(error)) return new ConnectionError(detail, { cause: error });
-  if (publish) return new PublishError(detail, { cause: error, retryable: isTransient(error) });
   return new ConnectionError(detail, { cause: error, retryable: isTransient(error) });
+}
+
+/**
+ * An error of a send as `send()` must reject: a `ConnectionError` raised on the way (looking up
+ * or creating the queue or topic) becomes a `PublishError` with the same message, cause and
+ * retryability; every other error is kept.
+ */
+export function asPublishError(error: unknown): unknown {
+  if (!(error instanceof ConnectionError)) return error;
+  const e = error as ConnectionError;
+  return new PublishError(e.message, { cause: e.cause, retryable: e.retryable });
 }

@@ -8,23 +8,41 @@ export const MAX_TOPIC_NAME = 256;
 const FIFO_SUFFIX = ".fifo";
 const SAFE = /^[A-Za-z0-9_-]+$/;
 const HASH_CHARS = 10;
+/** The tail of every hashed form: `-` and 10 lowercase hex characters. */
+const HASHED_TAIL = /-[0-9a-f]{10}$/;
 
 /**
  * Map an Omnibus name (`[A-Za-z0-9._-]`, up to 200 characters) to an SQS queue or SNS topic name
- * (`[A-Za-z0-9_-]`, up to 80 / 256 characters with the `.fifo` suffix).
+ * (`[A-Za-z0-9_-]`, up to 80 / 256 characters with the `.fifo` suffix): `prefix + form + suffix`,
+ * where `form` is either
  *
- * A name that is already valid is kept as it is (after the prefix). Any other name (one with a
- * `.`, like core's `orders.dlq`, or one too long) becomes its sanitized, truncated form plus `-`
- * and 10 hex characters of the SHA-256 of the original name, so two Omnibus names never meet on
- * one SQS name: `orders.dlq` -> `orders_dlq-1a2b3c4d5e`.
+ * - the **plain form**, the name itself, when SQS accepts it as it is (no `.`, short enough) and
+ *   it does not end like a hashed form (`-` + 10 lowercase hex characters), or
+ * - the **hashed form**, for every other name (one with a `.`, like core's `orders.dlq`; the
+ *   `topic:group` of a group's queue; one too long; one that ends like a hashed form): its
+ *   sanitized, truncated form, then `-` and 10 hex characters of the SHA-256 of the whole name:
+ *   `orders.dlq` -> `orders_dlq-1a2b3c4d5e`.
+ *
+ * Why this is one-to-one (for one prefix and mode): a hashed form always ends in
+ * `-<10 hex>` and a plain form never does, so no hashed form equals a plain form (the name
+ * `orders_dlq-1a2b3c4d5e` itself is hashed, not kept, and cannot meet `orders.dlq`); plain forms
+ * are the names themselves, so two names never share one; two hashed forms meet only if two names
+ * share the first 40 bits of their SHA-256 (and their sanitized head), which for any realistic
+ * set of names does not happen (no mapping of 200-character names into 80 characters can be
+ * one-to-one for all names; this one is wherever the names fit).
  */
 export function brokerName(name: string, options: { prefix: string; fifo: boolean; max: number }): string {
   const suffix = options.fifo ? FIFO_SUFFIX : "";
   const budget = options.max - options.prefix.length - suffix.length;
-  if (SAFE.test(name) && name.length <= budget) return options.prefix + name + suffix;
+  if (isPlain(name, budget)) return options.prefix + name + suffix;
   const hash = createHash("sha256").update(name).digest("hex").slice(0, HASH_CHARS);
   const head = name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, budget - HASH_CHARS - 1);
   return `${options.prefix}${head}-${hash}${suffix}`;
+}
+
+/** Whether `name` is kept as it is within `budget` characters (see {@link brokerName}). */
+function isPlain(name: string, budget: number): boolean {
+  return SAFE.test(name) && name.length <= budget && !HASHED_TAIL.test(name);
 }
 
 /**

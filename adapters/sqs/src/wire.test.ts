@@ -4,6 +4,7 @@ import {
   BODY_ATTRIBUTE,
   chunkBatches,
   decodeMessage,
+  deduplicationId,
   delaySeconds,
   encodeMessage,
   fifoId,
@@ -126,6 +127,15 @@ describe("helpers", () => {
     expect(delaySeconds(1)).toBe(1);
     expect(delaySeconds(1000)).toBe(1);
     expect(delaySeconds(1001)).toBe(2);
+  });
+
+  it("deduplicationId: the message id, or id and correlation id together", () => {
+    expect(deduplicationId({ id: "order-42" })).toBe("order-42");
+    const a = deduplicationId({ id: "req-1", correlationId: "c-1" });
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(deduplicationId({ id: "req-1", correlationId: "c-1" })).toBe(a); // a resend is deduplicated
+    expect(deduplicationId({ id: "req-1", correlationId: "c-2" })).not.toBe(a); // another request is not
+    expect(deduplicationId({ id: "req-1c", correlationId: "-1" })).not.toBe(a);
   });
 
   it("fifoId keeps valid ids and hashes others", () => {

@@ -191,6 +191,20 @@ export function fifoId(value: string): string {
 }
 
 /**
+ * The FIFO `MessageDeduplicationId` of a message: SQS drops a message whose id it saw in the last
+ * 5 minutes, which makes a resend of the same message (a retried send) harmless. The message is
+ * its id plus its correlation id: core gives every request a correlation id of its own, and two
+ * requests that share a message id are two messages (each gets its own reply). Without a
+ * correlation id: the message id (as {@link fifoId}).
+ */
+export function deduplicationId(message: Pick<OutboundMessage, "id" | "correlationId">): string {
+  if (message.correlationId === undefined) return fifoId(message.id);
+  return createHash("sha256")
+    .update(JSON.stringify([message.id, message.correlationId]))
+    .digest("hex");
+}
+
+/**
  * Split encoded messages into batches SQS / SNS accept: at most `maxCount` entries and at most
  * {@link MAX_WIRE_BYTES} in total. Keeps order.
  */

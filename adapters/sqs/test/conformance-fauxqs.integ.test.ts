@@ -1,16 +1,18 @@
 import { describeConformance } from "@omnibus/conformance";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import { sqs } from "../src/index.js";
+import { SQS_CONFORMANCE } from "./conformance-settings.js";
 
 // Every case, topics included, against fauxqs: SNS and SQS in one server. A topic group is an SQS
 // queue subscribed to the SNS topic, so both clients point at fauxqs. fauxqs 1.9 refuses
 // characters beyond U+FFFF (Amazon SQS takes them), hence `bmpOnly`; it keeps nothing across a
-// restart, hence `persistent: false`.
+// restart, hence `persistent: false`. Visibility timeout, long-poll wait and the declared bounds:
+// see conformance-settings.ts.
 const fauxqs = brokerUrl("sns");
 
 describeConformance({
   name: "sqs + sns on fauxqs (standard)",
   adapter: () =>
-    sqs({ endpoint: fauxqs, sns: fauxqs, bmpOnly: true, visibilityTimeoutSeconds: 5, persistent: false }),
-  redeliveryAfterMs: 5_000,
+    sqs({ endpoint: fauxqs, sns: fauxqs, bmpOnly: true, ...SQS_CONFORMANCE.adapter, persistent: false }),
+  ...SQS_CONFORMANCE.suite,
 });

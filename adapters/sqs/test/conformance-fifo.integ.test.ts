@@ -1,9 +1,11 @@
 import { describeConformance } from "@omnibus/conformance";
 import { brokerUrl } from "@omnibus/conformance/brokers";
 import { sqs } from "../src/index.js";
+import { SQS_CONFORMANCE } from "./conformance-settings.js";
 
 // FIFO mode (ordering by key; no per-message delay) against fauxqs: FIFO queues, and FIFO topics
-// fanning out to FIFO group queues.
+// fanning out to FIFO group queues. Visibility timeout, long-poll wait and the declared bounds:
+// see conformance-settings.ts.
 const fauxqs = brokerUrl("sns");
 
 describeConformance({
@@ -14,8 +16,8 @@ describeConformance({
       sns: fauxqs,
       fifo: true,
       bmpOnly: true,
-      visibilityTimeoutSeconds: 5,
+      ...SQS_CONFORMANCE.adapter,
       persistent: false,
     }),
-  redeliveryAfterMs: 5_000,
+  ...SQS_CONFORMANCE.suite,
 });

@@ -24,7 +24,8 @@ const clients: Client[] = [];
 const handles: ConsumerHandle[] = [];
 
 function adapter(options: SqsOptions = {}): Adapter<SqsNative> {
-  const a = sqs({ endpoint, visibilityTimeoutSeconds: 5, persistent: false, ...options });
+  // A 1 s long-poll wait: stop() and close() wait for the receive in flight (see SqsConsumer.stop).
+  const a = sqs({ endpoint, visibilityTimeoutSeconds: 5, waitTimeSeconds: 1, persistent: false, ...options });
   adapters.push(a);
   return a;
 }
@@ -248,6 +249,86 @@ describe("sqs adapter on ElasticMQ", () => {
     });
   }, 30_000);
 
+  it("stop() waits for the receive in flight: nothing it takes is lost or counted without being handed out", async () => {
+    // SQS cannot cancel a receive (an aborted long poll still takes messages on the server), so a
+    // message sent while a stopping consumer's receive is in flight either reaches that consumer
+    // before stop() resolves, or stays in the queue: either way its first delivery is attempt 1.
+    const queue = queueName("stopwait");
+    const a = adapter({ waitTimeSeconds: 3 });
+    const producer = adapter();
+    const before: Delivery[] = [];
+    let stopped = false;
+    const after: Delivery[] = [];
+    const handle = await consume(a, queue, 10, (d) => (stopped ? after : before).push(d));
+    await new Promise((r) => setTimeout(r, 300)); // the first receive is in flight
+    const stopping = handle.stop();
+    await producer.send({ kind: "queue", name: queue }, [message("sent during stop")]);
+    const startedAt = Date.now();
+    await stopping;
+    stopped = true;
+    expect(Date.now() - startedAt).toBeLessThan(3_000 + 2_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(after).toHaveLength(0);
+    for (const d of before) expect(d.message.attempt).toBe(1);
+    if (before.length === 1) {
+      await before[0]!.ack();
+      return;
+    }
+    const got: Delivery[] = [];
+    await consume(producer, queue, 10, (d) => {
+      got.push(d);
+      void d.ack();
+    });
+    await waitFor(() => got.length === 1, { timeoutMs: 10_000 });
+    expect(got[0]!.message.attempt).toBe(1);
+  }, 30_000);
+
+  it("an ack or nack after close() is a no-op: it cannot settle the delivery another consumer got since", async () => {
+    const queue = queueName("lateack");
+    const first = adapter();
+    const second = adapter();
+    await first.send({ kind: "queue", name: queue }, [message("released by close")]);
+    const held: Delivery[] = [];
+    const handle = await consume(first, queue, 10, (d) => held.push(d));
+    await waitFor(() => held.length === 1, { timeoutMs: 10_000 });
+    await handle.stop();
+    await handle.close(); // gives it back at once
+    const got: Delivery[] = [];
+    await consume(second, queue, 10, (d) => got.push(d));
+    await waitFor(() => got.length === 1, { timeoutMs: 10_000 });
+    expect(got[0]!.message.attempt).toBe(2);
+    // The first consumer's handler finishes late and settles its (released) delivery: no request
+    // may go out for it (ElasticMQ and fauxqs refuse a stale receipt handle; AWS may not).
+    const sent: string[] = [];
+    first.native.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: "initialize", name: "recordCommands" },
+    );
+    await held[0]!.ack();
+    await held[0]!.nack({ delayMs: 0 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent).toEqual([]);
+    // Still the second consumer's: a nack brings it back (it was neither deleted nor moved).
+    await got[0]!.nack();
+    await waitFor(() => got.length === 2, { timeoutMs: 10_000 });
+    expect(got[1]!.message.attempt).toBe(3);
+    await got[1]!.ack();
+  }, 30_000);
+
+  it("a send that cannot reach the broker rejects with a PublishError (retryable)", async () => {
+    const dead = sqs({ endpoint: "http://127.0.0.1:1", sqsClientConfig: { maxAttempts: 1 } });
+    adapters.push(dead);
+    const error = await dead.send({ kind: "queue", name: queueName("nowhere") }, [message("x")]).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string; retryable: boolean },
+    );
+    expect(error?.code).toBe(ErrorCode.Publish);
+    expect(error?.retryable).toBe(true);
+  }, 30_000);
+
   it("with autoCreate off, a missing queue is a ConfigError", async () => {
     const a = adapter({ autoCreate: false });
     const queue = queueName("missing");
@@ -271,7 +352,7 @@ describe("sqs adapter on ElasticMQ", () => {
   });
 
   it("works from a URL through createClient, and a dead endpoint is a ConnectionError", async () => {
-    const url = `sqs://${new URL(endpoint).host}?visibilityTimeout=5&persistent=false`;
+    const url = `sqs://${new URL(endpoint).host}?visibilityTimeout=5&waitTimeSeconds=1&persistent=false`;
     const bus = createClient({ url, logger: silentLogger });
     clients.push(bus);
     const queue = queueName("url");
