@@ -5,6 +5,7 @@
 
 export type { BrokerName, BrokerSource } from "./brokers/config.js";
 export { BROKER_NAMES, BROKER_SPECS, brokerUrl, maskUrl } from "./brokers/config.js";
+export { kafkaProxyHarness, proxyHarness, restartHarness } from "./brokers/harness.js";
 export type { PrivateBroker, PrivateOptions } from "./brokers/instance.js";
 export { startPrivate } from "./brokers/instance.js";
 export { probe, waitReady } from "./brokers/probe.js";

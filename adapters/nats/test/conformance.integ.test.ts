@@ -1,5 +1,5 @@
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { nats } from "../src/index.js";
 
 /**
@@ -18,4 +18,8 @@ describeConformance({
   // A consumer that closes gives back what it held at once (NAK on close); one whose connection
   // vanished without that is redelivered by the server after ack_wait (2 s here).
   redeliveryAfterMs: 5_000,
+  restart: restartHarness("nats", (url) => nats({ url, ackWaitMs: ACK_WAIT_MS })),
+  proxy: proxyHarness(brokerUrl("nats"), (address) =>
+    nats({ url: `nats://${address}`, ackWaitMs: ACK_WAIT_MS }),
+  ),
 });

@@ -1,5 +1,5 @@
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { afterAll } from "vitest";
 import { rabbitmq } from "../src/index.js";
 import { trackingAdapters } from "./tracked.js";
@@ -13,6 +13,11 @@ describeConformance({
   adapter: quorum.wrap,
   unreachable: (password) =>
     rabbitmq({ url: `amqp://guest:${encodeURIComponent(password)}@127.0.0.1:1`, connectTimeoutMs: 2000 }),
+  restart: restartHarness("rabbitmq", (privateUrl) => rabbitmq({ url: privateUrl })),
+  // Through the proxy, tracked like the others so that the cleanup below deletes its queues.
+  proxy: proxyHarness(url, (address) =>
+    quorum.with(() => rabbitmq({ url: `amqp://guest:guest@${address}` })).wrap(),
+  ),
 });
 
 // Classic queues with priorities: the same suite, plus the priority case. Classic queues only

@@ -1,5 +1,5 @@
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { shortId } from "@omnibus/core";
 import { Redis } from "ioredis";
 import { afterAll } from "vitest";
@@ -17,6 +17,13 @@ describeConformance({
   unreachable: (password) => redis({ url: `redis://omnibus:${encodeURIComponent(password)}@127.0.0.1:1` }),
   redeliveryAfterMs: 2000,
   leaseMs: CLAIM_IDLE_MS,
+  // A private server with AOF and appendfsync always: what the adapter's `persistent` asks for.
+  restart: restartHarness("redis", (url) => redis({ url, persistent: true, claimIdleMs: CLAIM_IDLE_MS }), {
+    persistence: true,
+  }),
+  proxy: proxyHarness(brokerUrl("redis"), (address) =>
+    redis({ url: `redis://${address}`, claimIdleMs: CLAIM_IDLE_MS, prefix: PREFIX }),
+  ),
 });
 
 // Remove every queue and topic the suite made.
