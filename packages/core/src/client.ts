@@ -787,6 +787,8 @@ class ConsumerRunner implements Subscription {
         this.#buffer.splice(0, this.#head);
         this.#head = 0;
       }
+      // Its connection is gone: the broker redelivers it; running it now would only duplicate.
+      if (delivery.stale === true) continue;
       const key = this.#c.orderByKey ? delivery.message.key : undefined;
       if (key !== undefined) {
         const waiting = this.#keys.get(key);
@@ -809,7 +811,9 @@ class ConsumerRunner implements Subscription {
         this.#running--;
         if (key !== undefined) {
           // The slot goes to the next message of the same key, which keeps holding the key.
-          const next = this.#stopping ? undefined : this.#keys.get(key)!.shift();
+          const waiting = this.#keys.get(key)!;
+          let next = this.#stopping ? undefined : waiting.shift();
+          while (next?.stale === true) next = waiting.shift();
           if (next === undefined) this.#keys.delete(key);
           else this.#start(next, key);
         }

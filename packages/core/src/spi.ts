@@ -87,6 +87,14 @@ export interface InboundMessage {
 /** One delivery of one message to one consumer. Settle it exactly once. */
 export interface Delivery {
   readonly message: InboundMessage;
+  /**
+   * `true` once this delivery can no longer be settled because what it came on is gone (the
+   * connection or channel closed, the partition was revoked, the lease was lost): the broker will
+   * deliver the message again. Core drops a stale delivery that no handler has started, so that
+   * after a connection loss only the handlers already running duplicate work. Optional: without
+   * it core starts every delivery it was handed.
+   */
+  readonly stale?: boolean;
   /** Done: the broker may forget the message. Resolves when the ack was sent (or batched). */
   ack(): Promise<void>;
   /**
