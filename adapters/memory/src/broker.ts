@@ -170,6 +170,10 @@ export class MemoryQueue {
     };
     return {
       message,
+      // Requeued when its consumer was removed: a later settle is a no-op, another copy goes out.
+      get stale() {
+        return stored.tag !== tag || !consumer.held.has(stored);
+      },
       ack: async () => {
         if (settle()) this.dispatch();
       },
