@@ -5,19 +5,23 @@ import {
   type ConsumeOptions,
   type ConsumerHandle,
   type Features,
+  INBOX_PREFIX,
   MessageTooLargeError,
   type OutboundMessage,
+  PublishError,
   redact,
   type Source,
+  UnsupportedFeatureError,
 } from "@omnibus/core";
 import { type Admin, Kafka, type logCreator, logLevel, type Message, type Producer } from "kafkajs";
 import { messageSize, type RecordExtras, recordSize, toRecord } from "./codec.js";
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from "./consumer.js";
 import { connectionError, protocolType, publishError } from "./errors.js";
-import { queueGroupId, retryTopicName, topicGroupId } from "./names.js";
+import { queueGroupId, queueTopic, retryTopic, topicGroupId, topicTopic } from "./names.js";
 import type { KafkaLogger, ResolvedKafkaOptions } from "./options.js";
 import { stablePartitioner } from "./partitioner.js";
 import { SendQueue } from "./sender.js";
+import { capture, type Targets, topicsGone } from "./targets.js";
 
 const NONE: RecordExtras = {};
 
@@ -67,6 +71,8 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
+  /** The producer's metadata targets (kafkajs #1622, see targets.ts); undefined if not found. */
+  private readonly producerTargets: Targets | undefined;
   private readonly sender: SendQueue;
   private connecting: Promise<void> | undefined;
   private closed = false;
@@ -86,33 +92,51 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
       logLevel: logLevel.WARN,
       logCreator: kafkaLogCreator(options.logger),
     });
-    this.producer = this.kafka.producer({
-      idempotent: options.idempotent,
-      allowAutoTopicCreation: false,
-      createPartitioner: stablePartitioner,
-      retry: { retries: retries ?? 15, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
-    this.admin = this.kafka.admin();
-    this.sender = new SendQueue(this.producer, options.maxRequestBytes, options.maxBufferedBytes, (error) =>
-      publishError(error, "produce request"),
+    const producer = capture(this.kafka, () =>
+      this.kafka.producer({
+        idempotent: options.idempotent,
+        allowAutoTopicCreation: false,
+        createPartitioner: stablePartitioner,
+        retry: { retries: retries ?? 15, initialRetryTime: 100, maxRetryTime: 2000 },
+      }),
     );
+    this.producer = producer.client;
+    this.producerTargets = producer.targets;
+    // The admin's targets (topics whose offsets it read) heal themselves the same way.
+    const admin = capture(this.kafka, () => this.kafka.admin());
+    this.admin = admin.client;
+    this.sender = new SendQueue(
+      this.producer,
+      options.maxRequestBytes,
+      options.maxBufferedBytes,
+      (error) => publishError(error, "produce request"),
+      (error) => topicsGone(error)?.topics,
+    );
+    // A topic found deleted is created again by the next send to it (or, for an inbox, refused).
+    const forgetTopics = (topics: readonly string[]) => {
+      for (const t of topics) this.topics.delete(t);
+    };
+    if (producer.targets !== undefined)
+      producer.targets.hooks = { producing: (t) => this.sender.producing(t), gone: forgetTopics };
+    if (admin.targets !== undefined) admin.targets.hooks = { gone: forgetTopics };
     this.native = { kafka: this.kafka, producer: this.producer, admin: this.admin };
-    this.features = {
+    this.features = Object.freeze({
       persistent: true,
       fanout: true,
       orderingByKey: true,
-      delay: true,
+      delay: options.maxDelayMs > 0,
       maxDelayMs: options.maxDelayMs,
       priority: false,
       maxPriority: 0,
       maxMessageBytes: options.maxMessageBytes,
       maxBatchSize: 1000,
-    };
+    });
     this.context = {
       kafka: this.kafka,
       admin: this.admin,
       options,
-      republish: (topic, message, extras) => this.produce(topic, [message], extras),
+      republish: (topic, message, extras, partition) =>
+        this.produce(topic, [message], extras, undefined, partition),
       closed: (consumer) => this.consumers.delete(consumer),
     };
   }
@@ -134,6 +158,12 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     if (messages.length === 0) return;
     const sizes: number[] = [];
     for (const m of messages) {
+      if (m.delayMs !== undefined && m.delayMs > this.options.maxDelayMs) {
+        // Never delivered sooner than asked: a longer delay is refused, not shortened.
+        throw new UnsupportedFeatureError(
+          `kafka: message ${m.id} asks for delayMs ${m.delayMs}, more than maxDelayMs (${this.options.maxDelayMs})`,
+        );
+      }
       const size = messageSize(m);
       if (size > this.options.maxMessageBytes) {
         throw new MessageTooLargeError(
@@ -143,7 +173,26 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
       sizes.push(recordSize(m, size));
     }
     await this.connect();
-    await this.produce(address.name, messages, undefined, sizes);
+    if (address.kind === "queue" && address.name.startsWith(INBOX_PREFIX)) {
+      // An inbox exists while its requester consumes it; a reply to one that closed is refused
+      // rather than creating a topic nobody will ever read or delete.
+      const topic = queueTopic(address.name);
+      await this.ensureExists(topic, address.name);
+      await this.produce(topic, messages, undefined, sizes);
+      return;
+    }
+    const topic = address.kind === "queue" ? queueTopic(address.name) : topicTopic(address.name);
+    await this.produce(topic, messages, undefined, sizes);
+  }
+
+  /** Resolve if the topic exists (remembering it), reject with a PublishError otherwise. */
+  private async ensureExists(topic: string, queue: string): Promise<void> {
+    if (this.topics.has(topic) || this.producerTargets === undefined) return;
+    const missing = await this.producerTargets.missing([topic]);
+    if (missing.length > 0) {
+      throw new PublishError(`kafka: queue ${queue} does not exist (an inbox whose consumer closed)`);
+    }
+    this.topics.set(topic, Promise.resolve());
   }
 
   /** Write messages to a topic (creating it first if this adapter has not seen it yet). */
@@ -152,16 +201,25 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     messages: readonly OutboundMessage[],
     extras: RecordExtras | undefined,
     sizes: number[] = messages.map((m) => recordSize(m)),
+    partition?: number,
   ): Promise<void> {
     await this.ensureTopic(topic);
     const now = Date.now();
     const records: Message[] = [];
     for (const m of messages) {
       const delay = m.delayMs ?? 0;
-      const due = delay > 0 ? { dueAt: now + Math.min(delay, this.options.maxDelayMs) } : NONE;
-      records.push(toRecord(m, now, extras ?? due));
+      const record = toRecord(m, now, extras ?? (delay > 0 ? { dueAt: now + delay } : NONE));
+      if (partition !== undefined) record.partition = partition;
+      records.push(record);
     }
-    await this.sender.send([{ topic, records, sizes }]);
+    try {
+      await this.sender.send([{ topic, records, sizes }]);
+    } catch (error) {
+      // Deleted behind this adapter's back: the next send creates it again.
+      if (topicsGone(error) !== undefined || protocolType(error) === "UNKNOWN_TOPIC_OR_PARTITION")
+        this.topics.delete(topic);
+      throw error;
+    }
   }
 
   async consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle> {
@@ -188,24 +246,26 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   private async plan(source: Source): Promise<ConsumerPlan> {
     const p = this.options.groupIdPrefix;
     if (source.kind === "queue") {
-      await this.ensureTopic(source.name);
+      const topic = queueTopic(source.name);
+      await this.ensureTopic(topic);
       return {
         groupId: queueGroupId(p, source.name),
-        mainTopic: source.name,
-        retryTopic: source.name,
+        mainTopic: topic,
+        retryTopic: topic,
         fromBeginning: true,
         onClosed: source.ephemeral === true ? () => this.dropQueue(source.name).catch(() => {}) : undefined,
       };
     }
     const groupId = topicGroupId(p, source.name, source.group);
-    const retryTopic = retryTopicName(source.name, source.group);
-    await Promise.all([this.ensureTopic(source.name), this.ensureTopic(retryTopic)]);
+    const main = topicTopic(source.name);
+    const retry = retryTopic(source.name, source.group);
+    await Promise.all([this.ensureTopic(main), this.ensureTopic(retry)]);
     return {
       groupId,
-      mainTopic: source.name,
-      retryTopic,
+      mainTopic: main,
+      retryTopic: retry,
       fromBeginning: false,
-      initialOffsets: await this.missingOffsets(groupId, source.name),
+      initialOffsets: await this.missingOffsets(groupId, main),
     };
   }
 
@@ -259,15 +319,19 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
 
   /** Delete a queue's topic and consumer group (also while closing, for ephemeral queues). */
   private async dropQueue(name: string): Promise<void> {
-    this.topics.delete(name);
+    const topic = queueTopic(name);
+    this.topics.delete(topic);
     await this.admin.deleteGroups([queueGroupId(this.options.groupIdPrefix, name)]).catch(() => {});
     try {
-      await this.admin.deleteTopics({ topics: [name] });
+      await this.admin.deleteTopics({ topics: [topic] });
     } catch (error) {
       if (protocolType(error) !== "UNKNOWN_TOPIC_OR_PARTITION")
         throw connectionError(error, `cannot delete ${name}`);
     }
-    this.topics.delete(name);
+    // kafkajs #1622: a producer that wrote to a deleted topic keeps asking for its metadata, and
+    // every refresh fails from then on (admin.deleteTopics only cleans the admin's own list).
+    this.producerTargets?.forget([topic]);
+    this.topics.delete(topic);
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,23 @@
-import type {
-  ConsumeOptions,
-  ConsumerHandle,
-  Delivery,
-  InboundMessage,
-  OutboundMessage,
+import {
+  ConfigError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type Delivery,
+  type InboundMessage,
+  type OutboundMessage,
 } from "@omnibus/core";
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  PartitionAssigners,
+} from "kafkajs";
+import { type MemberReport, omnibusAssigner } from "./assigner.js";
 import { type DecodedRecord, fromRecord, type RecordExtras } from "./codec.js";
 import { connectionError } from "./errors.js";
-import { Ledger, maxSteps, parseSteps } from "./ledger.js";
+import { Ledger, MAX_SETTLED_RANGES, maxSteps, parseHistory, type Range, unionRanges } from "./ledger.js";
 import type { ResolvedKafkaOptions } from "./options.js";
 import { type Entry, PartitionTracker } from "./tracker.js";
 
@@ -17,8 +26,11 @@ export interface ConsumerContext {
   readonly kafka: Kafka;
   readonly admin: Admin;
   readonly options: ResolvedKafkaOptions;
-  /** Produce one message (a nack's copy) and resolve when the broker has it. */
-  republish(topic: string, message: OutboundMessage, extras: RecordExtras): Promise<void>;
+  /**
+   * Produce one message (a nack's copy) and resolve when the broker has it; to `partition` if
+   * given, else where the partitioner puts it.
+   */
+  republish(topic: string, message: OutboundMessage, extras: RecordExtras, partition?: number): Promise<void>;
   /** Called once the consumer closed. */
   closed(consumer: KafkaConsumer): void;
 }
@@ -57,6 +69,8 @@ interface PartitionState {
   readonly ledger: Ledger;
   /** The partition was revoked (or the member replaced): settling its entries commits nothing. */
   stale: boolean;
+  /** Records of it delivered and not settled. */
+  inflight: number;
   committedOffset: number | undefined;
   committedMeta: string | null;
 }
@@ -71,8 +85,29 @@ interface Held {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref?.());
+
+/**
+ * Offsets above the commit point that need not be delivered again: settled here, or settled by
+ * an earlier owner and not fetched by this one yet.
+ */
+function settledAbove(state: PartitionState): Range[] {
+  const here = state.tracker.settledRanges(MAX_SETTLED_RANGES);
+  const last = state.tracker.last;
+  const earlier = state.ledger.settledEarlier;
+  if (earlier.length === 0) return here;
+  const unfetched: Range[] = [];
+  for (const [first, end] of earlier) {
+    if (last !== undefined && end <= last) continue;
+    unfetched.push([last === undefined ? first : Math.max(first, last + 1), end]);
+  }
+  return unfetched.length === 0 ? here : unionRanges(here, unfetched);
+}
 const RESOLVED = Promise.resolve();
 const key = (topic: string, partition: number) => `${partition}|${topic}`;
+
+/** Longest a consumer holds one delayed record; a later due time is reached in hops (see `hop`). */
+const holdLimit = (maxDelayMs: number) => Math.max(maxDelayMs, 1000);
 
 class KafkaDelivery implements Delivery {
   private finished = false;
@@ -82,6 +117,8 @@ class KafkaDelivery implements Delivery {
     readonly message: InboundMessage,
     readonly state: PartitionState,
     readonly entry: Entry,
+    /** The record as fetched: its body is the bytes sent, whatever a handler does to `message.body`. */
+    readonly record: DecodedRecord,
   ) {}
 
   ack(): Promise<void> {
@@ -93,8 +130,14 @@ class KafkaDelivery implements Delivery {
 
   nack(options?: { delayMs?: number }): Promise<void> {
     if (this.finished) return RESOLVED;
+    const delayMs = options?.delayMs ?? 0;
+    if (typeof delayMs !== "number" || Number.isNaN(delayMs) || delayMs > Number.MAX_SAFE_INTEGER) {
+      return Promise.reject(
+        new ConfigError(`kafka: nack delayMs must be a finite number, got ${String(delayMs)}`),
+      );
+    }
     this.finished = true;
-    return this.owner.nack(this, options?.delayMs ?? 0);
+    return this.owner.nack(this, Math.max(0, delayMs));
   }
 }
 
@@ -119,11 +162,17 @@ export class KafkaConsumer implements ConsumerHandle {
   private readonly pausedForHeld = new Map<string, { topic: string; partition: number }>();
   private capacity: { promise: Promise<void>; resolve: () => void } | undefined;
   private memberId: string | undefined;
+  /** The partitions of the current assignment, per topic. */
+  private assignment: Record<string, number[]> = {};
   private readonly committed = new Map<string, Promise<Map<number, string | null>>>();
   private commitTimer: ReturnType<typeof setInterval> | undefined;
   private committing: Promise<void> | undefined;
   private commitAgain = false;
   private stopped: boolean;
+  /** Set once `close` committed for the last time: settling changes nothing any more. */
+  private finished = false;
+  /** Copies being written (nacks, hops): `close` waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly topics: string[];
@@ -155,8 +204,15 @@ export class KafkaConsumer implements ConsumerHandle {
       // A passive member only commits and leaves: short polls make its disconnect quick.
       maxWaitTimeInMs: this.plan.passive === true ? 50 : o.maxWaitTimeMs,
       allowAutoTopicCreation: false,
+      // Busy partitions stay with their member; round-robin for groups with older members.
+      partitionAssigners: [omnibusAssigner(() => this.report()), PartitionAssigners.roundRobin],
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.REBALANCING, () => {
+      // Partitions may move: commit what was settled while this generation still accepts it, so
+      // that the next owner does not deliver it again.
+      this.commit().catch(() => {});
+    });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.onJoin(event.payload.memberId, event.payload.memberAssignment);
     });
@@ -182,7 +238,7 @@ export class KafkaConsumer implements ConsumerHandle {
     }
     // A new group's start offsets are committed before the consumer counts as started.
     if (this.initialOffsets !== undefined && this.states.size > 0) await this.commit();
-    this.commitTimer = setInterval(() => void this.commit(), o.commitIntervalMs);
+    this.commitTimer = setInterval(() => this.commit().catch(() => {}), o.commitIntervalMs);
     this.commitTimer.unref?.();
   }
 
@@ -207,7 +263,16 @@ export class KafkaConsumer implements ConsumerHandle {
       await this.starting?.catch(() => {});
       await this.stop();
       if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
+      // Nacks and hops in progress settle their originals once their copies are written.
+      const deadline = Date.now() + 10_000;
+      while (this.pending.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.allSettled([...this.pending]), sleep(deadline - Date.now())]);
+      }
+      this.finished = true;
       await this.commit().catch(() => {});
+      // From here on nothing this consumer settles is committed: the next owner delivers every
+      // unsettled record again, so a late nack must not write a copy of its own.
+      for (const state of this.states.values()) state.stale = true;
       await this.consumer.disconnect().catch(() => {});
       this.ctx.closed(this);
       await this.plan.onClosed?.();
@@ -215,44 +280,96 @@ export class KafkaConsumer implements ConsumerHandle {
     return this.closing;
   }
 
+  /**
+   * A partition of the retry topic that a stopped member gives up at the next rebalance (it has
+   * no deliveries of it but `nacked`), for the copy of a keyless message nacked after stop():
+   * written where the stopped member keeps a partition, the copy would wait for its close.
+   * Undefined if there is none (the partitioner decides).
+   */
+  private releasable(nacked: PartitionState): number | undefined {
+    const topic = this.plan.retryTopic;
+    let best: number | undefined;
+    for (const p of this.assignment[topic] ?? []) {
+      const state = this.states.get(key(topic, p));
+      const busy = state === undefined || state.stale ? 0 : state.inflight - (state === nacked ? 1 : 0);
+      if (busy > 0) continue;
+      if (state === nacked) return p;
+      best ??= p;
+    }
+    return best;
+  }
+
+  /** What this member tells the group leader at a join (see assigner.ts). */
+  private report(): MemberReport {
+    const busy: Record<string, Record<string, number>> = {};
+    const owned: Record<string, number[]> = {};
+    for (const state of this.states.values()) {
+      if (state.stale) continue;
+      (owned[state.topic] ??= []).push(state.partition);
+      if (state.inflight > 0) (busy[state.topic] ??= {})[String(state.partition)] = state.inflight;
+    }
+    return { busy, owned, stopped: this.stopped || this.closing !== undefined };
+  }
+
+  /** Keep track of a copy being written. */
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.pending.add(operation);
+    void operation.then(
+      () => this.pending.delete(operation),
+      () => this.pending.delete(operation),
+    );
+    return operation;
+  }
+
   /** Settle a delivery: free its prefetch slot and let the commit point move past it. */
   settle(state: PartitionState, entry: Entry): void {
-    if (entry.delivered) this.inflight--;
+    this.free(state, entry);
     if (!state.stale) state.tracker.settle(entry);
     this.release();
   }
 
-  async nack(delivery: KafkaDelivery, delayMs: number): Promise<void> {
-    const { state, entry, message } = delivery;
-    if (state.stale) {
-      // The partition moved on: its new owner delivers the record again anyway.
-      this.settle(state, entry);
-      return;
+  /** Free a delivery's prefetch slot without settling it (it comes back to the next owner). */
+  private free(state: PartitionState, entry: Entry): void {
+    if (!entry.delivered) return;
+    entry.delivered = false;
+    this.inflight--;
+    state.inflight--;
+  }
+
+  nack(delivery: KafkaDelivery, delayMs: number): Promise<void> {
+    const { state, entry, message, record } = delivery;
+    if (state.stale || this.finished) {
+      // The partition moved on, or this consumer closed: the next owner delivers the record
+      // again anyway, a copy would be a duplicate.
+      this.free(state, entry);
+      this.release();
+      return RESOLVED;
     }
-    const delay = Math.min(Math.max(0, delayMs), this.ctx.options.maxDelayMs);
     const copy: OutboundMessage = {
       id: message.id,
-      body: message.body,
-      headers: message.headers,
+      body: record.body,
+      headers: record.headers,
       key: message.key,
       correlationId: message.correlationId,
       replyTo: message.replyTo,
       timestamp: message.timestamp,
     };
-    try {
-      await this.ctx.republish(this.plan.retryTopic, copy, {
-        attempt: message.attempt + 1,
-        dueAt: delay > 0 ? Date.now() + delay : undefined,
-      });
-    } catch (error) {
-      // Not settled: the offset is never committed past it, so it comes back after a restart or
-      // rebalance. Its prefetch slot is freed so the consumer keeps going.
-      entry.delivered = false;
-      this.inflight--;
-      this.release();
-      throw error;
-    }
-    this.settle(state, entry);
+    // Any delay is honoured: a consumer holds a record at most maxDelayMs, then writes it again
+    // (see hop), so a long delay never makes the message come back early.
+    const dueAt = delayMs > 0 ? Date.now() + delayMs : undefined;
+    const partition = this.stopped && message.key === undefined ? this.releasable(state) : undefined;
+    return this.track(
+      this.ctx.republish(this.plan.retryTopic, copy, { attempt: message.attempt + 1, dueAt }, partition).then(
+        () => this.settle(state, entry),
+        (error: unknown) => {
+          // Not settled: the offset is never committed past it, so it comes back after a restart
+          // or rebalance. Its prefetch slot is freed so the consumer keeps going.
+          this.free(state, entry);
+          this.release();
+          throw error;
+        },
+      ),
+    );
   }
 
   // --- fetching ----------------------------------------------------------------------------
@@ -274,6 +391,12 @@ export class KafkaConsumer implements ConsumerHandle {
         const offset = Number(native.offset);
         const last = state.tracker.last;
         if (last !== undefined && offset <= last) continue;
+        if (state.ledger.wasSettled(offset)) {
+          // Settled by the previous owner above its commit point: not delivered again.
+          state.tracker.settle(state.tracker.track(offset));
+          resolved = native.offset;
+          continue;
+        }
         const record = fromRecord(batch.topic, batch.partition, native);
         if (record.dueAt !== undefined && record.dueAt > Date.now()) {
           if (this.held.size >= this.ctx.options.maxScheduled) {
@@ -348,12 +471,15 @@ export class KafkaConsumer implements ConsumerHandle {
   private deliver(state: PartitionState, entry: Entry, record: DecodedRecord, native: KafkaMessage): void {
     entry.delivered = true;
     this.inflight++;
+    state.inflight++;
     const attempt = record.attempt + state.ledger.previous(entry.offset);
     state.ledger.delivered(entry.offset);
     const message: InboundMessage = {
       id: record.id,
-      body: record.body,
-      headers: record.headers,
+      // The handler gets a body and headers of its own: what it writes into them cannot reach a
+      // redelivery (a nack copies the record as fetched).
+      body: record.body.slice(),
+      headers: { ...record.headers },
       key: record.key,
       correlationId: record.correlationId,
       replyTo: record.replyTo,
@@ -365,15 +491,18 @@ export class KafkaConsumer implements ConsumerHandle {
         message: native,
       } satisfies KafkaNativeMessage,
     };
-    this.options.onDelivery(new KafkaDelivery(this, message, state, entry));
+    this.options.onDelivery(new KafkaDelivery(this, message, state, entry, record));
   }
 
   // --- delayed records -----------------------------------------------------------------------
 
   private hold(h: Held): void {
     this.held.add(h);
+    const limit = Date.now() + holdLimit(this.ctx.options.maxDelayMs);
     const arm = () => {
-      const wait = (h.record.dueAt ?? 0) - Date.now();
+      const due = h.record.dueAt ?? 0;
+      const now = Date.now();
+      const wait = Math.min(due, limit) - now;
       if (wait > 0) {
         h.timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
         return;
@@ -381,13 +510,47 @@ export class KafkaConsumer implements ConsumerHandle {
       this.held.delete(h);
       this.resumeHeld();
       if (this.stopped || h.state.stale) return;
-      if (this.inflight < this.options.prefetch && this.ready.length === 0) {
+      if (due > now) {
+        this.hop(h);
+      } else if (this.inflight < this.options.prefetch && this.ready.length === 0) {
         this.deliver(h.state, h.entry, h.record, h.native);
       } else {
         this.ready.push(h);
       }
     };
     arm();
+  }
+
+  /**
+   * A record held for maxDelayMs and still not due (a nack asked for a longer delay) is written
+   * again, due at the same time, and the original settled: no record holds its partition's
+   * commit point (or waits in the log, exposed to retention) longer than maxDelayMs.
+   */
+  private hop(h: Held): void {
+    const { state, entry, record } = h;
+    const copy: OutboundMessage = {
+      id: record.id,
+      body: record.body,
+      headers: record.headers,
+      key: record.key,
+      correlationId: record.correlationId,
+      replyTo: record.replyTo,
+      timestamp: record.timestamp,
+    };
+    const extras = { attempt: record.attempt + state.ledger.previous(entry.offset), dueAt: record.dueAt };
+    this.track(this.ctx.republish(this.plan.retryTopic, copy, extras)).then(
+      () => this.settle(state, entry),
+      () => {
+        // Held again and retried; if this consumer stops meanwhile the record stays unsettled
+        // and comes back to the next owner.
+        if (this.stopped || state.stale) return;
+        this.held.add(h);
+        h.timer = setTimeout(() => {
+          this.held.delete(h);
+          if (!this.stopped && !state.stale) this.hop(h);
+        }, 1000);
+      },
+    );
   }
 
   private resumeHeld(): void {
@@ -418,6 +581,7 @@ export class KafkaConsumer implements ConsumerHandle {
     for (const topic in assignment) for (const p of assignment[topic]!) assigned.add(key(topic, p));
     const sameMember = memberId === this.memberId;
     this.memberId = memberId;
+    this.assignment = assignment;
     this.committed.clear();
     // Read the delivery history of the new assignment now, while kafkajs fetches the records.
     for (const topic in assignment) {
@@ -450,6 +614,7 @@ export class KafkaConsumer implements ConsumerHandle {
           tracker: new PartitionTracker(start),
           ledger: new Ledger(),
           stale: false,
+          inflight: 0,
           committedOffset: undefined,
           committedMeta: null,
         });
@@ -483,14 +648,21 @@ export class KafkaConsumer implements ConsumerHandle {
     }
     const again = this.states.get(k);
     if (again !== undefined && !again.stale) return again;
-    let steps = parseSteps(metadata);
-    if (existing !== undefined) steps = maxSteps(steps, existing.ledger.steps());
+    const history = parseHistory(metadata);
+    let steps = history.steps;
+    let settled = history.settled;
+    if (existing !== undefined) {
+      // This member had the partition before: what it knows adds to what was committed.
+      steps = maxSteps(steps, existing.ledger.steps());
+      settled = unionRanges(settled, existing.tracker.settledRanges());
+    }
     const state: PartitionState = {
       topic,
       partition,
       tracker: new PartitionTracker(),
-      ledger: new Ledger(steps),
+      ledger: new Ledger(steps, settled),
       stale: false,
+      inflight: 0,
       committedOffset: undefined,
       committedMeta: metadata,
     };
@@ -534,7 +706,7 @@ export class KafkaConsumer implements ConsumerHandle {
       if (state.stale) continue;
       const offset = state.tracker.commitPoint();
       if (offset === undefined) continue;
-      const meta = state.ledger.encode(offset);
+      const meta = state.ledger.encode(offset, settledAbove(state));
       if (offset === state.committedOffset && meta === state.committedMeta) continue;
       batch.push({ state, offset, meta });
     }

@@ -48,4 +48,12 @@ describe("options", () => {
     expect(adapter.features.maxMessageBytes).toBe(5000);
     expect(adapter.name).toBe("kafka");
   });
+
+  it("declares frozen features; maxDelayMs 0 turns delays off", async () => {
+    const adapter = kafka();
+    expect(Object.isFrozen(adapter.features)).toBe(true);
+    expect(adapter.features).toMatchObject({ delay: true, maxDelayMs: 86_400_000 });
+    expect(kafka({ maxDelayMs: 0 }).features.delay).toBe(false);
+    await adapter.close();
+  });
 });

@@ -27,13 +27,25 @@ export class SendQueue {
   private queuedBytes = 0;
   private inFlight = false;
   private readonly waiting: Array<{ bytes: number; admit: () => void }> = [];
+  /** Topics of the request in flight. */
+  private readonly writing = new Set<string>();
 
+  /**
+   * @param failedTopics - the topics a request's error is about, when it names them (a deleted
+   * topic): the jobs of the other topics in that request are sent again on their own.
+   */
   constructor(
     private readonly producer: Producer,
     private readonly maxRequestBytes: number,
     private readonly maxBufferedBytes: number,
     private readonly toError: (error: unknown) => Error,
+    private readonly failedTopics: (error: unknown) => readonly string[] | undefined = () => undefined,
   ) {}
+
+  /** Whether the request in flight writes to `topic`. */
+  producing(topic: string): boolean {
+    return this.writing.has(topic);
+  }
 
   /** Resolves when the broker acknowledged every record. */
   async send(outgoing: readonly Outgoing[]): Promise<void> {
@@ -95,16 +107,29 @@ export class SendQueue {
     const topicMessages: TopicMessages[] = [];
     for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
     this.inFlight = true;
+    for (const topic of byTopic.keys()) this.writing.add(topic);
     this.producer.sendBatch({ topicMessages, acks: -1 }).then(
       () => this.finish(jobs, bytes, undefined),
-      (error: unknown) => this.finish(jobs, bytes, this.toError(error)),
+      (error: unknown) => this.finish(jobs, bytes, error),
     );
   }
 
-  private finish(jobs: Job[], bytes: number, error: Error | undefined): void {
+  private finish(jobs: Job[], bytes: number, cause: unknown): void {
     this.inFlight = false;
+    this.writing.clear();
+    const error = cause === undefined ? undefined : this.toError(cause);
+    const failed = cause === undefined ? undefined : this.failedTopics(cause);
+    if (failed !== undefined && jobs.some((j) => !failed.includes(j.topic))) {
+      // A topic of a merged request is gone: the jobs of the others are sent again (the broker
+      // may have written some of them already: at least once, never lost).
+      const again = jobs.filter((j) => !failed.includes(j.topic));
+      for (const job of jobs) if (failed.includes(job.topic)) job.done(error);
+      for (const job of again) bytes -= job.bytes;
+      this.queue.unshift(...again);
+    } else {
+      for (const job of jobs) job.done(error);
+    }
     this.queuedBytes -= bytes;
-    for (const job of jobs) job.done(error);
     while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) {
       const next = this.waiting.shift()!;
       this.queuedBytes += next.bytes;

@@ -45,4 +45,24 @@ describe("PartitionTracker", () => {
     }
     expect(t.outstanding).toBe(0);
   });
+
+  it("lists the settled records above the commit point", () => {
+    const t = new PartitionTracker();
+    const e = [10, 11, 12, 14, 15, 16, 17].map((o) => t.track(o));
+    expect(t.settledRanges()).toEqual([]);
+    for (const i of [1, 2, 3, 5]) t.settle(e[i]!);
+    // 12 and 14 are neighbours (13 holds no record).
+    expect(t.settledRanges()).toEqual([
+      [11, 14],
+      [16, 16],
+    ]);
+    expect(t.settledRanges(1)).toEqual([[11, 14]]);
+    t.settle(e[0]!);
+    expect(t.commitPoint()).toBe(15);
+    expect(t.settledRanges()).toEqual([[16, 16]]);
+    t.settle(e[4]!);
+    t.settle(e[6]!);
+    expect(t.settledRanges()).toEqual([]);
+    expect(t.commitPoint()).toBe(18);
+  });
 });

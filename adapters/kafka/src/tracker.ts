@@ -1,3 +1,5 @@
+import type { Range } from "./ledger.js";
+
 /** One fetched record this consumer is responsible for until it is settled. */
 export interface Entry {
   readonly offset: number;
@@ -18,6 +20,8 @@ export class PartitionTracker {
   private next: number | undefined;
   /** Highest offset ever tracked. */
   private highest: number | undefined;
+  /** Settled entries from `head` on (all above the commit point). */
+  private settledAbove = 0;
 
   /** @param start - a commit point known before the first record (a new group's start offset). */
   constructor(start?: number) {
@@ -44,22 +48,51 @@ export class PartitionTracker {
 
   /** Mark an entry settled and move the commit point over every settled entry at the front. */
   settle(entry: Entry): void {
+    if (entry.settled) return;
     entry.settled = true;
+    this.settledAbove++;
     const entries = this.entries;
     let head = this.head;
     while (head < entries.length && entries[head]!.settled) {
       this.next = entries[head]!.offset + 1;
       head++;
+      this.settledAbove--;
     }
     if (head === entries.length) {
       this.entries = [];
       this.head = 0;
+      this.settledAbove = 0;
     } else if (head > 1024 && head * 2 > entries.length) {
       this.entries = entries.slice(head);
       this.head = 0;
     } else {
       this.head = head;
     }
+  }
+
+  /**
+   * Settled records above the commit point, as sorted ranges (at most `limit`, the lowest):
+   * records the next owner of the partition must not deliver again. Consecutive entries are
+   * consecutive records (offsets between them hold no record), so a range may span such gaps.
+   */
+  settledRanges(limit = Number.POSITIVE_INFINITY): Range[] {
+    const out: Range[] = [];
+    if (this.settledAbove === 0) return out;
+    let first: number | undefined;
+    let last = 0;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (e.settled) {
+        first ??= e.offset;
+        last = e.offset;
+      } else if (first !== undefined) {
+        out.push([first, last]);
+        first = undefined;
+        if (out.length >= limit) return out;
+      }
+    }
+    if (first !== undefined) out.push([first, last]);
+    return out;
   }
 
   /** The offset to commit: the next record to read if this consumer stopped now. */

@@ -1,5 +1,6 @@
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { queueTopic } from "../src/names.js";
 import { closeAll, collector, connected, message, messages, unique } from "./helpers.js";
 
 afterEach(closeAll);
@@ -238,9 +239,9 @@ describe("kafka adapter", () => {
     const adapter = await connected();
     const name = unique("inbox");
     const handle = await adapter.consume({ kind: "queue", name, ephemeral: true }, collector().options());
-    expect(await adapter.native.admin.listTopics()).toContain(name);
+    expect(await adapter.native.admin.listTopics()).toContain(queueTopic(name));
     await handle.close();
-    await waitFor(async () => !(await adapter.native.admin.listTopics()).includes(name), {
+    await waitFor(async () => !(await adapter.native.admin.listTopics()).includes(queueTopic(name)), {
       timeoutMs: 10_000,
     });
   }, 30_000);

@@ -9,4 +9,7 @@ describeConformance({
   // A consumer that closes commits what it settled and leaves its group at once; the rest of
   // its partition is fetched again by the next member.
   redeliveryAfterMs: 5_000,
+  // A member keeps its partitions until it closes or the group rebalances (a stopped member is
+  // then given only the partitions it still has unsettled deliveries of).
+  ownsPartitions: true,
 });
