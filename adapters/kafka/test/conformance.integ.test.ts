@@ -1,15 +1,26 @@
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl, kafkaProxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { kafka } from "../src/index.js";
 
 describeConformance({
   name: "kafka",
   adapter: () => kafka({ brokers: brokerUrl("kafka") }),
-  unreachable: () => kafka({ brokers: "127.0.0.1:1", retries: 1, connectionTimeoutMs: 500 }),
+  // Nothing listens on port 1; the SASL password must not show in any error.
+  unreachable: (password) =>
+    kafka({
+      brokers: "127.0.0.1:1",
+      retries: 1,
+      connectionTimeoutMs: 500,
+      sasl: { mechanism: "plain", username: "omnibus", password },
+    }),
   // A consumer that closes commits what it settled and leaves its group at once; the rest of
   // its partition is fetched again by the next member.
   redeliveryAfterMs: 5_000,
   // A member keeps its partitions until it closes or the group rebalances (a stopped member is
   // then given only the partitions it still has unsettled deliveries of).
   ownsPartitions: true,
+  // A private broker (KRaft, one node) restarted and killed; and one behind a TCP proxy that it
+  // advertises, since Kafka clients connect to the advertised address.
+  restart: restartHarness("kafka", (brokers) => kafka({ brokers })),
+  proxy: kafkaProxyHarness((brokers) => kafka({ brokers })),
 });

@@ -1,5 +1,5 @@
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { sqs } from "../src/index.js";
 import { SQS_CONFORMANCE } from "./conformance-settings.js";
 
@@ -11,6 +11,14 @@ import { SQS_CONFORMANCE } from "./conformance-settings.js";
 describeConformance({
   name: "sqs on ElasticMQ (standard queues)",
   adapter: () => sqs({ endpoint: brokerUrl("sqs"), ...SQS_CONFORMANCE.adapter, persistent: false }),
-  unreachable: () => sqs({ endpoint: "http://127.0.0.1:1" }),
+  // Nothing listens on port 1; the secret key must not show in any error.
+  unreachable: (password) =>
+    sqs({ endpoint: "http://127.0.0.1:1", credentials: { accessKeyId: "omnibus", secretAccessKey: password } }),
   ...SQS_CONFORMANCE.suite,
+  // A private ElasticMQ (in memory: the restart case proves that consumers resume, not durability),
+  // and a TCP proxy in front of the shared one.
+  restart: restartHarness("sqs", (endpoint) => sqs({ endpoint, ...SQS_CONFORMANCE.adapter, persistent: false })),
+  proxy: proxyHarness(brokerUrl("sqs"), (address) =>
+    sqs({ endpoint: `http://${address}`, ...SQS_CONFORMANCE.adapter, persistent: false }),
+  ),
 });
