@@ -18,8 +18,8 @@ export type ChaosBroker = (typeof CHAOS_BROKERS)[number];
 export interface BrokerSetup {
   /** Whether the private server stores durably: a loss there is a failure, elsewhere a figure. */
   readonly durable: boolean;
-  /** A private server; `advertisedPort` for Kafka behind a proxy. */
-  start(advertisedPort?: number): Promise<PrivateBroker>;
+  /** A private server (on `port` when given); `advertisedPort` for Kafka behind a proxy. */
+  start(options?: { port?: number; advertisedPort?: number }): Promise<PrivateBroker>;
   /** An adapter for `address` (a URL or Kafka's host:port) with default settings. */
   adapter(address: string): Adapter;
   /** The address of a private server, or of a proxy at 127.0.0.1:`port` in front of it. */
@@ -32,33 +32,33 @@ const withPort = (url: string, port: number) => url.replace(/(\/\/(?:[^@/]*@)?[^
 export const SETUPS: Readonly<Record<ChaosBroker, BrokerSetup>> = {
   rabbitmq: {
     durable: true,
-    start: () => startPrivate("rabbitmq"),
+    start: (o) => startPrivate("rabbitmq", { ...o }),
     adapter: (url) => rabbitmq({ url }),
     address: (b, port) => (port === undefined ? b.url : withPort(b.url, port)),
   },
   kafka: {
     durable: true,
-    start: (advertisedPort) => startPrivate("kafka", advertisedPort === undefined ? {} : { advertisedPort }),
+    start: (o) => startPrivate("kafka", { ...o }),
     adapter: (brokers) => kafka({ brokers }),
     address: (b, port) => (port === undefined ? b.url : `127.0.0.1:${port}`),
   },
   nats: {
     durable: true,
-    start: () => startPrivate("nats"),
+    start: (o) => startPrivate("nats", { ...o }),
     adapter: (url) => nats({ url }),
     address: (b, port) => (port === undefined ? b.url : withPort(b.url, port)),
   },
   redis: {
     // AOF with appendfsync always on the private server: what `persistent: true` asks for.
     durable: true,
-    start: () => startPrivate("redis", { persistence: true }),
+    start: (o) => startPrivate("redis", { ...o, persistence: true }),
     adapter: (url) => redis({ url, persistent: true }),
     address: (b, port) => (port === undefined ? b.url : withPort(b.url, port)),
   },
   sqs: {
     // ElasticMQ as the broker tool runs it keeps messages in memory: resumption only.
     durable: false,
-    start: () => startPrivate("sqs"),
+    start: (o) => startPrivate("sqs", { ...o }),
     adapter: (endpoint) => sqs({ endpoint, persistent: false }),
     address: (b, port) => (port === undefined ? b.url : withPort(b.url, port)),
   },

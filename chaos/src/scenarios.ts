@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runStream, type StreamReport, tcpProxy } from "@omnibus/conformance";
+import { freePort } from "@omnibus/conformance/brokers";
 import { type Adapter, createClient, silentLogger } from "@omnibus/core";
 import { type ChaosBroker, SETUPS } from "./brokers.js";
 
@@ -89,10 +90,11 @@ export async function runScenario(
   let cleanup: () => Promise<void> = async () => {};
   try {
     if (scenario === "cut") {
-      const target = { host: "127.0.0.1", port: 0 };
-      const proxy = await tcpProxy({ target });
-      const server = await setup.start(broker === "kafka" ? proxy.port : undefined);
-      target.port = server.port;
+      // The server's port is chosen first: Kafka's readiness probe already follows the advertised
+      // address, through the proxy.
+      const port = await freePort();
+      const proxy = await tcpProxy({ target: { host: "127.0.0.1", port } });
+      const server = await setup.start(broker === "kafka" ? { port, advertisedPort: proxy.port } : { port });
       cleanup = async () => {
         await proxy.close();
         await server[Symbol.asyncDispose]();

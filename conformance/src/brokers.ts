@@ -9,5 +9,6 @@ export { kafkaProxyHarness, proxyHarness, restartHarness } from "./brokers/harne
 export type { PrivateBroker, PrivateOptions } from "./brokers/instance.js";
 export { startPrivate } from "./brokers/instance.js";
 export { probe, waitReady } from "./brokers/probe.js";
+export { freePort } from "./brokers/process.js";
 export type { BrokerStatus, DownReport } from "./brokers/up.js";
 export { down, envLines, status, up } from "./brokers/up.js";

@@ -8,6 +8,7 @@ import type { ProxyHarness, RestartHarness } from "../options.js";
 import { tcpProxy } from "../proxy.js";
 import type { BrokerName } from "./config.js";
 import { type PrivateOptions, startPrivate } from "./instance.js";
+import { freePort } from "./process.js";
 
 /**
  * A `restart` harness on a private instance of `name` (started when the case asks for it,
@@ -59,17 +60,17 @@ export function proxyHarness(
  */
 export function kafkaProxyHarness(adapterFor: (address: string) => Adapter): () => Promise<ProxyHarness> {
   return async () => {
-    const target = { host: "127.0.0.1", port: 0 };
-    const proxy = await tcpProxy({ target });
-    let broker: Awaited<ReturnType<typeof startPrivate>> | undefined;
+    // The broker's port is known before it starts, so that the readiness probe (which follows
+    // the advertised address) already goes through the proxy.
+    const port = await freePort();
+    const proxy = await tcpProxy({ target: { host: "127.0.0.1", port } });
+    let started: Awaited<ReturnType<typeof startPrivate>>;
     try {
-      broker = await startPrivate("kafka", { advertisedPort: proxy.port });
+      started = await startPrivate("kafka", { port, advertisedPort: proxy.port });
     } catch (error) {
       await proxy.close();
       throw error;
     }
-    target.port = broker.port;
-    const started = broker;
     return {
       adapter: () => adapterFor(`127.0.0.1:${proxy.port}`),
       cut: (ms) => proxy.cut(ms),

@@ -100,6 +100,8 @@ export interface PrivateOptions {
    * connect to the advertised address, so without it they would go round the proxy.
    */
   readonly advertisedPort?: number;
+  /** The client port to use (it must be free). @default a free port */
+  readonly port?: number;
 }
 
 /** `.omnibus/private/`: one folder per private instance, with its `instance.json`. */
@@ -192,7 +194,9 @@ async function distinctFreePorts(count: number): Promise<number[]> {
  * await redis.restart(); // data written before is still there
  */
 export async function startPrivate(name: BrokerName, options: PrivateOptions = {}): Promise<PrivateBroker> {
-  const [port, auxPort] = await distinctFreePorts(needsAuxPort[name] ? 2 : 1);
+  const ports = await distinctFreePorts((needsAuxPort[name] ? 2 : 1) + (options.port === undefined ? 0 : 1));
+  const port = options.port ?? ports.shift()!;
+  const auxPort = needsAuxPort[name] ? ports.find((p) => p !== port) : undefined;
   const broker = new LocalPrivateBroker(
     name,
     port,
