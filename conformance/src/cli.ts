@@ -1,23 +1,56 @@
-// omnibus-conformance <module> [--export name] [--filter pattern]: run the suite on an adapter.
+// omnibus-conformance <module> [--export name] [--tier adapter|client] [--filter text] [--bail]
+//                              [--json file] [--report file.html]
+import { parseArgs } from "node:util";
+import type { Tier } from "./case.js";
 import { runConformance } from "./run.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const module = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
-if (!module) {
-  process.stderr.write(
-    "usage: omnibus-conformance <module> [--export conformance] [--filter pattern]\n" +
-      "  <module> exports ConformanceOptions: { name, adapter: () => Adapter, unreachable?, redeliveryAfterMs? }\n",
-  );
+const usage =
+  "usage: omnibus-conformance <module> [--export conformance] [--tier adapter|client] [--filter text]\n" +
+  "                           [--bail] [--json report.json] [--report report.html]\n" +
+  "  <module> exports ConformanceOptions: { name, adapter: () => Adapter, unreachable?, leaseMs?, … }\n";
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    allowPositionals: true,
+    options: {
+      export: { type: "string" },
+      tier: { type: "string", multiple: true },
+      filter: { type: "string" },
+      bail: { type: "boolean" },
+      json: { type: "string" },
+      report: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+try {
+  parsed = parse();
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${usage}`);
   process.exit(2);
 }
-const exportName = flag("export");
-const filter = flag("filter");
-process.exitCode = await runConformance({
-  module,
-  ...(exportName ? { exportName } : {}),
-  ...(filter ? { filter } : {}),
-});
+const { values, positionals } = parsed;
+if (values.help || positionals.length !== 1) {
+  process.stderr.write(usage);
+  process.exit(values.help ? 0 : 2);
+}
+const tiers = values.tier as Tier[] | undefined;
+if (tiers?.some((t) => t !== "adapter" && t !== "client")) {
+  process.stderr.write(`--tier is adapter or client\n${usage}`);
+  process.exit(2);
+}
+try {
+  const report = await runConformance({
+    module: positionals[0]!,
+    ...(values.export ? { exportName: values.export } : {}),
+    ...(values.filter ? { filter: values.filter } : {}),
+    ...(tiers ? { tiers } : {}),
+    ...(values.bail ? { bail: true } : {}),
+    ...(values.json ? { json: values.json } : {}),
+    ...(values.report ? { html: values.report } : {}),
+  });
+  process.exit(report.totals.failed + report.totals["timed-out"] === 0 ? 0 : 1);
+} catch (error) {
+  process.stderr.write(`omnibus-conformance: ${(error as Error).message}\n`);
+  process.exit(2);
+}

@@ -36,8 +36,10 @@ export type {
 export { resolveConformanceOptions } from "./options.js";
 export type { TcpProxy, TcpProxyOptions } from "./proxy.js";
 export { tcpProxy } from "./proxy.js";
+export type { ConformanceReport } from "./report.js";
+export { buildReport, htmlReport, resultLine, summaryLine } from "./report.js";
 export type { RunConformanceOptions } from "./run.js";
-export { runConformance } from "./run.js";
+export { loadConformanceModule, runConformance } from "./run.js";
 export type { CaseResult, CaseStatus, RunCasesOptions } from "./runner.js";
 export { runCase, runCases } from "./runner.js";
 export type { FaultReport, StreamFault, StreamOptions, StreamReport } from "./stream.js";
