@@ -4,7 +4,8 @@
 //  2. type-checks every package (tsc -b) and lints (biome check);
 //  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
 //     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
-//  4. runs vitest over the workspace and prints a one-line summary.
+//  4. runs vitest over the workspace and prints a one-line summary;
+//  5. on a full run, scores the conformance suite against its seeded faults (pnpm conformance:faults).
 // Extra arguments go to vitest (e.g. `pnpm test --project rabbitmq`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -62,6 +63,13 @@ const vitest = spawnSync(
   { cwd: root, stdio: "inherit", env: process.env },
 );
 
+// The suite's own fault score (conformance/faults): only on a full run.
+let faults = { status: 0 };
+if (args.length === 0 && vitest.status === 0) {
+  process.stdout.write("\n== conformance fault score (pnpm conformance:faults)\n");
+  faults = spawnSync("pnpm", ["--silent", "conformance:faults"], { cwd: root, stdio: "inherit", env: process.env });
+}
+
 let summary = "";
 try {
   const r = JSON.parse(readFileSync(report, "utf8"));
@@ -73,4 +81,12 @@ try {
 }
 process.stdout.write(`\n== done in ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.stdout.write(`tests: ${summary}\n`);
-process.exit(vitest.status ?? 1);
+if (args.length === 0 && vitest.status === 0) {
+  try {
+    const f = JSON.parse(readFileSync(join(root, ".omnibus", "faults.json"), "utf8"));
+    process.stdout.write(`fault score: ${f.caught} of ${f.seeded} seeded faults caught (${f.percent.toFixed(1)} %)\n`);
+  } catch {
+    process.stdout.write("fault score: no result was written\n");
+  }
+}
+process.exit(vitest.status === 0 ? (faults.status ?? 1) : (vitest.status ?? 1));

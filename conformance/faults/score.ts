@@ -5,7 +5,7 @@
  * case that caught each fault. A fault counts as caught only when a case's assertion failed —
  * not when a case hung or the run crashed.
  *
- *   pnpm conformance:faults [--jobs 4] [--only id,id] [--min-score 95] [--json file]
+ *   pnpm conformance:faults [--jobs 6] [--only id,id] [--min-score 95] [--json file]
  * @module
  */
 import { spawn } from "node:child_process";
@@ -22,7 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
 const { values } = parseArgs({
   options: {
-    jobs: { type: "string", default: "4" },
+    jobs: { type: "string", default: "6" },
     only: { type: "string" },
     "min-score": { type: "string", default: "95" },
     json: { type: "string", default: join(root, ".omnibus", "faults.json") },
