@@ -166,6 +166,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (this.#adapter) return Promise.resolve(this.#adapter);
     this.#connecting ??= (async () => {
       const adapter = await this.#adapterSource();
+      adapter.useLogger?.(this.#options.logger);
       await withDeadline(
         adapter.connect(),
         this.#options.connectTimeoutMs,

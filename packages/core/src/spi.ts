@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { Logger } from "./logger.js";
+
 /** Where a message goes or comes from. */
 export type Address = QueueAddress | TopicAddress;
 
@@ -171,6 +173,12 @@ export interface Adapter<Native = unknown> {
   readonly native: Native;
   /** Connect (idempotent). Rejects with a `ConnectionError` or `ConfigError`. */
   connect(): Promise<void>;
+  /**
+   * Core passes the client's logger before it connects, so that what the adapter reports
+   * (reconnects, a failed ack) goes where the application's logs go, at its level. An adapter
+   * given a logger of its own by option keeps that one. Optional.
+   */
+  useLogger?(logger: Logger): void;
   /**
    * Send messages to one address. Resolves only when the broker has accepted every message
    * (publisher confirm, produce ack, …); rejects with a `PublishError` otherwise. Must apply

@@ -1,6 +1,7 @@
 // Core behaviour on the reference broker (@omnibus/memory): retries, DLQ routing, control-flow
 // errors, request-reply, middleware, contracts, URL resolution and shutdown.
 import {
+  type Adapter,
   type Client,
   createClient,
   DeadLetterError,
@@ -8,8 +9,10 @@ import {
   defineContract,
   ErrorCode,
   HeaderNames,
+  idempotency,
   type Message,
   type Middleware,
+  memoryIdempotencyStore,
   RetryLaterError,
   shortId,
   silentLogger,
@@ -118,6 +121,30 @@ describe("retry and dead-lettering", () => {
     await c.publish(topic, { x: 1 });
     await waitFor(() => dead.length === 1);
     expect(dead[0]!.headers[HeaderNames.DeadLetterOrigin]).toBe(`topic:${topic}/billing`);
+  });
+});
+
+describe("idempotency middleware", () => {
+  it("a failing release() does not replace the handler's error: the message is retried as the handler asked", async () => {
+    const store = memoryIdempotencyStore();
+    const broken = { ...store, release: async () => Promise.reject(new Error("store down")) };
+    const c = bus();
+    const queue = q("release");
+    await c.consume(
+      queue,
+      () => {
+        throw new DeadLetterError("the handler's own verdict");
+      },
+      { use: [idempotency({ store: broken, lockMs: 200, retryDelayMs: 20 })] },
+    );
+    const dead: Message[] = [];
+    await c.consume(`${queue}.dlq`, (m) => {
+      dead.push(m);
+    });
+    await c.send(queue, 1);
+    await waitFor(() => dead.length === 1);
+    expect(dead[0]!.headers[HeaderNames.DeadLetterCode]).toBe(ErrorCode.DeadLetter);
+    expect(dead[0]!.headers[HeaderNames.DeadLetterReason]).toBe("the handler's own verdict");
   });
 });
 
@@ -253,6 +280,43 @@ describe("request-reply", () => {
     release();
     await expect(caller.request(queue, {}, { timeoutMs: 2_000 })).resolves.toBe("late");
   });
+  it("reopens the request inbox after its consumer failed for good", async () => {
+    // An adapter whose first inbox consumer dies after one reply, as a broker connection would.
+    const inner = memory({ name: "core-tests" });
+    let inboxes = 0;
+    const failing: Adapter = {
+      ...inner,
+      name: inner.name,
+      features: inner.features,
+      get native() {
+        return inner.native;
+      },
+      connect: () => inner.connect(),
+      send: (a, m) => inner.send(a, m),
+      close: () => inner.close(),
+      consume: async (source, options) => {
+        if (!(source.kind === "queue" && source.ephemeral)) return inner.consume(source, options);
+        const n = ++inboxes;
+        let seen = 0;
+        return inner.consume(source, {
+          ...options,
+          onDelivery: (d) => {
+            // The first inbox takes one reply, then its connection is gone for good.
+            if (n === 1 && seen++ >= 1) return;
+            options.onDelivery(d);
+            if (n === 1) options.onError(new Error("inbox connection lost"));
+          },
+        });
+      },
+    };
+    const server = bus();
+    const queue = q("inbox");
+    await server.reply(queue, (m) => m.body);
+    const caller = bus({ adapter: failing });
+    expect(await caller.request(queue, 1, { timeoutMs: 2_000 })).toBe(1);
+    expect(await caller.request(queue, 2, { timeoutMs: 2_000 })).toBe(2);
+    expect(inboxes).toBe(2);
+  });
   it("pending requests fail with ClosedError when the client closes", async () => {
     const caller = bus();
     const pending = caller.request(q("nobody"), {}, { timeoutMs: 10_000 });
@@ -285,6 +349,27 @@ describe("client", () => {
     expect(() => createClient({ url: "memory://", retry: { maxAttempts: 0 } })).toThrowError(
       expect.objectContaining({ code: ErrorCode.Config }),
     );
+  });
+  it("hands its logger to the adapter before connecting", async () => {
+    const lines: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => void lines.push(m) };
+    const inner = memory({ name: "core-tests" });
+    let given: unknown;
+    const adapter: Adapter = {
+      name: inner.name,
+      features: inner.features,
+      native: undefined,
+      connect: () => inner.connect(),
+      send: (a, m) => inner.send(a, m),
+      consume: (source, o) => inner.consume(source, o),
+      close: () => inner.close(),
+      useLogger: (l) => {
+        given = l;
+      },
+    };
+    const c = bus({ adapter, logger });
+    await c.connect();
+    expect(given).toBe(logger);
   });
   it("works with await using", async () => {
     const queue = q("dispose");

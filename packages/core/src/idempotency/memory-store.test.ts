@@ -39,4 +39,26 @@ describe("memory idempotency store", () => {
     await store.release("k", claim.token);
     expect((await store.claim("k", 1000)).status).toBe("claimed");
   });
+  it("past maxEntries drops old done marks, never a claim in progress", async () => {
+    const store = memoryIdempotencyStore({ maxEntries: 3 });
+    const running = await store.claim("running", 60_000);
+    for (const k of ["a", "b", "c", "d"]) {
+      const claim = await store.claim(k, 60_000);
+      if (claim.status === "claimed") await store.complete(k, claim.token, 60_000);
+    }
+    expect((await store.claim("running", 60_000)).status).toBe("in-progress");
+    if (running.status !== "claimed") throw new Error("expected a claim");
+    await store.complete("running", running.token, 60_000);
+    expect((await store.claim("running", 60_000)).status).toBe("done");
+  });
+  it("completes a claim that expired while its handler was slow, unless someone else took it", async () => {
+    let now = 0;
+    const store = memoryIdempotencyStore({ now: () => now });
+    const slow = await store.claim("slow", 100);
+    if (slow.status !== "claimed") throw new Error("expected a claim");
+    now = 500;
+    await store.complete("slow", slow.token, 1000);
+    expect((await store.claim("slow", 100)).status).toBe("done");
+    expect(await store.extend!("slow", slow.token, 100)).toBe(false);
+  });
 });
