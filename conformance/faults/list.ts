@@ -340,7 +340,8 @@ export const faultList: readonly FaultSpec[] = [
   {
     id: "core-handlers-after-close",
     layer: "core",
-    description: "buffered deliveries keep being handed to handlers after close() resolved",
+    description:
+      "buffered deliveries keep being handed to handlers after close() resolved (core ignores both its shutdown flag and what the adapter says of a delivery's staleness)",
   },
   {
     id: "core-reply-failure-retried",

@@ -135,7 +135,11 @@ export const patchFaults: Record<string, readonly Patch[]> = {
     },
     { file: CLIENT, find: "        await this.#starting?.catch(() => {});\n", replace: "" },
   ],
-  "core-handlers-after-close": [{ file: CLIENT, find: "    if (this.#stopping) return;\n", replace: "" }],
+  // Both guards: the shutdown flag, and (on adapters that report it) a delivery's staleness.
+  "core-handlers-after-close": [
+    { file: CLIENT, find: "    if (this.#stopping) return;\n", replace: "" },
+    { file: CLIENT, find: "      if (delivery.stale === true) continue;\n", replace: "" },
+  ],
   "core-reply-failure-retried": [
     {
       file: CLIENT,
