@@ -55,6 +55,10 @@ export function fromUrl(url: string, options: Record<string, unknown> = {}): Ada
   }
   if (parsed.protocol !== "memory:") throw new ConfigError(`not a memory URL: ${JSON.stringify(url)}`);
   const name = decodeURIComponent(parsed.host || parsed.pathname.replace(/^\/+/, "")) || "default";
+  for (const key of parsed.searchParams.keys()) {
+    if (key !== "maxMessageBytes")
+      throw new ConfigError(`memory: unknown URL parameter "${key}" (known: maxMessageBytes)`);
+  }
   const max = parsed.searchParams.get("maxMessageBytes");
   return memory({
     name,

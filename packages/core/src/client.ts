@@ -19,7 +19,7 @@ import { shortId, uuidv7 } from "./ids.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import { deadLetterQueueFor, validateName } from "./names.js";
 import { deadLetterHeaders, errorCode, errorMessage, headerBytes } from "./outcome.js";
-import { adapterFromUrl, urlScheme } from "./resolve.js";
+import { adapterFromUrl, adapterFromUrlNow, urlScheme } from "./resolve.js";
 import { backoffDelay, type RetryPolicy, resolveRetryPolicy } from "./retry.js";
 import type { Adapter, Address, ConsumerHandle, Delivery, Features, OutboundMessage, Source } from "./spi.js";
 import {
@@ -133,9 +133,13 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       this.#adapterSource = async () => adapter;
     } else {
       const url = options.url ?? "memory://";
-      const scheme = urlScheme(url); // throws ConfigError now for a bad URL
+      const extra = options.adapters ?? {};
+      const scheme = urlScheme(url, extra); // throws ConfigError now for a bad URL
       this.#adapterName = scheme;
-      this.#adapterSource = () => adapterFromUrl(url, options.adapterOptions);
+      // With the adapter's module at hand (registered or given), its fromUrl checks the URL and
+      // options now; otherwise at the first connect, once the module is loaded.
+      const now = adapterFromUrlNow(url, options.adapterOptions, extra);
+      this.#adapterSource = now ? async () => now : () => adapterFromUrl(url, options.adapterOptions, extra);
     }
   }
 

@@ -55,7 +55,8 @@ export { shortId, uuidv7 } from "./ids.js";
 export type { Logger, LogLevel } from "./logger.js";
 export { consoleLogger, silentLogger } from "./logger.js";
 export { deadLetterQueueFor, validateName } from "./names.js";
-export { adapterPackages, urlScheme } from "./resolve.js";
+export type { AdapterModule, AdapterSource } from "./resolve.js";
+export { knownSchemes, registerAdapter } from "./resolve.js";
 export type { RetryOptions, RetryPolicy } from "./retry.js";
 export { backoffDelay, defaultRetryPolicy, resolveRetryPolicy } from "./retry.js";
 export type {

@@ -14,6 +14,7 @@ import type {
   TopicName,
 } from "./contract.js";
 import type { Logger } from "./logger.js";
+import type { AdapterSource } from "./resolve.js";
 import type { RetryOptions } from "./retry.js";
 import type { Adapter, Features } from "./spi.js";
 
@@ -191,14 +192,23 @@ export interface Subscription extends AsyncDisposable {
 /** Options of {@link createClient}. */
 export interface ClientOptions<C extends Contract = Contract> {
   /**
-   * Broker URL; its scheme picks the adapter package: `memory:` (@omnibus/memory),
-   * `amqp:`/`amqps:` (@omnibus/rabbitmq), `kafka:` (@omnibus/kafka), `sqs:` (@omnibus/sqs),
-   * `nats:` (@omnibus/nats), `redis:`/`rediss:` (@omnibus/redis). Ignored when `adapter` is given.
+   * Broker URL; its scheme picks the adapter: one registered with `registerAdapter` or given in
+   * `adapters`, or a package of this project — `memory:` (@omnibus/memory), `amqp:`/`amqps:`
+   * (@omnibus/rabbitmq), `kafka:` (@omnibus/kafka), `sqs:` (@omnibus/sqs), `nats:`
+   * (@omnibus/nats), `redis:`/`rediss:` (@omnibus/redis). A bad URL or option throws
+   * `ConfigError` from `createClient` when the adapter's module is at hand (registered as a
+   * module, or imported), otherwise from the first `connect()`. Ignored when `adapter` is given.
    * @default "memory://"
    */
   url?: string;
   /** An adapter object, instead of a URL. */
   adapter?: Adapter<any>;
+  /**
+   * Adapters for URL schemes of your own, for this client only (see `registerAdapter` for all
+   * clients): `{ postgres: () => import("@acme/omnibus-postgres") }`, or the module itself, whose
+   * `fromUrl` then checks the URL at once.
+   */
+  adapters?: Readonly<Record<string, AdapterSource>>;
   /** Options passed to the adapter's `fromUrl` when `url` is used. */
   adapterOptions?: Record<string, unknown>;
   /** Destination names and body types; see {@link Contract}. */

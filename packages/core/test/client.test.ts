@@ -3,6 +3,7 @@
 import {
   type Adapter,
   type Client,
+  ConfigError,
   createClient,
   DeadLetterError,
   deadLetterQueueFor,
@@ -10,10 +11,12 @@ import {
   ErrorCode,
   HeaderNames,
   idempotency,
+  knownSchemes,
   type Message,
   type Middleware,
   memoryIdempotencyStore,
   RetryLaterError,
+  registerAdapter,
   shortId,
   silentLogger,
 } from "@omnibus/core";
@@ -370,6 +373,40 @@ describe("client", () => {
     const c = bus({ adapter, logger });
     await c.connect();
     expect(given).toBe(logger);
+  });
+  it("opens URLs of schemes registered by other packages, or given to one client", async () => {
+    const made: string[] = [];
+    const fake = {
+      fromUrl: (url: string) => {
+        made.push(url);
+        return memory({ name: "core-tests" });
+      },
+    };
+    registerAdapter("acme", () => fake);
+    const a = createClient({ url: "acme://broker-1", logger: silentLogger });
+    open.push(a);
+    await a.connect();
+    expect(a.adapterName).toBe("memory");
+    const b = createClient({ url: "other://x", adapters: { other: fake }, logger: silentLogger });
+    open.push(b);
+    await b.connect();
+    expect(made).toEqual(["acme://broker-1", "other://x"]);
+    expect(knownSchemes()).toContain("acme");
+    expect(() => registerAdapter("bad scheme", fake)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Config }),
+    );
+  });
+  it("checks a URL at createClient when the adapter's module is at hand", () => {
+    // @omnibus/memory is imported by this file: memory:// is registered as a module.
+    expect(() => createClient({ url: "memory://?nope=1" })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Config }),
+    );
+    const strict = {
+      fromUrl: () => {
+        throw new ConfigError("strict: bad URL");
+      },
+    };
+    expect(() => createClient({ url: "strict://x", adapters: { strict } })).toThrowError(/strict: bad URL/);
   });
   it("works with await using", async () => {
     const queue = q("dispose");
