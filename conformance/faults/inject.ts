@@ -565,6 +565,7 @@ export const spiFaults: Record<string, (inner: Adapter) => Hooks> = {
   "unreachable-password-in-cause": () => ({}),
   "unreachable-hangs": () => ({}),
   "unreachable-wrong-code": () => ({}),
+  "unreachable-password-logged": () => ({}),
 };
 
 /** The lease the fault subject declares; `lease-not-extended` expires deliveries after it. */
@@ -579,6 +580,10 @@ export function unreachableSubject(password: string, fault: string | undefined):
   const url = `memory://admin:${password}@nowhere.invalid:1`;
   const refuse = () => {
     if (fault === "unreachable-hangs") return new Promise<void>(() => {});
+    if (fault === "unreachable-password-logged")
+      process.stderr.write(
+        `[client] connection failed: ${JSON.stringify({ host: "nowhere.invalid", user: "admin", password })}\n`,
+      );
     if (fault === "unreachable-wrong-code") return Promise.reject(new Error("connection refused"));
     // The leaky cause holds the password as client libraries do (ioredis keeps the AUTH command's
     // arguments): not URL-shaped, so no generic masking can find it.

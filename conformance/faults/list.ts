@@ -242,6 +242,12 @@ export const faultList: readonly FaultSpec[] = [
   },
   { id: "unreachable-hangs", layer: "spi", description: "connect() to an unreachable broker never settles" },
   {
+    id: "unreachable-password-logged",
+    layer: "spi",
+    description:
+      "the client library's own warning about a failed connection prints its options, password included, to stderr",
+  },
+  {
     id: "unreachable-wrong-code",
     layer: "spi",
     description: "connect() to an unreachable broker rejects with a plain Error without a code",

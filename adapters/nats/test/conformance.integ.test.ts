@@ -13,7 +13,8 @@ const ACK_WAIT_MS = 2_000;
 describeConformance({
   name: "nats",
   adapter: () => nats({ url: brokerUrl("nats"), ackWaitMs: ACK_WAIT_MS }),
-  unreachable: () => nats({ url: "nats://127.0.0.1:1" }),
+  // Nothing listens on port 1; the password must not show in any error.
+  unreachable: (password) => nats({ url: `nats://omnibus:${encodeURIComponent(password)}@127.0.0.1:1` }),
   leaseMs: ACK_WAIT_MS,
   // A consumer that closes gives back what it held at once (NAK on close); one whose connection
   // vanished without that is redelivered by the server after ack_wait (2 s here).

@@ -67,6 +67,7 @@ import {
 } from "./client/retries.js";
 import { clientBodies, clientMaxSize, clientRoundTrip, clientSenderBuffer } from "./client/round-trip.js";
 import { clientRequestErrors, clientRequestReply } from "./client/rpc.js";
+import { clientSecrets } from "./client/secrets.js";
 
 /** The SPI tier. */
 export const adapterCases: readonly Case<any>[] = [
@@ -111,6 +112,7 @@ export const clientCases: readonly Case<any>[] = [
   clientBodies,
   clientSenderBuffer,
   clientBadInput,
+  clientSecrets,
   clientReservedHeaders,
   clientUnsupported,
   clientClosed,
