@@ -12,9 +12,12 @@ export interface Patch {
   readonly replace: string;
 }
 
-const CLIENT = "packages/core/src/client.ts";
+const CLIENT = "packages/core/src/client/client.ts";
+const SEND = "packages/core/src/client/send.ts";
+const RUNNER = "packages/core/src/consumer/runner.ts";
+const REPLY = "packages/core/src/request-reply.ts";
 const IDEMPOTENCY = "packages/core/src/idempotency/middleware.ts";
-const OUTCOME = "packages/core/src/outcome.ts";
+const OUTCOME = "packages/core/src/consumer/outcome.ts";
 const NAMES = "packages/core/src/names.ts";
 /** Source text of names.ts: the hashed group dead-letter name, and the ambiguous plain one. */
 const GROUP_DLQ = "  const h = hash(`" + "$" + "{source.name}\\u0000" + "$" + "{source.group}`);\n";
@@ -31,7 +34,7 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   ],
   "core-dlq-body-reencoded": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "          id: m.id,\n          body: m.body,\n",
       replace:
         "          id: m.id,\n          body: (() => { try { return new TextEncoder().encode(JSON.stringify(JSON.parse(new TextDecoder().decode(m.body)))); } catch { return m.body; } })(),\n",
@@ -39,7 +42,7 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   ],
   "core-timestamp-reset-on-dlq": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "          replyTo: m.replyTo,\n          timestamp: m.timestamp,\n",
       replace: "          replyTo: m.replyTo,\n          timestamp: Date.now(),\n",
     },
@@ -52,30 +55,35 @@ export const patchFaults: Record<string, readonly Patch[]> = {
     },
   ],
   "core-backoff-ignored": [
-    { file: CLIENT, find: "const delayMs = backoffDelay(retry, attempt);", replace: "const delayMs = 0;" },
+    {
+      file: OUTCOME,
+      find: 'return { kind: "retry", delayMs: backoffDelay(policy, attempt, random) };',
+      replace: 'return { kind: "retry", delayMs: 0 };',
+    },
   ],
   "core-retry-later-ignored": [
     {
-      file: CLIENT,
-      find: "delivery.nack({ delayMs: error.delayMs })",
-      replace: "delivery.nack({ delayMs: backoffDelay(retry, attempt) })",
+      file: OUTCOME,
+      find: 'if (error instanceof RetryLaterError) return { kind: "retry", delayMs: clampDelay(error.delayMs) };',
+      replace:
+        'if (error instanceof RetryLaterError && attempt < 0) return { kind: "retry", delayMs: clampDelay(error.delayMs) };',
     },
   ],
   "core-max-attempts-off-by-one": [
     {
-      file: CLIENT,
-      find: "if (attempt >= retry.maxAttempts) return this.#deadLetter(delivery, error);",
-      replace: "if (attempt > retry.maxAttempts) return this.#deadLetter(delivery, error);",
+      file: OUTCOME,
+      find: 'if (attempt >= policy.maxAttempts) return { kind: "dead-letter" };',
+      replace: 'if (attempt > policy.maxAttempts) return { kind: "dead-letter" };',
     },
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "if (inbound.attempt > retry.maxAttempts) {",
       replace: "if (inbound.attempt > retry.maxAttempts + 1) {",
     },
   ],
   "core-decode-retried": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "    } catch (error) {\n      return this.#deadLetter(delivery, error);\n    }\n    try {\n",
       replace:
         "    } catch (error) {\n      return this.#failed(delivery, new Error(String((error as Error)?.message)));\n    }\n    try {\n",
@@ -83,17 +91,17 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   ],
   "core-concurrency-plus-one": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "while (this.#running < this.#c.concurrency &&",
       replace: "while (this.#running <= this.#c.concurrency &&",
     },
   ],
   "core-close-no-drain": [
-    { file: CLIENT, find: "this.#idle().then(() => false),", replace: "Promise.resolve(false)," },
+    { file: RUNNER, find: "this.#idle().then(() => false),", replace: "Promise.resolve(false)," },
   ],
   "core-ack-before-handler": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "    try {\n      if (this.#c.hasMiddleware) {\n",
       replace: "    void delivery.ack();\n    try {\n      if (this.#c.hasMiddleware) {\n",
     },
@@ -102,21 +110,21 @@ export const patchFaults: Record<string, readonly Patch[]> = {
     { file: IDEMPOTENCY, find: "        await store.release(k, claim.token);\n", replace: "" },
   ],
   "core-remote-code-lost": [
-    { file: CLIENT, find: "headers[HeaderNames.ReplyErrorCode] = errorCode(error);", replace: "" },
+    { file: REPLY, find: "headers[HeaderNames.ReplyErrorCode] = errorCode(error);", replace: "" },
   ],
   "core-request-timeout-ignored": [
-    { file: CLIENT, find: "      }, timeoutMs);\n", replace: "      }, 2 ** 31 - 1);\n" },
+    { file: REPLY, find: "      }, timeoutMs);\n", replace: "      }, 2 ** 31 - 1);\n" },
   ],
   "core-dlq-oversize-loop": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "      adapter.features.maxMessageBytes,\n    );",
       replace: "      Number.POSITIVE_INFINITY,\n    );",
     },
   ],
   "core-thrown-value-crashes": [
     {
-      file: CLIENT,
+      file: RUNNER,
       find: "      .catch((error: unknown) => this.#unexpected(delivery, error))\n",
       replace: "",
     },
@@ -133,19 +141,19 @@ export const patchFaults: Record<string, readonly Patch[]> = {
       find: "    if (this.#closing) {\n      // close() began while the consumer started",
       replace: "    if (false as boolean) {\n      // close() began while the consumer started",
     },
-    { file: CLIENT, find: "        await this.#starting?.catch(() => {});\n", replace: "" },
+    { file: RUNNER, find: "        await this.#starting?.catch(() => {});\n", replace: "" },
   ],
   // Both guards: the shutdown flag, and (on adapters that report it) a delivery's staleness.
   "core-handlers-after-close": [
-    { file: CLIENT, find: "    if (this.#stopping) return;\n", replace: "" },
-    { file: CLIENT, find: "      if (delivery.stale === true) continue;\n", replace: "" },
+    { file: RUNNER, find: "    if (this.#stopping) return;\n", replace: "" },
+    { file: RUNNER, find: "      if (delivery.stale === true) continue;\n", replace: "" },
   ],
   "core-reply-failure-retried": [
     {
-      file: CLIENT,
-      find: "        for (let attempt = 1; ; attempt++) {",
+      file: REPLY,
+      find: "    for (let attempt = 1; ; attempt++) {",
       replace:
-        '        await this.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply);\n        for (let attempt = 1; ; attempt++) {',
+        '    await client.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply);\n    for (let attempt = 1; ; attempt++) {',
     },
   ],
   "core-idempotency-no-extend": [
@@ -159,11 +167,7 @@ export const patchFaults: Record<string, readonly Patch[]> = {
     },
   ],
   "core-reserved-headers-allowed": [
-    {
-      file: CLIENT,
-      find: "        if (!internal && k.length >= 8",
-      replace: "        if (false && k.length >= 8",
-    },
+    { file: SEND, find: "      if (!internal && k.length >= 8", replace: "      if (false && k.length >= 8" },
   ],
   "core-group-dlq-ambiguous": [
     { file: NAMES, find: GROUP_DLQ, replace: `  return ${TEMPLATE_PLAIN_GROUP_DLQ};\n${GROUP_DLQ}` },

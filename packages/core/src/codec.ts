@@ -7,6 +7,7 @@ export interface Codec<T = unknown> {
    * is written as no header at all, and a message without the header is read as JSON.
    */
   readonly contentType: string;
+  /** The bytes that travel for `body`. */
   encode(body: T): Uint8Array;
   /** Throw on malformed input; core turns it into a `DecodeError` and dead-letters the message. */
   decode(bytes: Uint8Array): T;

@@ -29,8 +29,6 @@ export const ErrorCode = {
   RetryLater: "OMNIBUS_RETRY_LATER",
   /** A handler asked for the message to be dead-lettered now. */
   DeadLetter: "OMNIBUS_DEAD_LETTER",
-  /** Shutdown did not finish within its timeout. */
-  Timeout: "OMNIBUS_TIMEOUT",
   /**
    * In the `omnibus-dlq-code` header only: the handler threw something without a code of its own
    * (a plain `Error`, a string…). Never thrown by Omnibus.
@@ -70,6 +68,10 @@ export class OmnibusError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /**
+   * `instanceof` by brand and code rather than by prototype, so that `err instanceof ConfigError`
+   * holds when the error comes from another installed copy of `@omnibus/core`.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
     // Subclasses match on their own code, so `err instanceof ConfigError` survives two copies.
@@ -114,8 +116,6 @@ export class ClosedError extends define(ErrorCode.Closed, "ClosedError", false) 
 export class DecodeError extends define(ErrorCode.Decode, "DecodeError", false) {}
 /** A body failed the contract's schema. Inbound, such messages are dead-lettered at once. */
 export class ValidationError extends define(ErrorCode.Validation, "ValidationError", false) {}
-/** Close or drain did not finish in time. */
-export class TimeoutError extends define(ErrorCode.Timeout, "TimeoutError", true) {}
 
 /** The remote handler of a request threw. */
 export class RemoteError extends define(ErrorCode.RemoteError, "RemoteError", false) {

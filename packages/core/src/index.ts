@@ -2,7 +2,7 @@
  * `@omnibus/core`: one messaging API for every broker.
  * @module
  */
-export { createClient, INBOX_PREFIX } from "./client.js";
+export { createClient, INBOX_PREFIX } from "./client/client.js";
 export type { Codec } from "./codec.js";
 export { builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
 export type {
@@ -42,7 +42,6 @@ export {
   RequestTimeoutError,
   RetryLaterError,
   redact,
-  TimeoutError,
   UnsupportedFeatureError,
   ValidationError,
 } from "./errors.js";

@@ -2,9 +2,13 @@ import { redact } from "./errors.js";
 
 /** Where Omnibus writes what happens. Fields are plain data; no secrets are ever passed. */
 export interface Logger {
+  /** Detail for diagnosing a problem. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** A normal event worth recording. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong and was dealt with, e.g. a message dead-lettered. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that needs attention, e.g. a consumer that stopped or a dead-letter copy not sent. */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 

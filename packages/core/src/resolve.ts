@@ -155,3 +155,25 @@ function isNotFound(error: unknown, pkg: string): boolean {
     missing && typeof message === "string" && (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`))
   );
 }
+
+/**
+ * Where a client gets its adapter: the object it was given, or its URL's adapter — built now
+ * when the adapter's module is at hand (so that its `fromUrl` checks the URL and options at
+ * `createClient`), otherwise at the first connect, once the module is loaded.
+ */
+export function adapterSourceOf(options: {
+  adapter?: Adapter<any>;
+  url?: string;
+  adapters?: Readonly<Record<string, AdapterSource>>;
+  adapterOptions?: Record<string, unknown>;
+}): { readonly name: string; readonly load: () => Promise<Adapter> } {
+  if (options.adapter) {
+    const adapter = options.adapter;
+    return { name: adapter.name, load: async () => adapter };
+  }
+  const url = options.url ?? "memory://";
+  const extra = options.adapters ?? {};
+  const name = urlScheme(url, extra);
+  const now = adapterFromUrlNow(url, options.adapterOptions, extra);
+  return { name, load: now ? async () => now : () => adapterFromUrl(url, options.adapterOptions, extra) };
+}

@@ -17,7 +17,7 @@ export type Address = QueueAddress | TopicAddress;
 /** A point-to-point queue: each message reaches exactly one consumer. */
 export interface QueueAddress {
   readonly kind: "queue";
-  /** Validated by core: 1-200 chars of `[A-Za-z0-9._-]`, not starting with `.` or `-`. */
+  /** Validated by core: 1-200 chars of `[A-Za-z0-9._-]`, not starting with `.` or `-`, no `..`. */
   readonly name: string;
 }
 
@@ -52,7 +52,7 @@ export interface OutboundMessage {
   /** Encoded body; may be empty. */
   readonly body: Uint8Array;
   /**
-   * String headers, including core's own `omnibus-*` headers (content type, attempt, dead-letter
+   * String headers, including core's own `omnibus-*` headers (content type, dead-letter and reply
    * reason…). Adapters must round-trip every header unchanged (unicode, empty values).
    */
   readonly headers: Readonly<Record<string, string>>;
@@ -97,6 +97,8 @@ export interface Delivery {
    * it core starts every delivery it was handed.
    */
   readonly stale?: boolean;
+  // An adapter that reports `stale` frees the prefetch slot of such a delivery itself (its
+  // connection is gone: it will not be settled).
   /** Done: the broker may forget the message. Resolves when the ack was sent (or batched). */
   ack(): Promise<void>;
   /**
@@ -105,6 +107,7 @@ export interface Delivery {
    * topics, schedules); the message must not be lost if the process dies meanwhile.
    */
   nack(options?: { delayMs?: number }): Promise<void>;
+  // `delayMs` from core is a whole number of milliseconds from 0 to 2^31 - 1.
 }
 
 /** A running consumer. */
@@ -114,7 +117,11 @@ export interface ConsumerHandle {
    * settled; undelivered prefetched messages must be released to the broker.
    */
   stop(): Promise<void>;
-  /** Release everything (call after the in-flight deliveries were settled). */
+  /**
+   * Release everything: core calls it once the deliveries it started were settled, or once its
+   * `closeTimeoutMs` passed with handlers still running. Every delivery still unsettled then —
+   * including ones core never started — goes back to the broker (at once where it can).
+   */
   close(): Promise<void>;
 }
 
@@ -190,12 +197,16 @@ export interface Adapter<Native = unknown> {
   consume(source: Source, options: ConsumeOptions): Promise<ConsumerHandle>;
   /**
    * Make sure a topic group exists so that messages published from now on are kept for it,
-   * even before a consumer runs. Optional: core calls it from `client.ensureGroup`.
+   * even before a consumer runs. Required when `features.fanout` is declared (core calls it from
+   * `client.ensureGroup`, which fails with `UnsupportedFeatureError` without it).
    */
   ensureGroup?(topic: string, group: string): Promise<void>;
   /** Delete a queue and its messages (tests and ephemeral queues). Optional. */
   deleteQueue?(name: string): Promise<void>;
-  /** Close every connection. In-flight sends have settled by the time core calls it. */
+  /**
+   * Close every connection. Core's own sends have settled or timed out (`sendTimeoutMs`) by the
+   * time it calls this; a send still running in the adapter must end (reject) with the close.
+   */
   close(): Promise<void>;
 }
 

@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
-import type { OutboundMessage } from "./spi.js";
-
 /**
  * Helpers for tests of Omnibus applications and adapters: wait on conditions with deadlines,
  * never on fixed sleeps.
  * @module
  */
+import { randomUUID } from "node:crypto";
+import type { OutboundMessage } from "./spi.js";
 
 /** Options of {@link waitFor}. */
 export interface WaitForOptions {
@@ -61,7 +60,9 @@ export function setDifference(
 /** A promise with its resolve and reject exposed. */
 export function deferred<T = void>(): {
   promise: Promise<T>;
+  /** Fulfil `promise` with `value`. */
   resolve(value: T): void;
+  /** Reject `promise` with `error`. */
   reject(error: unknown): void;
 } {
   let resolve!: (value: T) => void;

@@ -98,7 +98,7 @@ export interface ConsumeContext {
   /** `queue` or `topic`. */
   readonly kind: "queue" | "topic";
   /** The client consuming (to send follow-up messages, for instance). */
-  readonly client: Client<any>;
+  readonly client: Client;
   /** Free-form per-message state for middleware. */
   readonly state: Record<string, unknown>;
 }
@@ -109,7 +109,7 @@ export interface SendContext {
   readonly destination: string;
   body: unknown;
   readonly options: SendOptions & { id: string; headers: Record<string, string> };
-  readonly client: Client<any>;
+  readonly client: Client;
 }
 
 /** A middleware: optional steps on the send path and on the consume path. */

@@ -5,8 +5,16 @@
  * @module
  */
 import { inspect } from "node:util";
-import { ErrorCode, OmnibusError } from "./errors.js";
-import { HeaderNames } from "./types.js";
+import {
+  DeadLetterError,
+  DecodeError,
+  ErrorCode,
+  OmnibusError,
+  RetryLaterError,
+  ValidationError,
+} from "../errors.js";
+import { backoffDelay, type RetryPolicy } from "../retry.js";
+import { HeaderNames } from "../types.js";
 
 /** Longest dead-letter reason kept; the rest of a long message is cut. */
 export const MAX_REASON_CHARS = 1024;
@@ -118,4 +126,39 @@ export function deadLetterHeaders(
   add(HeaderNames.DeadLetterReason, reason);
   add(HeaderNames.DeadLetterAt, info.at.toISOString());
   return out;
+}
+
+/** What becomes of a message whose handler failed. */
+export type Outcome =
+  /** Nack it: it comes back after `delayMs` with attempt + 1. */
+  | { readonly kind: "retry"; readonly delayMs: number }
+  /** Send it to the dead-letter queue, then ack it. */
+  | { readonly kind: "dead-letter" };
+
+/**
+ * The outcome of a failed attempt: `DeadLetterError`, `DecodeError` and `ValidationError`
+ * dead-letter at once; `RetryLaterError` retries after its own delay; other errors retry with
+ * the policy's backoff until the last attempt, then dead-letter.
+ */
+export function decide(
+  error: unknown,
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): Outcome {
+  if (error instanceof DeadLetterError || error instanceof DecodeError || error instanceof ValidationError) {
+    return { kind: "dead-letter" };
+  }
+  if (error instanceof RetryLaterError) return { kind: "retry", delayMs: clampDelay(error.delayMs) };
+  if (attempt >= policy.maxAttempts) return { kind: "dead-letter" };
+  return { kind: "retry", delayMs: backoffDelay(policy, attempt, random) };
+}
+
+/** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** A delay as adapters get it: a whole number of ms within 0..2^31 - 1 (NaN and negatives: 0). */
+export function clampDelay(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(MAX_DELAY_MS, Math.ceil(ms));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ErrorCode, RetryLaterError } from "./errors.js";
+import { ErrorCode, RetryLaterError } from "../errors.js";
+import { HeaderNames } from "../types.js";
 import { deadLetterHeaders, errorCode, errorMessage, headerBytes, MAX_REASON_CHARS } from "./outcome.js";
-import { HeaderNames } from "./types.js";
 
 describe("errorMessage and errorCode", () => {
   const cyclic: Record<string, unknown> = { a: 1 };

@@ -1,0 +1,403 @@
+/**
+ * The client: the application's side of Omnibus. Sending, consuming, request-reply and the
+ * lifecycle live here; the send path's checks are in `send.ts`, consumers in `consumer/`,
+ * request-reply in `request-reply.ts`.
+ * @module
+ */
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { jsonCodec } from "../codec.js";
+import { compose } from "../compose.js";
+import { errorMessage } from "../consumer/outcome.js";
+import { ConsumerRunner, runnerConfig } from "../consumer/runner.js";
+import type { Contract } from "../contract.js";
+import {
+  ClosedError,
+  ConfigError,
+  ConnectionError,
+  PublishError,
+  UnsupportedFeatureError,
+} from "../errors.js";
+import { shortId, uuidv7 } from "../ids.js";
+import type { Logger } from "../logger.js";
+import { validateName } from "../names.js";
+import { RequestBroker, replyHandler } from "../request-reply.js";
+import { adapterSourceOf } from "../resolve.js";
+import type { Adapter, Address, Features, OutboundMessage, Source } from "../spi.js";
+import {
+  type BatchItem,
+  type Client,
+  type ClientOptions,
+  type ConsumerOptions,
+  type Handler,
+  HeaderNames,
+  type Message,
+  type RequestOptions,
+  type SendContext,
+  type SendOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from "../types.js";
+import { withDeadline } from "../util.js";
+import type { ClientInternals } from "./internals.js";
+import { positiveInt, type ResolvedOptions, resolveOptions } from "./options.js";
+import { schemaFor, validate } from "./schema.js";
+import { checkSize, encode, type Normalised, normalise } from "./send.js";
+
+/**
+ * Request-reply inboxes are ephemeral queues named `<INBOX_PREFIX><client id>`. Adapters may rely
+ * on the prefix, e.g. to refuse to create a durable queue for a reply whose inbox is gone.
+ */
+export const INBOX_PREFIX = "omnibus.inbox.";
+
+/**
+ * Create a client. Nothing connects until the first call (or {@link Client.connect}).
+ *
+ * @example
+ * ```ts
+ * const bus = createClient({ url: process.env.BROKER_URL ?? "memory://" });
+ * await bus.consume("orders", async (msg) => console.log(msg.body));
+ * await bus.send("orders", { sku: "A-1", qty: 2 });
+ * await bus.close();
+ * ```
+ */
+export function createClient<const C extends Contract = Contract>(options: ClientOptions<C> = {}): Client<C> {
+  return new OmnibusClient<C>(options) as unknown as Client<C>;
+}
+
+class OmnibusClient<C extends Contract> implements AsyncDisposable {
+  readonly #options: ResolvedOptions;
+  readonly #adapterSource: () => Promise<Adapter>;
+  #adapter: Adapter | undefined;
+  #adapterName: string;
+  #connecting: Promise<Adapter> | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #subscriptions = new Set<ConsumerRunner>();
+  readonly #inflightSends = new Set<Promise<unknown>>();
+  #requests: RequestBroker | undefined;
+  readonly #clientId = shortId();
+  /** What consumers and the request broker use of this client. */
+  readonly #internals: ClientInternals;
+
+  constructor(options: ClientOptions<C>) {
+    this.#options = resolveOptions(options);
+    const o = this.#options;
+    this.#internals = {
+      client: this as unknown as Client,
+      logger: o.logger,
+      closeTimeoutMs: o.closeTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+      closing: () => this.#closing !== undefined,
+      decode: (headers, bytes) => o.codecs.decode(headers[HeaderNames.ContentType], bytes, jsonCodec),
+      sendPrepared: (adapter, address, message) => {
+        try {
+          checkSize(adapter, message.body, message.headers);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return this.#transmit(adapter, address, [message]);
+      },
+    };
+    const steps = this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m));
+    this.#sendChain = steps.length === 0 ? undefined : compose<SendContext>(steps, async () => {});
+    const source = adapterSourceOf(options); // throws ConfigError now for a bad URL
+    this.#adapterName = source.name;
+    this.#adapterSource = source.load;
+  }
+
+  get adapterName(): string {
+    return this.#adapter?.name ?? this.#adapterName;
+  }
+
+  get adapter(): Adapter {
+    if (!this.#adapter)
+      throw new ConfigError("the client is not connected yet: await client.connect() first");
+    return this.#adapter;
+  }
+
+  get features(): Features {
+    return this.adapter.features;
+  }
+
+  get logger(): Logger {
+    return this.#options.logger;
+  }
+
+  async connect(): Promise<void> {
+    await this.#ready();
+  }
+
+  #ready(): Promise<Adapter> {
+    if (this.#closing) return Promise.reject(new ClosedError("the client is closed"));
+    if (this.#adapter) return Promise.resolve(this.#adapter);
+    this.#connecting ??= (async () => {
+      const adapter = await this.#adapterSource();
+      adapter.useLogger?.(this.#options.logger);
+      await withDeadline(
+        adapter.connect(),
+        this.#options.connectTimeoutMs,
+        () =>
+          new ConnectionError(
+            `${adapter.name}: connect() did not finish within ${this.#options.connectTimeoutMs} ms`,
+          ),
+      );
+      this.#adapter = adapter;
+      return adapter;
+    })();
+    this.#connecting.catch(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  async send(queue: string, body: unknown, options: SendOptions = {}): Promise<string> {
+    const [id] = await this.#sendMany("queue", queue, [{ ...options, body }]);
+    return id!;
+  }
+
+  async sendBatch(queue: string, items: readonly BatchItem[]): Promise<string[]> {
+    if (!Array.isArray(items)) throw new ConfigError("sendBatch takes an array of { body, ...options }");
+    return this.#sendMany("queue", queue, items);
+  }
+
+  async publish(topic: string, body: unknown, options: SendOptions = {}): Promise<string> {
+    const [id] = await this.#sendMany("topic", topic, [{ ...options, body }]);
+    return id!;
+  }
+
+  async #sendMany(kind: "queue" | "topic", name: string, items: readonly BatchItem[]): Promise<string[]> {
+    validateName(kind, name);
+    const adapter = await this.#ready();
+    if (kind === "topic" && !adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    const prepared = await this.#prepareAll(adapter, kind, name, items);
+    await this.#transmit(adapter, { kind, name }, prepared);
+    return prepared.map((m) => m.id);
+  }
+
+  /** Send already-encoded messages, split to the adapter's batch size, tracked for close(). */
+  #transmit(adapter: Adapter, address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    if (this.#closing && !this.#draining) return Promise.reject(new ClosedError("the client is closed"));
+    const max = adapter.features.maxBatchSize;
+    let sent: Promise<void>;
+    if (messages.length <= max) {
+      sent = adapter.send(address, messages);
+    } else {
+      const chunks: Promise<void>[] = [];
+      for (let i = 0; i < messages.length; i += max)
+        chunks.push(adapter.send(address, messages.slice(i, i + max)));
+      sent = Promise.all(chunks).then(() => undefined);
+    }
+    const timeoutMs = this.#options.sendTimeoutMs;
+    const promise = withDeadline(
+      sent,
+      timeoutMs,
+      () =>
+        new PublishError(
+          `${adapter.name}: no confirm for ${messages.length} message(s) to ${address.kind} ${address.name} within ${timeoutMs} ms; they may or may not have been stored`,
+          { retryable: true },
+        ),
+    );
+    this.#inflightSends.add(promise);
+    const untrack = () => this.#inflightSends.delete(promise);
+    promise.then(untrack, untrack);
+    return promise;
+  }
+
+  /** True while close() still lets handlers send (replies, dead letters). */
+  #draining = false;
+
+  async #prepareAll(
+    adapter: Adapter,
+    kind: "queue" | "topic",
+    destination: string,
+    items: readonly BatchItem[],
+  ): Promise<OutboundMessage[]> {
+    if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
+    const schema = schemaFor(this.#options.contract, kind, destination);
+    if (this.#sendChain === undefined && schema === undefined) {
+      return items.map((item) => encode(adapter, this.#options.codec, item.body, normalise(adapter, item)));
+    }
+    return Promise.all(
+      items.map((item) =>
+        this.#throughMiddleware(adapter, kind, destination, item.body, normalise(adapter, item), schema),
+      ),
+    );
+  }
+
+  /** The client's send middleware, composed once; undefined when there is none. */
+  readonly #sendChain: ((ctx: SendContext) => Promise<void>) | undefined;
+
+  /** Run one message through the send middleware, validate it, encode it. */
+  async #throughMiddleware(
+    adapter: Adapter,
+    kind: "queue" | "topic",
+    destination: string,
+    body: unknown,
+    options: Normalised,
+    schema: StandardSchemaV1 | undefined,
+    what = `${kind} ${destination}`,
+  ): Promise<OutboundMessage> {
+    const ctx: SendContext = { kind, destination, body, options, client: this.#internals.client };
+    if (this.#sendChain) await this.#sendChain(ctx);
+    const checked = schema ? await validate(schema, ctx.body, what) : ctx.body;
+    return encode(adapter, this.#options.codec, checked, options);
+  }
+
+  // ---------------------------------------------------------------- consuming
+
+  async consume(queue: string, handler: Handler<any>, options: ConsumerOptions = {}): Promise<Subscription> {
+    validateName("queue", queue);
+    return this.#startConsumer({ kind: "queue", name: queue }, handler, options);
+  }
+
+  async subscribe(topic: string, options: SubscribeOptions, handler: Handler<any>): Promise<Subscription> {
+    validateName("topic", topic);
+    if (typeof options !== "object" || options === null)
+      throw new ConfigError("subscribe(topic, { group }, handler)");
+    validateName("group", options.group);
+    const adapter = await this.#ready();
+    if (!adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    return this.#startConsumer({ kind: "topic", name: topic, group: options.group }, handler, options);
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    validateName("topic", topic);
+    validateName("group", group);
+    const adapter = await this.#ready();
+    if (!adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    if (!adapter.ensureGroup)
+      throw new UnsupportedFeatureError(
+        `${adapter.name} declares fanout but has no ensureGroup(): cannot create a group ahead`,
+      );
+    await adapter.ensureGroup(topic, group);
+  }
+
+  async #startConsumer(
+    source: Source,
+    handler: Handler<any>,
+    options: ConsumerOptions,
+  ): Promise<Subscription> {
+    if (typeof handler !== "function") throw new ConfigError("handler must be a function");
+    const adapter = await this.#ready();
+    const runner = new ConsumerRunner(
+      runnerConfig(this.#internals, this.#options, adapter, source, handler, options),
+    );
+    this.#subscriptions.add(runner);
+    runner.onClosed = () => this.#subscriptions.delete(runner);
+    try {
+      await runner.start();
+    } catch (error) {
+      this.#subscriptions.delete(runner);
+      if (this.#closing)
+        throw new ClosedError("the client closed while the consumer was starting", { cause: error });
+      throw error;
+    }
+    if (this.#closing) {
+      // close() began while the consumer started: it shuts the runner down; this call fails.
+      await runner.shutdown(Date.now());
+      throw new ClosedError("the client closed while the consumer was starting");
+    }
+    return runner;
+  }
+
+  // ---------------------------------------------------------------- request-reply
+
+  async request(queue: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
+    validateName("queue", queue);
+    const adapter = await this.#ready();
+    const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, this.#options.requestTimeoutMs);
+    const schema = schemaFor(this.#options.contract, "request", queue);
+    this.#requests ??= new RequestBroker(this.#internals, adapter, `${INBOX_PREFIX}${this.#clientId}`);
+    const inbox = await this.#requests.inbox();
+    const normalised = normalise(adapter, options);
+    // A correlation id of its own: two requests given the same message id still get their own reply.
+    normalised.correlationId = uuidv7();
+    normalised.replyTo = inbox;
+    // Requests go through the send middleware like any send (tracing, tenancy headers…).
+    const message = await this.#throughMiddleware(
+      adapter,
+      "queue",
+      queue,
+      body,
+      normalised,
+      schema,
+      `request ${queue}`,
+    );
+    const correlationId = normalised.correlationId;
+    const reply = this.#requests.expect(correlationId, timeoutMs, queue);
+    // The timer runs from now; if the send itself outlives it, the rejection is read below.
+    reply.catch(() => {});
+    try {
+      await this.#transmit(adapter, { kind: "queue", name: queue }, [message]);
+    } catch (error) {
+      this.#requests.cancel(correlationId);
+      throw error;
+    }
+    const answer = await reply;
+    const responseSchema = schemaFor(this.#options.contract, "response", queue);
+    return responseSchema ? validate(responseSchema, answer, `response of ${queue}`) : answer;
+  }
+
+  async reply(
+    queue: string,
+    handler: (message: Message<any>) => unknown,
+    options: Omit<ConsumerOptions, "retry" | "deadLetterQueue"> = {},
+  ): Promise<Subscription> {
+    if (typeof handler !== "function") throw new ConfigError("handler must be a function");
+    const adapter = await this.#ready();
+    const contract = this.#options.contract;
+    return this.consume(
+      queue,
+      replyHandler(
+        {
+          client: this.#internals,
+          adapter,
+          queue,
+          codec: this.#options.codec,
+          requestSchema: schemaFor(contract, "request", queue),
+          responseSchema: schemaFor(contract, "response", queue),
+        },
+        handler,
+      ),
+      // Retries only if the handler's own reply path fails outright (it never throws otherwise).
+      { ...options, retry: { maxAttempts: 3 } },
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async #doClose(): Promise<void> {
+    this.#draining = true;
+    const deadline = Date.now() + this.#options.closeTimeoutMs;
+    await Promise.all([...this.#subscriptions].map((s) => s.shutdown(deadline)));
+    await this.#requests?.close();
+    await Promise.allSettled([...this.#inflightSends]);
+    this.#draining = false;
+    const adapter = this.#adapter ?? (await this.#connecting?.catch(() => undefined));
+    const ms = this.#options.closeTimeoutMs;
+    await withDeadline(
+      adapter?.close() ?? Promise.resolve(),
+      ms,
+      () => new Error(`not done within ${ms} ms`),
+    ).catch((error: unknown) =>
+      this.logger.warn(`${adapter?.name}: close() failed; giving up on it`, { error: errorMessage(error) }),
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * What a client shares with its consumers and its request broker — instead of public methods on
+ * the client object.
+ * @module
+ */
+import type { Logger } from "../logger.js";
+import type { Adapter, Address, OutboundMessage } from "../spi.js";
+import type { Client } from "../types.js";
+
+export interface ClientInternals {
+  /** The client as applications see it (middleware contexts carry it). */
+  readonly client: Client;
+  readonly logger: Logger;
+  readonly closeTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** True once close() began. */
+  closing(): boolean;
+  /** Decode a body by its content type with the client's codecs (`DecodeError`). */
+  decode(headers: Readonly<Record<string, string>>, bytes: Uint8Array): unknown;
+  /** Send an already-encoded message (dead letters, replies): size-checked, no middleware. */
+  sendPrepared(adapter: Adapter, address: Address, message: OutboundMessage): Promise<void>;
+}
