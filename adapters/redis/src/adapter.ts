@@ -143,6 +143,16 @@ export class RedisAdapter implements Adapter<RedisNative> {
       // message: ioredis rejects it with a bare "Connection is closed.".
       this.lastError = error;
     });
+    // Consumers recover what a reply lost with the main connection carried (claims), and wake up
+    // when it is back. One listener for all of them.
+    const closed = () => {
+      for (const c of this.consumers) c.onConnectionClosed();
+    };
+    this.client.on("close", closed);
+    this.client.on("-node", closed);
+    this.client.on("ready", () => {
+      for (const c of this.consumers) c.onConnectionReady();
+    });
     installScripts(this.client);
     this.acker = new Acker(this.client, this.scrub, (error) => this.log("acknowledgements failed", error));
     this.maintenance = new Maintenance(this.client, options, (error) =>
@@ -393,6 +403,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
     this.consumers.clear();
     await within(this.acker.flush(), 2000);
+    this.acker.close();
     this.maintenance.close();
     for (const c of this.blockingClients) c.disconnect();
     this.blockingClients.clear();

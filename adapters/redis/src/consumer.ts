@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
 import { ConnectionError } from "@omnibus/core";
+import { ReplyError } from "ioredis";
 import type { Acker } from "./acker.js";
 import { isCluster, type RedisClient } from "./client.js";
 import { decodeFields } from "./codec.js";
@@ -33,6 +34,8 @@ interface Read {
   readonly fields: Buffer[];
   /** Delivery count in the pending entries list. */
   readonly count: number;
+  /** When it was read (its reply arrived) or its lease last renewed. */
+  since: number;
 }
 
 /** An entry handed to core and not yet settled. */
@@ -41,7 +44,13 @@ interface Held {
   readonly id: string;
   readonly count: number;
   readonly attempt: number;
+  /** When its lease was last renewed (or it was delivered). */
   since: number;
+  /**
+   * Another consumer of the group has claimed the entry (this consumer's lease on it lapsed): it is
+   * that consumer's now, and its slot here was freed.
+   */
+  stale: boolean;
 }
 
 const RESOLVED = Promise.resolve();
@@ -54,6 +63,17 @@ class RedisDelivery implements Delivery {
     private readonly held: Held,
     readonly message: InboundMessage,
   ) {}
+
+  /**
+   * Another consumer of the group took the message over (this consumer's lease on it lapsed while
+   * Redis was unreachable): core does not start it; the other consumer delivers it. A connection
+   * loss alone does not make a delivery stale: entries are settled by id on whatever connection is
+   * up, and the pending entries list keeps them for this consumer across reconnections (and, with
+   * AOF, restarts).
+   */
+  get stale(): boolean {
+    return this.held.stale;
+  }
 
   ack(): Promise<void> {
     if (this.settled) return RESOLVED;
@@ -105,7 +125,20 @@ export class StreamConsumer implements ConsumerHandle {
   private loopEnded = false;
   private unsettled = 0;
   private readonly buffer: Read[] = [];
-  private readonly held = new Set<Held>();
+  /** Deliveries handed to core and not settled, by stream and entry id. */
+  private readonly held = new Map<string, Map<string, Held>>();
+  /** Entries being nacked, by stream (their nack script is on its way). */
+  private readonly nacking = new Map<string, Set<string>>();
+  /**
+   * Set when a connection of this consumer closed: a read or claim whose reply was lost with it may
+   * have left entries in this consumer's pending list that it never got. The loop then compares the
+   * list with what it holds before reading on (see {@link StreamConsumer.recover}).
+   */
+  private rescan = false;
+  /** A connection closed since the last recovery: other consumers are reconnecting too. */
+  private reconnected = false;
+  private renewing = false;
+  private renewFailing = false;
   private waiter: (() => void) | undefined;
   private waitingForSlots = false;
   private readonly cursors: string[];
@@ -124,6 +157,10 @@ export class StreamConsumer implements ConsumerHandle {
     // Read only once half the slots are free: fewer, larger reads (the other half keeps core busy).
     this.lowWater = Math.max(1, Math.floor(this.prefetch / 2));
     this.cursors = keys.streams.map(() => "0-0");
+    for (const stream of keys.streams) {
+      this.held.set(stream, new Map());
+      this.nacking.set(stream, new Set());
+    }
     this.blocking = ctx.newBlockingClient();
   }
 
@@ -158,6 +195,10 @@ export class StreamConsumer implements ConsumerHandle {
             cause: this.ctx.scrub.cause(cause),
           });
     }
+    // From now on, a closed blocking connection means a read's reply may have been lost (the
+    // adapter reports its main connection, with claims, acks and nacks, the same way).
+    for (const event of ["close", "-node"]) this.blocking.on(event, this.onConnectionClosed);
+    this.blocking.on("ready", this.onConnectionReady);
     const m = this.ctx.maintenance;
     m.addSchedules(this.keys.schedules);
     // Only a topic's main stream may be trimmed while it has no group (nobody reads it then).
@@ -187,6 +228,20 @@ export class StreamConsumer implements ConsumerHandle {
     return this.closing;
   }
 
+  /**
+   * A connection of this consumer closed (its blocking connection, or the adapter's main one):
+   * recover what a lost reply may have carried once connected again.
+   */
+  readonly onConnectionClosed = (): void => {
+    this.rescan = true;
+    this.reconnected = true;
+  };
+
+  /** Connected again: wake the loop (it may be backing off after failed reads). */
+  readonly onConnectionReady = (): void => {
+    if (this.running) this.wake();
+  };
+
   // ---------------------------------------------------------------- reading
 
   private async run(): Promise<void> {
@@ -204,6 +259,14 @@ export class StreamConsumer implements ConsumerHandle {
         // slots) go first.
         this.dispatch();
         let free = this.prefetch - this.unsettled - this.buffer.length;
+        if (this.rescan && free > 0 && this.ctx.client.status === "ready") {
+          // A connection closed since the last read: entries read or claimed for this consumer
+          // whose reply was lost are still pending for it. Take them back now, not after
+          // claimIdleMs, before reading new ones.
+          await this.recover(free);
+          this.dispatch();
+          free = this.prefetch - this.unsettled - this.buffer.length;
+        }
         if (free > 0 && Date.now() >= this.nextClaimAt) {
           await this.claim(free);
           this.dispatch();
@@ -231,6 +294,8 @@ export class StreamConsumer implements ConsumerHandle {
         if (this.running) this.dispatch();
       } catch (error) {
         if (!this.running) break;
+        // Whatever failed may have been executed without its reply arriving.
+        this.rescan = true;
         if (isNoGroup(error)) {
           // The stream or group is gone (Redis restarted without persistence, or someone deleted
           // it): create it again and carry on.
@@ -246,6 +311,7 @@ export class StreamConsumer implements ConsumerHandle {
   }
 
   private ingest(reply: [Buffer, [Buffer, Buffer[] | null][]][]): void {
+    const now = Date.now();
     for (const [streamKey, entries] of reply) {
       const stream = streamKey.toString();
       for (const [idBuf, fields] of entries) {
@@ -255,7 +321,10 @@ export class StreamConsumer implements ConsumerHandle {
           this.ctx.acker.ack(stream, this.keys.group, id);
           continue;
         }
-        this.buffer.push({ stream, id, fields, count: 1 });
+        // Read again while its delivery is being handled (Redis lost the read's effect, as with
+        // AOF `everysec`): the delivery in hand settles it.
+        if (this.held.get(stream)?.has(id)) continue;
+        this.buffer.push({ stream, id, fields, count: 1, since: now });
       }
     }
   }
@@ -277,7 +346,7 @@ export class StreamConsumer implements ConsumerHandle {
       for (const [idBuf, fields, count] of entries) {
         const id = idBuf.toString();
         if (this.isHeld(stream, id)) continue; // ours, still being handled
-        this.buffer.push({ stream, id, fields, count: Number(count) });
+        this.buffer.push({ stream, id, fields, count: Number(count), since: Date.now() });
         free--;
       }
     }
@@ -285,19 +354,107 @@ export class StreamConsumer implements ConsumerHandle {
   }
 
   private isHeld(stream: string, id: string): boolean {
-    for (const h of this.held) if (h.id === id && h.stream === stream) return true;
-    return false;
+    return this.held.get(stream)?.has(id) === true;
+  }
+
+  /**
+   * After a connection closed: compare this consumer's pending entries list with what it holds
+   * (one script per stream). Entries pending for it that it neither holds nor is settling were
+   * read or claimed for it by a command whose reply was lost: they are claimed again at once (a new
+   * delivery, `attempt + 1`) instead of waiting `claimIdleMs` for `XAUTOCLAIM`. What it holds has
+   * its lease renewed; what another consumer claimed meanwhile becomes stale. Other consumers'
+   * entries are not claimed for one `claimIntervalMs`, so that their consumers, reconnecting too,
+   * renew their leases first.
+   */
+  private async recover(free: number): Promise<void> {
+    this.rescan = false;
+    let more = false;
+    try {
+      for (const stream of this.keys.streams) {
+        const keep = this.heldIds(stream);
+        const skip = [...this.ctx.acker.unconfirmed(stream, this.keys.group), ...this.nacking.get(stream)!];
+        const claimed = await this.own(stream, keep, skip, Math.max(0, free));
+        for (const [idBuf, fields, count] of claimed.entries) {
+          const id = idBuf.toString();
+          if (this.isHeld(stream, id)) continue;
+          this.buffer.push({ stream, id, fields, count: Number(count), since: Date.now() });
+          free--;
+        }
+        if (claimed.more) more = true;
+      }
+    } catch (error) {
+      this.rescan = true;
+      throw error;
+    }
+    if (more) this.rescan = true;
+    if (this.reconnected) {
+      this.reconnected = false;
+      this.nextClaimAt = Math.max(this.nextClaimAt, Date.now() + this.ctx.options.claimIntervalMs);
+    }
+  }
+
+  /** Ids of `stream` this consumer holds: delivered and unsettled, or read and not handed out. */
+  private heldIds(stream: string): string[] {
+    const ids = [...this.held.get(stream)!.keys()];
+    for (const r of this.buffer) if (r.stream === stream) ids.push(r.id);
+    return ids;
+  }
+
+  /**
+   * Run the ownership script on one stream (see `OWN` in scripts.ts): renew the lease of `keep`,
+   * mark those another consumer took as stale, and claim back up to `max` entries pending for this
+   * consumer that are neither kept nor in `skip`.
+   */
+  private async own(
+    stream: string,
+    keep: readonly string[],
+    skip: readonly string[],
+    max: number,
+  ): Promise<{ more: boolean; entries: [Buffer, Buffer[], number][] }> {
+    const [more, entries, lost] = (await runScript(
+      this.ctx.client,
+      "omnibusOwn",
+      [stream],
+      [this.keys.group, this.name, max, keep.length, ...keep, ...skip],
+      true,
+    )) as [number, [Buffer, Buffer[], number][], Buffer[]];
+    if (lost.length > 0) this.lost(stream, new Set(lost.map((b) => b.toString())));
+    return { more: Number(more) === 1, entries };
+  }
+
+  /** Another consumer claimed these entries: stale deliveries (slots freed), dropped from the buffer. */
+  private lost(stream: string, ids: ReadonlySet<string>): void {
+    const held = this.held.get(stream)!;
+    for (const id of ids) {
+      const h = held.get(id);
+      if (!h) continue;
+      h.stale = true;
+      this.release(h);
+    }
+    for (let i = this.buffer.length - 1; i >= 0; i--) {
+      const r = this.buffer[i]!;
+      if (r.stream === stream && ids.has(r.id)) this.buffer.splice(i, 1);
+    }
   }
 
   /** Hand buffered entries to core while there are free prefetch slots. */
   private dispatch(): void {
-    const now = Date.now();
     let taken = 0;
     while (taken < this.buffer.length && this.unsettled < this.prefetch && this.running) {
       const read = this.buffer[taken++]!;
+      const held = this.held.get(read.stream)!;
+      // Read twice (a claim and a read, or a recovery, returned it): one delivery is enough.
+      if (held.has(read.id)) continue;
       const decoded = decodeFields(read.id, read.fields);
       const attempt = decoded.prior + read.count;
-      const held: Held = { stream: read.stream, id: read.id, count: read.count, attempt, since: now };
+      const h: Held = {
+        stream: read.stream,
+        id: read.id,
+        count: read.count,
+        attempt,
+        since: read.since,
+        stale: false,
+      };
       const native: RedisNativeMessage = {
         stream: read.stream,
         entryId: read.id,
@@ -316,30 +473,42 @@ export class StreamConsumer implements ConsumerHandle {
         attempt,
         native,
       };
-      const delivery = new RedisDelivery(this, held, message);
-      this.held.add(held);
+      const delivery = new RedisDelivery(this, h, message);
+      held.set(read.id, h);
       this.unsettled++;
       this.consume.onDelivery(delivery);
     }
     if (taken > 0) this.buffer.splice(0, taken);
   }
 
-  /** Ack a delivery (batched with the other acks of this event-loop turn). */
+  /**
+   * Ack a delivery (batched with the other acks of this event-loop turn). A stale one is acked too:
+   * its handler finished, so the consumer that took it over has nothing left to do.
+   */
   ack(held: Held): Promise<void> {
-    this.release(held);
+    if (!held.stale) this.release(held);
     this.ctx.acker.ack(held.stream, this.keys.group, held.id);
     return RESOLVED;
   }
 
-  /** Nack a delivery: re-added (now or after `delayMs`) and acked in one atomic script. */
-  nack(held: Held, delayMs: number): Promise<void> {
-    this.release(held);
-    return this.renack(held, delayMs);
+  /**
+   * Nack a delivery: re-added (now or after `delayMs`) and acked in one atomic script (which does
+   * nothing when the entry is another consumer's by now).
+   */
+  async nack(held: Held, delayMs: number): Promise<void> {
+    if (!held.stale) this.release(held);
+    const nacking = this.nacking.get(held.stream)!;
+    nacking.add(held.id);
+    try {
+      await this.renack(held, delayMs);
+    } finally {
+      nacking.delete(held.id);
+    }
   }
 
-  /** A delivery was settled: free its slot. */
+  /** A delivery was settled (or went stale): free its slot. */
   private release(held: Held): void {
-    this.held.delete(held);
+    if (!this.held.get(held.stream)!.delete(held.id)) return;
     this.unsettled--;
     if (!this.waitingForSlots) return;
     const free = this.prefetch - this.unsettled - this.buffer.length;
@@ -372,29 +541,69 @@ export class StreamConsumer implements ConsumerHandle {
 
   /**
    * Keep the entries this consumer holds from being claimed by others: `XCLAIM … JUSTID` to itself
-   * resets their idle time without counting a delivery.
+   * resets their idle time without counting a delivery; in the ownership script, so that an entry
+   * another consumer claimed meanwhile (this lease lapsed) is not taken back but becomes stale.
+   *
+   * While renewals fail (Redis unreachable), a lease that may lapse before the next renewal could
+   * (older than `claimIdleMs − renewMs`) is given up: its delivery becomes stale, so core does not
+   * start it while another consumer may be claiming it. Nothing is lost: whoever claims the entry
+   * delivers it, another consumer after `claimIdleMs` or this one on reconnecting (`recover`).
    */
   private async renew(renewMs: number): Promise<void> {
     const now = Date.now();
-    const byStream = new Map<string, string[]>();
-    const touch = (stream: string, id: string) => {
-      const list = byStream.get(stream);
-      if (list) list.push(id);
-      else byStream.set(stream, [id]);
-    };
-    for (const h of this.held.values()) {
-      if (now - h.since >= renewMs) {
-        h.since = now;
-        touch(h.stream, h.id);
+    // Checked on every tick: a renewal waiting for a reconnection (queued by ioredis) renews nothing.
+    if (this.renewFailing || this.ctx.client.status !== "ready") {
+      this.expire(now - (this.ctx.options.claimIdleMs - renewMs));
+    }
+    // Also after stop(): deliveries in hand stay valid until close().
+    if (this.renewing) return;
+    this.renewing = true;
+    const byStream = new Map<string, { held: Held[]; reads: Read[] }>();
+    for (const [stream, held] of this.held) {
+      const due: Held[] = [];
+      for (const h of held.values()) if (now - h.since >= renewMs) due.push(h);
+      const reads = this.buffer.filter((r) => r.stream === stream);
+      if (due.length > 0 || reads.length > 0) byStream.set(stream, { held: due, reads });
+    }
+    try {
+      await Promise.all(
+        [...byStream].map(async ([stream, { held, reads }]) => {
+          await this.own(stream, [...held.map((h) => h.id), ...reads.map((r) => r.id)], [], 0);
+          for (const h of held) h.since = Math.max(h.since, now);
+          for (const r of reads) r.since = Math.max(r.since, now);
+        }),
+      );
+      this.renewFailing = false;
+    } catch (error) {
+      // Tried again on the next tick (and by the loop's recovery once connected again). Only a
+      // connection failure puts the leases at risk: a reply error (the group is gone: Redis lost
+      // its data) leaves nobody to claim the entries.
+      if (!this.renewFailing) this.ctx.log("lease renewal failed; retrying", error);
+      this.renewFailing = !(error instanceof ReplyError);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /** Give up the leases renewed last before `cutoff`: stale deliveries, buffered entries dropped. */
+  private expire(cutoff: number): void {
+    let expired = false;
+    for (const held of this.held.values()) {
+      for (const h of held.values()) {
+        if (h.since >= cutoff) continue;
+        h.stale = true;
+        this.release(h);
+        expired = true;
       }
     }
-    for (const r of this.buffer) touch(r.stream, r.id);
-    if (byStream.size === 0) return;
-    const pipeline = this.ctx.client.pipeline();
-    for (const [stream, list] of byStream) {
-      pipeline.xclaim(stream, this.keys.group, this.name, 0, ...list, "JUSTID");
+    for (let i = this.buffer.length - 1; i >= 0; i--) {
+      if (this.buffer[i]!.since < cutoff) {
+        this.buffer.splice(i, 1);
+        expired = true;
+      }
     }
-    await pipeline.exec().catch((error) => this.ctx.log("lease renewal failed", error));
+    // Still pending for this consumer unless another one claims them: taken back on reconnecting.
+    if (expired) this.rescan = true;
   }
 
   // ---------------------------------------------------------------- waiting
@@ -458,8 +667,11 @@ export class StreamConsumer implements ConsumerHandle {
     clearInterval(this.renewTimer);
     await this.whenUp(() => this.ctx.acker.flush());
     // Deliveries not settled by now are treated as if this consumer had died: next attempt.
-    const unsettled = [...this.held.values()].map((h) => ({ stream: h.stream, id: h.id, count: h.count }));
-    this.held.clear();
+    const unsettled: { stream: string; id: string; count: number }[] = [];
+    for (const held of this.held.values()) {
+      for (const h of held.values()) unsettled.push({ stream: h.stream, id: h.id, count: h.count });
+      held.clear();
+    }
     await this.whenUp(() => this.releaseEntries(unsettled));
     const m = this.ctx.maintenance;
     m.removeSchedules(this.keys.schedules);
@@ -471,6 +683,8 @@ export class StreamConsumer implements ConsumerHandle {
         : runScript(this.ctx.client, "omnibusForgetConsumer", this.keys.streams, [this.keys.group, this.name])
       ).catch((error) => this.ctx.log("consumer cleanup failed", error)),
     );
+    for (const event of ["close", "-node"]) this.blocking.off(event, this.onConnectionClosed);
+    this.blocking.off("ready", this.onConnectionReady);
     this.ctx.dropBlockingClient(this.blocking);
   }
 

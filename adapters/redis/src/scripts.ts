@@ -120,6 +120,68 @@ return { r[1], out }
 `;
 
 /**
+ * What a consumer holds, checked against its pending entries list, and what the list holds that the
+ * consumer does not know about. KEYS[1] = stream; ARGV = group, consumer, most entries to claim,
+ * n, then n ids the consumer holds (delivered and unsettled, or read and not yet handed out), then
+ * ids it must not claim (acks and nacks on their way).
+ *
+ * - Each held id still pending for this consumer has its idle time reset (`XCLAIM … JUSTID`: the
+ *   lease renewed, the delivery count unchanged); one pending for another consumer is returned as
+ *   lost (that consumer claimed it); one not pending at all is left alone.
+ * - Entries pending for this consumer that it neither holds nor is settling were read for it without
+ *   it ever getting them (the reply of an `XREADGROUP` or a claim was lost with its connection):
+ *   up to the given number of them are claimed again (`XCLAIM`, counting a delivery) and returned.
+ *
+ * Returns { 1 when more such entries are left, { { entry id, fields, delivery count }, … }, lost ids }.
+ */
+export const OWN = `
+local group, me = ARGV[1], ARGV[2]
+local max = tonumber(ARGV[3])
+local n = tonumber(ARGV[4])
+local known = {}
+local lost = {}
+local renew = {}
+for i = 5, 4 + n do
+  local id = ARGV[i]
+  known[id] = true
+  local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)
+  if p[1] then
+    if p[1][2] == me then renew[#renew + 1] = id else lost[#lost + 1] = id end
+  end
+end
+local i = 1
+while i <= #renew do
+  local args = { 'XCLAIM', KEYS[1], group, me, 0 }
+  for j = i, math.min(i + 999, #renew) do args[#args + 1] = renew[j] end
+  args[#args + 1] = 'JUSTID'
+  redis.call(unpack(args))
+  i = i + 1000
+end
+for j = 5 + n, #ARGV do known[ARGV[j]] = true end
+local out = {}
+local more = 0
+if max > 0 then
+  local start = '-'
+  while more == 0 do
+    local p = redis.call('XPENDING', KEYS[1], group, start, '+', 200, me)
+    for _, e in ipairs(p) do
+      if not known[e[1]] then
+        if #out >= max then
+          more = 1
+          break
+        end
+        local c = redis.call('XCLAIM', KEYS[1], group, me, 0, e[1])
+        if c[1] and c[1][2] then out[#out + 1] = { e[1], c[1][2], e[4] + 1 } end
+      end
+    end
+    if #p < 200 then break end
+    start = '(' .. p[#p][1]
+  end
+end
+return { more, out, lost }
+`;
+
+/**
  * Trim acknowledged entries. KEYS[1] = stream; ARGV[1] = '1' for a queue stream (never trimmed
  * while it has no group: its messages wait for the first consumer), ARGV[2] = acknowledged entries
  * to keep anyway, ARGV[3] = idle ms after which a consumer with nothing pending is forgotten.
