@@ -62,9 +62,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The adapter skeleton under the whole conformance suite (both tiers).
+          name: "example-skeleton",
+          include: ["examples/adapter-skeleton/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "examples",
           include: ["examples/**/*.test.ts"],
-          exclude: ["**/node_modules/**", "**/dist/**"],
+          exclude: ["**/node_modules/**", "**/dist/**", "examples/adapter-skeleton/**"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
