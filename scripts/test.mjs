@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm test`: the full suite on a fresh machine.
 //  1. installs the workspace if needed (pnpm install --frozen-lockfile);
-//  2. type-checks every package (tsc -b) and lints (biome check);
+//  2. type-checks every package (tsc -b), lints (biome check) and, on a full run, builds the API
+//     reference (TypeDoc into .omnibus/docs; a TypeDoc warning fails the run);
 //  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
 //     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
 //  4. runs vitest over the workspace and prints a one-line summary;
@@ -35,6 +36,11 @@ if (!existsSync(join(root, "node_modules", ".modules.yaml"))) {
 }
 step("type check (tsc -b)", "pnpm", ["exec", "tsc", "-b"]);
 step("lint (biome check)", "pnpm", ["exec", "biome", "check", "."]);
+// The API reference from TSDoc (`pnpm run docs`: typedoc.json, a warning is an error; plain
+// `pnpm docs` is pnpm's own command, handed to `npm docs`).
+if (args.length === 0) {
+  step("API docs (pnpm run docs)", "pnpm", ["--silent", "run", "docs"]);
+}
 
 // Which brokers: those of the projects asked for, or all of them.
 const projectBrokers = {
@@ -43,6 +49,8 @@ const projectBrokers = {
   sqs: ["sqs", "sns"],
   nats: ["nats"],
   redis: ["redis"],
+  // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
+  repo: ["redis"],
 };
 const projects = args.flatMap((a, i) =>
   a === "--project" ? [args[i + 1]] : a.startsWith("--project=") ? [a.slice(10)] : [],
@@ -67,7 +75,11 @@ const vitest = spawnSync(
 let faults = { status: 0 };
 if (args.length === 0 && vitest.status === 0) {
   process.stdout.write("\n== conformance fault score (pnpm conformance:faults)\n");
-  faults = spawnSync("pnpm", ["--silent", "conformance:faults"], { cwd: root, stdio: "inherit", env: process.env });
+  faults = spawnSync("pnpm", ["--silent", "conformance:faults"], {
+    cwd: root,
+    stdio: "inherit",
+    env: process.env,
+  });
 }
 
 let summary = "";
@@ -84,7 +96,9 @@ process.stdout.write(`tests: ${summary}\n`);
 if (args.length === 0 && vitest.status === 0) {
   try {
     const f = JSON.parse(readFileSync(join(root, ".omnibus", "faults.json"), "utf8"));
-    process.stdout.write(`fault score: ${f.caught} of ${f.seeded} seeded faults caught (${f.percent.toFixed(1)} %)\n`);
+    process.stdout.write(
+      `fault score: ${f.caught} of ${f.seeded} seeded faults caught (${f.percent.toFixed(1)} %)\n`,
+    );
   } catch {
     process.stdout.write("fault score: no result was written\n");
   }

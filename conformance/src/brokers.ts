@@ -1,6 +1,7 @@
 /**
  * `@omnibus/conformance/brokers`: real brokers on loopback for tests, and private instances
  * for restart and failure tests. See conformance/README.md, section "Brokers".
+ * @module
  */
 
 export type { BrokerName, BrokerSource } from "./brokers/config.js";

@@ -38,6 +38,7 @@ export interface Case<C extends CaseContext = CaseContext> {
   skip?(env: CaseEnv): string | undefined;
   /** The whole case's deadline before `timeScale`; the case's own waits are shorter. */
   readonly timeoutMs: number | ((env: CaseEnv) => number);
+  /** The case itself: resolves when the obligation holds, throws a `ConformanceFailure` when not. */
   run(ctx: C): Promise<void>;
 }
 
@@ -91,7 +92,9 @@ export interface Recorder {
   ids(): string[];
   /** The deliveries of one id, in order. */
   of(id: string): Received[];
+  /** Ack a delivery through the adapter's `ack`. */
   ack(received: Received): Promise<void>;
+  /** Nack a delivery through the adapter's `nack`, for redelivery after `delayMs`. */
   nack(received: Received, delayMs?: number): Promise<void>;
   /** Wait until at least `n` deliveries were recorded. */
   waitForCount(n: number, ms: number, what: string): Promise<void>;

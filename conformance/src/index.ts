@@ -1,6 +1,7 @@
 /**
  * `@omnibus/conformance`: the suite every Omnibus adapter passes against its real broker.
  * @module
+ * @mergeModuleWith <project>
  */
 
 export {

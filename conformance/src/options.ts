@@ -107,6 +107,7 @@ export interface ProxyHarness {
   adapter(): Adapter;
   /** Drop every connection and refuse new ones for `ms`, then restore; resolves once restored. */
   cut(ms: number): Promise<void>;
+  /** Stop the proxy and release what the harness started. */
   close(): Promise<void>;
 }
 
@@ -115,10 +116,14 @@ export interface ResolvedConformanceOptions
   extends Required<
     Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy">
   > {
+  /** As given: {@link ConformanceOptions.unreachable}. */
   readonly unreachable: ConformanceOptions["unreachable"];
   readonly leaseMs: number | undefined;
+  /** As given: {@link ConformanceOptions.checkNative}. */
   readonly checkNative: ConformanceOptions["checkNative"];
+  /** As given: {@link ConformanceOptions.restart}. */
   readonly restart: ConformanceOptions["restart"];
+  /** As given: {@link ConformanceOptions.proxy}. */
   readonly proxy: ConformanceOptions["proxy"];
 }
 

@@ -32,7 +32,9 @@ export interface TcpProxy {
   pause(ms?: number): Promise<void>;
   /** Accept and forward again. */
   restore(): Promise<void>;
+  /** Close the listener and every connection. */
   close(): Promise<void>;
+  /** {@link TcpProxy.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

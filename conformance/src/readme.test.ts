@@ -18,7 +18,7 @@ const NONE: Features = {
 };
 
 /** The case table of the README, made from the cases themselves. */
-export function caseTable(): string {
+function caseTable(): string {
   const options = resolveConformanceOptions({ name: "x", adapter: () => ({}) as never });
   const rows = allCases.map((c) => {
     const when = c.skip?.({ features: NONE, options });

@@ -60,7 +60,7 @@ export function summaryLine(report: ConformanceReport): string {
   return `${report.adapter}: ${parts.join(", ")} in ${(report.ms / 1000).toFixed(1)} s`;
 }
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
@@ -69,29 +69,29 @@ const escape = (text: string) =>
 /** A self-contained HTML page: the declared features and a matrix of cases by result. */
 export function htmlReport(report: ConformanceReport): string {
   const features = Object.entries(report.features)
-    .map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(String(v))}</td></tr>`)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`)
     .join("");
   const rows = report.cases
     .map(
       (c) =>
-        `<tr class="${c.status}" data-case="${escape(c.id)}"><td>${escape(c.tier)}</td><td><code>${escape(c.id)}</code></td><td>${escape(
+        `<tr class="${c.status}" data-case="${escapeHtml(c.id)}"><td>${escapeHtml(c.tier)}</td><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(
           c.title,
-        )}</td><td class="status">${escape(c.status)}</td><td>${escape(c.message ?? c.reason ?? "")}</td><td>${
+        )}</td><td class="status">${escapeHtml(c.status)}</td><td>${escapeHtml(c.message ?? c.reason ?? "")}</td><td>${
           c.status === "passed" || c.status === "failed" || c.status === "timed-out" ? c.ms : ""
         }</td></tr>`,
     )
     .join("\n");
   const t = report.totals;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Omnibus conformance: ${escape(report.adapter)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Omnibus conformance: ${escapeHtml(report.adapter)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 tr.passed .status{background:#d9f2d9}tr.failed .status,tr.timed-out .status{background:#f8d0d0}
 tr.skipped .status{background:#eee}tr.filtered .status{background:#f4f4f4;color:#888}code{font-size:13px}
 </style></head><body>
-<h1>Omnibus conformance: ${escape(report.adapter)}</h1>
-<p id="summary">${t.passed} passed, ${t.failed + t["timed-out"]} failed, ${t.skipped} skipped, ${t.filtered} not run — ${escape(report.at)}, ${(report.ms / 1000).toFixed(1)} s</p>
+<h1>Omnibus conformance: ${escapeHtml(report.adapter)}</h1>
+<p id="summary">${t.passed} passed, ${t.failed + t["timed-out"]} failed, ${t.skipped} skipped, ${t.filtered} not run — ${escapeHtml(report.at)}, ${(report.ms / 1000).toFixed(1)} s</p>
 <h2>Declared features</h2><table id="features">${features}</table>
 <h2>Cases</h2>
 <table id="cases"><thead><tr><th>tier</th><th>case</th><th>obligation</th><th>result</th><th>why</th><th>ms</th></tr></thead><tbody>

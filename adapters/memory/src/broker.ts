@@ -48,6 +48,7 @@ export class MemoryQueue {
     return n;
   }
 
+  /** Add a message at delivery `attempt` with send sequence `seq`; with `delayMs` it is ready later. */
   enqueue(message: OutboundMessage, attempt: number, seq: number): void {
     const stored: Stored = { message, attempt, seq };
     if (message.delayMs && message.delayMs > 0) {
@@ -95,6 +96,7 @@ export class MemoryQueue {
     return undefined;
   }
 
+  /** Start delivering to `consumer`, round-robin with the queue's other consumers. */
   attach(consumer: MemoryConsumer): void {
     this.#consumers.push(consumer);
     this.dispatch();
@@ -117,6 +119,7 @@ export class MemoryQueue {
     consumer.held.clear();
   }
 
+  /** Hand ready messages, highest priority first, to active consumers below their prefetch. */
   dispatch(): void {
     if (this.#dispatching) return;
     this.#dispatching = true;
@@ -239,6 +242,7 @@ export class MemoryBroker {
     return queue;
   }
 
+  /** Enqueue a message on queue `name`; `PublishError` when it was an ephemeral queue since deleted. */
   sendToQueue(name: string, message: OutboundMessage): void {
     if (this.#retired.has(name)) {
       // As a broker refuses to route to a deleted temporary queue (AMQP mandatory, NATS no responders).
@@ -260,6 +264,7 @@ export class MemoryBroker {
     return this.queue(name);
   }
 
+  /** Enqueue a message on the queue of every group of `topic`; dropped when the topic has no group. */
   publish(topic: string, message: OutboundMessage): void {
     const groups = this.#topics.get(topic);
     if (!groups) return;
@@ -267,6 +272,7 @@ export class MemoryBroker {
     for (const queue of groups.values()) queue.enqueue(message, 1, seq);
   }
 
+  /** Delete queue `name` and what it holds. */
   deleteQueue(name: string): void {
     this.#queues.get(name)?.destroy();
     this.#queues.delete(name);

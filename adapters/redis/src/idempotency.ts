@@ -37,6 +37,7 @@ export interface RedisIdempotencyStore extends IdempotencyStore {
   extend(key: string, token: string, lockMs: number): Promise<boolean>;
   /** Close the store's own client (no-op when it was given one). */
   close(): Promise<void>;
+  /** {@link RedisIdempotencyStore.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

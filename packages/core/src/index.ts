@@ -1,6 +1,7 @@
 /**
  * `@omnibus/core`: one messaging API for every broker.
  * @module
+ * @mergeModuleWith <project>
  */
 export { createClient, INBOX_PREFIX } from "./client/client.js";
 export type { Codec } from "./codec.js";

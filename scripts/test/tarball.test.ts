@@ -1,0 +1,179 @@
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { root } from "./fresh.js";
+
+// The packages as a user receives them: packed with `pnpm pack` (the prepack build), checked with
+// publint and attw (scripts/check-packages.mjs), installed with npm into a new app outside the
+// workspace, and run with plain `node` — no tsx, no `@omnibus/source` condition, no workspace.
+const dirs: Record<string, string> = {
+  "@omnibus/core": "packages/core",
+  "@omnibus/memory": "adapters/memory",
+  "@omnibus/redis": "adapters/redis",
+};
+const packages = Object.keys(dirs);
+const manifest = (name: string) => JSON.parse(readFileSync(join(root, dirs[name]!, "package.json"), "utf8"));
+/** The file `pnpm pack` writes for a package. */
+const tarballOf = (name: string) =>
+  `${name.replace(/^@/, "").replace("/", "-")}-${manifest(name).version}.tgz`;
+// The ioredis the redis adapter is tested with (its devDependency), as the app's peer.
+const ioredis: string = manifest("@omnibus/redis").devDependencies.ioredis;
+
+const base = mkdtempSync(join(tmpdir(), "omnibus-tarball-"));
+const packs = join(base, "packs");
+const app = join(base, "app");
+
+/** The environment of a user's shell: nothing of the pnpm, vitest or Node options running this test. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (
+      key.startsWith("npm_") ||
+      key.startsWith("PNPM_") ||
+      key === "VITEST" ||
+      key.startsWith("VITEST_") ||
+      key === "NODE_OPTIONS" ||
+      key === "NODE_ENV"
+    )
+      delete env[key];
+  }
+  return env;
+}
+
+function run(command: string, args: string[], cwd: string, timeoutMs: number) {
+  const started = Date.now();
+  const r = spawnSync(command, args, { cwd, env: userEnv(), encoding: "utf8", timeout: timeoutMs });
+  const output = `${r.stdout ?? ""}\n${r.stderr ?? ""}`.trim();
+  return { status: r.status, output, stdout: r.stdout ?? "", s: ((Date.now() - started) / 1000).toFixed(1) };
+}
+
+// The app: one queue round trip on memory:// and one on Redis, by message id. Its Redis keys are
+// under a prefix of its own, removed at the end.
+const APP = `import { createClient } from "@omnibus/core";
+import { Redis } from "ioredis";
+
+// The suite's shared Redis (\`pnpm brokers up\`), as conformance's brokerUrl("redis") gives it.
+const redisUrl = process.env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379";
+const [queue, prefix] = process.argv.slice(2);
+const COUNT = 5;
+
+async function roundTrip(url) {
+  const bus = createClient({ url });
+  try {
+    const received = new Map();
+    let arrived;
+    const all = new Promise((resolve) => (arrived = resolve));
+    await bus.consume(queue, async (msg) => {
+      received.set(msg.id, msg.body);
+      if (received.size >= COUNT) arrived();
+    });
+    const sent = [];
+    for (let n = 0; n < COUNT; n++) sent.push(await bus.send(queue, { n }));
+    let timer;
+    const deadline = new Promise((resolve) => (timer = setTimeout(resolve, 20_000)));
+    await Promise.race([all, deadline]);
+    clearTimeout(timer);
+    return { adapter: bus.adapterName, sent, received: [...received.keys()], bodies: [...received.values()] };
+  } finally {
+    await bus.close();
+  }
+}
+
+const results = { resolved: import.meta.resolve("@omnibus/core") };
+results.memory = await roundTrip("memory://");
+const url = new URL(redisUrl);
+url.searchParams.set("prefix", prefix);
+try {
+  results.redis = await roundTrip(url.toString());
+} finally {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", prefix + ":*", "COUNT", 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  results.keysLeft = (await redis.scan("0", "MATCH", prefix + ":*", "COUNT", 10_000))[1].length;
+  await redis.quit();
+}
+console.log("@@RESULT " + JSON.stringify(results));
+`;
+
+describe("the published packages, from their tarballs", () => {
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it("pack cleanly and pass publint and attw (ESM-only profile)", { timeout: 150_000 }, () => {
+    mkdirSync(packs);
+    const check = run(
+      process.execPath,
+      [join(root, "scripts/check-packages.mjs"), "--pack-destination", packs, ...packages],
+      root,
+      140_000,
+    );
+    process.stdout.write(`pack + publint + attw (${packages.join(", ")}): ${check.s} s\n`);
+    expect(check.status, check.output).toBe(0);
+    for (const name of packages) expect(check.stdout).toMatch(new RegExp(`^${name}\\s+OK\\b`, "m"));
+    // No compiled test and no source test in a tarball.
+    for (const name of packages) {
+      const files = run("tar", ["tzf", join(packs, tarballOf(name))], packs, 10_000).stdout.split("\n");
+      expect(files).toContain("package/dist/src/index.js");
+      expect(files).toContain("package/dist/src/index.d.ts");
+      expect(files.filter((f) => /\.test\./.test(f) || f.includes("/test/"))).toEqual([]);
+    }
+  });
+
+  it("install with npm into a new app and run with plain node: memory:// and Redis", {
+    timeout: 150_000,
+  }, () => {
+    mkdirSync(app);
+    writeFileSync(
+      join(app, "package.json"),
+      `${JSON.stringify({ name: "omnibus-tarball-app", private: true, type: "module" }, null, 2)}\n`,
+    );
+    writeFileSync(join(app, "main.mjs"), APP);
+    expect(relative(root, app).startsWith(".."), "the app is outside the workspace").toBe(true);
+
+    const install = run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        ...packages.map((name) => join(packs, tarballOf(name))),
+        `ioredis@${ioredis}`,
+      ],
+      app,
+      120_000,
+    );
+    process.stdout.write(`npm install (3 tarballs + ioredis@${ioredis}): ${install.s} s\n`);
+    expect(install.status, install.output).toBe(0);
+
+    const queue = `tarball-${randomUUID()}`;
+    const prefix = `omnibus-tarball-${randomUUID().slice(0, 8)}`;
+    const main = run(process.execPath, ["main.mjs", queue, prefix], app, 60_000);
+    process.stdout.write(`app on memory:// and Redis: ${main.s} s\n`);
+    expect(main.status, main.output).toBe(0);
+    const line = main.stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
+    expect(line, main.output).toBeDefined();
+    const result = JSON.parse(line!.slice("@@RESULT ".length));
+
+    // The app ran the installed build, not the workspace's sources.
+    expect(result.resolved).toBe(`file://${join(app, "node_modules/@omnibus/core/dist/src/index.js")}`);
+    for (const [name, adapter] of [
+      ["memory", "memory"],
+      ["redis", "redis"],
+    ] as const) {
+      const r = result[name];
+      expect(r.adapter).toBe(adapter);
+      expect(r.sent).toHaveLength(5);
+      expect([...r.received].sort(), `${name}: the ids received`).toEqual([...r.sent].sort());
+      expect(r.bodies.map((b: { n: number }) => b.n).sort()).toEqual([0, 1, 2, 3, 4]);
+    }
+    expect(result.keysLeft, "Redis keys of the app left behind").toBe(0);
+  });
+});
