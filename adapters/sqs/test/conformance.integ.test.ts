@@ -13,11 +13,16 @@ describeConformance({
   adapter: () => sqs({ endpoint: brokerUrl("sqs"), ...SQS_CONFORMANCE.adapter, persistent: false }),
   // Nothing listens on port 1; the secret key must not show in any error.
   unreachable: (password) =>
-    sqs({ endpoint: "http://127.0.0.1:1", credentials: { accessKeyId: "omnibus", secretAccessKey: password } }),
+    sqs({
+      endpoint: "http://127.0.0.1:1",
+      credentials: { accessKeyId: "omnibus", secretAccessKey: password },
+    }),
   ...SQS_CONFORMANCE.suite,
   // A private ElasticMQ (in memory: the restart case proves that consumers resume, not durability),
   // and a TCP proxy in front of the shared one.
-  restart: restartHarness("sqs", (endpoint) => sqs({ endpoint, ...SQS_CONFORMANCE.adapter, persistent: false })),
+  restart: restartHarness("sqs", (endpoint) =>
+    sqs({ endpoint, ...SQS_CONFORMANCE.adapter, persistent: false }),
+  ),
   proxy: proxyHarness(brokerUrl("sqs"), (address) =>
     sqs({ endpoint: `http://${address}`, ...SQS_CONFORMANCE.adapter, persistent: false }),
   ),
