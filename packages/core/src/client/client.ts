@@ -40,6 +40,7 @@ import {
 import { withDeadline } from "../util.js";
 import type { ClientInternals } from "./internals.js";
 import { positiveInt, type ResolvedOptions, resolveOptions } from "./options.js";
+import { portable } from "./portable.js";
 import { schemaFor, validate } from "./schema.js";
 import { checkSize, encode, type Normalised, normalise } from "./send.js";
 
@@ -68,6 +69,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   readonly #options: ResolvedOptions;
   readonly #adapterSource: () => Promise<Adapter>;
   #adapter: Adapter | undefined;
+  #raw: Adapter | undefined;
   #adapterName: string;
   #connecting: Promise<Adapter> | undefined;
   #closing: Promise<void> | undefined;
@@ -109,9 +111,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   }
 
   get adapter(): Adapter {
-    if (!this.#adapter)
-      throw new ConfigError("the client is not connected yet: await client.connect() first");
-    return this.#adapter;
+    if (!this.#raw) throw new ConfigError("the client is not connected yet: await client.connect() first");
+    return this.#raw;
   }
 
   get features(): Features {
@@ -130,17 +131,15 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (this.#closing) return Promise.reject(new ClosedError("the client is closed"));
     if (this.#adapter) return Promise.resolve(this.#adapter);
     this.#connecting ??= (async () => {
-      const adapter = await this.#adapterSource();
+      const raw = await this.#adapterSource();
+      // Core's guards (closed state, error naming) around the adapter; `client.adapter` is the raw one.
+      const adapter = portable(raw);
       adapter.useLogger?.(this.#options.logger);
-      await withDeadline(
-        adapter.connect(),
-        this.#options.connectTimeoutMs,
-        () =>
-          new ConnectionError(
-            `${adapter.name}: connect() did not finish within ${this.#options.connectTimeoutMs} ms`,
-          ),
-      );
+      const ms = this.#options.connectTimeoutMs;
+      const late = () => new ConnectionError(`${adapter.name}: connect() did not finish within ${ms} ms`);
+      await withDeadline(adapter.connect(), ms, late);
       this.#adapter = adapter;
+      this.#raw = raw;
       return adapter;
     })();
     this.#connecting.catch(() => {
@@ -149,8 +148,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     return this.#connecting;
   }
 
-  // ---------------------------------------------------------------- sending
-
+  // ---- sending
   async send(queue: string, body: unknown, options: SendOptions = {}): Promise<string> {
     const [id] = await this.#sendMany("queue", queue, [{ ...options, body }]);
     return id!;
@@ -247,8 +245,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     return encode(adapter, this.#options.codec, checked, options);
   }
 
-  // ---------------------------------------------------------------- consuming
-
+  // ---- consuming
   async consume(queue: string, handler: Handler<any>, options: ConsumerOptions = {}): Promise<Subscription> {
     validateName("queue", queue);
     return this.#startConsumer({ kind: "queue", name: queue }, handler, options);
@@ -308,8 +305,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     return runner;
   }
 
-  // ---------------------------------------------------------------- request-reply
-
+  // ---- request-reply
   async request(queue: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
     validateName("queue", queue);
     const adapter = await this.#ready();
@@ -372,8 +368,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     );
   }
 
-  // ---------------------------------------------------------------- lifecycle
-
+  // ---- lifecycle
   close(): Promise<void> {
     this.#closing ??= this.#doClose();
     return this.#closing;
