@@ -16,7 +16,7 @@ import {
 } from "@omnibus/core";
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { RabbitConsumer } from "./consumer.js";
-import { amqpCode, Link, type Publisher } from "./link.js";
+import { amqpCode, BrokerTimeout, dropSocket, Link, type Publisher, within } from "./link.js";
 import { groupQueueName, internalNames, queueName, topicExchange } from "./names.js";
 import { type RabbitMQOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import {
@@ -38,6 +38,11 @@ export interface RabbitMQNative {
 
 /** The adapter {@link rabbitmq} returns: the SPI, with the optional parts always present. */
 export interface RabbitMQAdapter extends Adapter<RabbitMQNative>, AsyncDisposable {
+  /**
+   * The broker's version (`connection.start` server property `version`, e.g. "3.10.8") of the
+   * last connection; undefined before the first connect.
+   */
+  readonly serverVersion: string | undefined;
   ensureGroup(topic: string, group: string): Promise<void>;
   deleteQueue(name: string): Promise<void>;
   /**
@@ -60,7 +65,7 @@ export const INBOX_PREFIX = CORE_INBOX_PREFIX;
 /** Headers of amqplib's connection `clientProperties`. */
 const CLIENT_PRODUCT = "@omnibus/rabbitmq";
 
-/** How long closing waits for the copies consumers are republishing (nack, renumbering). */
+/** How long closing waits for the copies consumers are republishing (at most half its bound). */
 const CLOSE_SETTLE_MS = 5_000;
 
 /** A wait queue's lease (`x-expires`) outlives its TTL by this much; it is renewed well before. */
@@ -90,6 +95,20 @@ function describeAddress(address: Address): string {
   return `${address.kind} ${address.name}`;
 }
 
+function describeSource(source: Source): string {
+  return source.kind === "queue" ? `queue ${source.name}` : `topic ${source.name} group ${source.group}`;
+}
+
+/** The broker did not answer, or the connection went while waiting: retry later. */
+function connectionTrouble(error: unknown): boolean {
+  if (error instanceof BrokerTimeout || error instanceof ConnectionError) return true;
+  // A server error (403, 404, 406…) carries its reply code; a lost connection or channel does not.
+  return (
+    amqpCode(error) === undefined &&
+    /closed|closing|ended|ECONNRESET|EPIPE|socket/i.test((error as Error | null)?.message ?? "")
+  );
+}
+
 class RabbitMQAdapterImpl implements RabbitMQAdapter {
   readonly name = "rabbitmq";
   readonly features: Features;
@@ -104,6 +123,7 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   /** AMQP names of the ephemeral queues this adapter declared. */
   readonly #ephemeral = new Set<string>();
   readonly #internal: ReturnType<typeof internalNames>;
+  #serverVersion: string | undefined;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
@@ -121,6 +141,19 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     });
   }
 
+  get serverVersion(): string | undefined {
+    return this.#serverVersion;
+  }
+
+  /** Bounds the consumers use (see {@link ConsumerHost}). */
+  get operationTimeoutMs(): number {
+    return this.#o.operationTimeoutMs;
+  }
+
+  get closeTimeoutMs(): number {
+    return this.#o.closeTimeoutMs;
+  }
+
   get native(): RabbitMQNative {
     const link = this.#link;
     if (!link) throw new ConfigError("rabbitmq: not connected: await adapter.connect() first");
@@ -134,8 +167,16 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 
   // ------------------------------------------------------------------ connection
 
+  /** Connects; while reconnecting, waits at most `connectTimeoutMs` for the new connection. */
   async connect(): Promise<void> {
-    await this.#ensureLink();
+    if (this.#link?.open) return;
+    const ms = this.#o.connectTimeoutMs;
+    await this.#linkWithin(
+      "connect",
+      ms + 1_000,
+      () =>
+        new ConnectionError(`rabbitmq: no connection to ${this.#o.safeUrl} within ${ms} ms (reconnecting)`),
+    );
   }
 
   currentLink(): Link | undefined {
@@ -161,30 +202,38 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     return this.#connecting;
   }
 
-  /** Wait for a link, at most `sendWaitMs` (sends during a reconnect). */
-  async #linkWithin(what: string): Promise<Link> {
+  /**
+   * Wait for a link, at most `waitMs` (default `sendWaitMs`: sends during a reconnect), then a
+   * retryable `ConnectionError` (or what `onTimeout` makes).
+   */
+  async #linkWithin(what: string, waitMs = this.#o.sendWaitMs, onTimeout?: () => Error): Promise<Link> {
     const link = this.#link;
     if (link?.open) return link;
-    const waitMs = this.#o.sendWaitMs;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        this.#ensureLink(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new ConnectionError(
-                  `rabbitmq: ${what}: no connection to ${this.#o.safeUrl} within ${waitMs} ms (reconnecting)`,
-                ),
-              ),
-            waitMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(
+      this.#ensureLink(),
+      Math.max(1, waitMs),
+      onTimeout ??
+        (() =>
+          new ConnectionError(
+            `rabbitmq: ${what}: no connection to ${this.#o.safeUrl} within ${waitMs} ms (reconnecting)`,
+          )),
+    );
+  }
+
+  /**
+   * An operation (consume, ensureGroup, deleteQueue) within `operationTimeoutMs`: the wait for
+   * a connection and every broker answer included; a retryable `ConnectionError` after it.
+   */
+  async #operation<T>(what: string, run: (link: Link) => Promise<T>, onTimeout?: () => void): Promise<T> {
+    const ms = this.#o.operationTimeoutMs;
+    const timeout = () =>
+      new ConnectionError(`rabbitmq: ${what}: not done within ${ms} ms (${this.#o.safeUrl} did not answer)`);
+    const deadline = Date.now() + ms;
+    const link = await this.#linkWithin(what, ms, timeout);
+    return within(run(link), Math.max(1, deadline - Date.now()), () => {
+      onTimeout?.();
+      return timeout();
+    });
   }
 
   async #open(): Promise<Link> {
@@ -207,18 +256,27 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     }
     let publisher: ConfirmChannel;
     try {
-      publisher = await connection.createConfirmChannel();
+      const ms = this.#o.operationTimeoutMs;
+      publisher = await within(
+        connection.createConfirmChannel(),
+        ms,
+        () => new BrokerTimeout("opening the publisher channel", ms),
+      );
     } catch (error) {
-      await connection.close().catch(() => {});
+      dropSocket(connection);
       throw new ConnectionError(`rabbitmq: cannot open a channel on ${this.#o.safeUrl}`, { cause: error });
     }
-    const link = new Link(connection, publisher);
+    const link = new Link(connection, publisher, this.#o.operationTimeoutMs);
+    this.#serverVersion = link.serverVersion ?? this.#serverVersion;
     connection.on("error", () => {
       // 'close' follows; reconnect happens there.
     });
     connection.on("close", () => this.#lost(link));
     if (this.#closed) {
-      await connection.close().catch(() => {});
+      link.open = false;
+      await within(connection.close(), this.#o.closeTimeoutMs, () => new Error("close")).catch(() =>
+        dropSocket(connection),
+      );
       throw new ClosedError("rabbitmq: the adapter is closed");
     }
     this.#link = link;
@@ -340,13 +398,14 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   }
 
   /**
-   * The wait queue of one delay bucket: a durable quorum queue with `x-message-ttl` = the bucket
-   * and a dead-letter exchange (at-least-once dead-lettering), fed by a fanout exchange of the
-   * same name. A message published to it with routing key R is dead-lettered after the TTL with
-   * routing key R: to the default exchange (R = the origin queue) for queues, to
-   * `<ns>.delay.topics` (R = the topic, bound to the topic's exchange) for topics. Wait queues
-   * look the same whatever the adapter's options, so clients configured differently share them.
-   * Unused wait queues expire (`x-expires`); every use renews the lease well before it runs out.
+   * The wait queue of one delay bucket: a durable queue of the adapter's queue type with
+   * `x-message-ttl` = the bucket and a dead-letter exchange (at-least-once dead-lettering when
+   * quorum), fed by a fanout exchange of the same name. A message published to it with routing
+   * key R is dead-lettered after the TTL with routing key R: to the default exchange (R = the
+   * origin queue) for queues, to `<ns>.delay.topics` (R = the topic, bound to the topic's
+   * exchange) for topics. A wait queue declared by a client of the other queue type is used as
+   * it is. Unused wait queues expire (`x-expires`); every use renews the lease well before it
+   * runs out.
    */
   async #ensureWait(link: Link, bucket: number, kind: "queue" | "topic"): Promise<string> {
     const names = this.#internal;
@@ -356,13 +415,15 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     if (renewed !== undefined && Date.now() - renewed > WAIT_QUEUE_RENEW_MS) link.forget(key);
     await link.once(key, async () => {
       const args: Record<string, unknown> = {
-        "x-queue-type": "quorum",
         "x-message-ttl": bucket,
         "x-dead-letter-exchange": kind === "queue" ? "" : names.topicReturn,
-        "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
         "x-expires": bucket + WAIT_QUEUE_SLACK_MS,
       };
+      if (this.#o.queueType === "quorum") {
+        args["x-queue-type"] = "quorum";
+        args["x-dead-letter-strategy"] = "at-least-once"; // quorum queues only
+      }
       const at = Date.now();
       await this.#assertExchange(link, name, "fanout", { durable: true, autoDelete: true });
       try {
@@ -449,6 +510,10 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 
   // ------------------------------------------------------------------ sending
 
+  /**
+   * Resolves on the broker's confirm of every message; rejects with a retryable `PublishError`
+   * when they are not all confirmed within `sendTimeoutMs` (whatever the broker does).
+   */
   send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
     try {
@@ -461,9 +526,23 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     const publisher = link?.open ? link.publisherNow : undefined;
     if (link && publisher && !hasDelay(messages)) {
       const route = this.#readyRoute(link, address);
-      if (route) return this.#publishAll(publisher, address, route, messages);
+      if (route)
+        return this.#bounded(this.#publishAll(publisher, address, route, messages), address, messages);
     }
-    return this.#sendSlow(address, messages);
+    return this.#bounded(this.#sendSlow(address, messages), address, messages);
+  }
+
+  #bounded(sent: Promise<void>, address: Address, messages: readonly OutboundMessage[]): Promise<void> {
+    const ms = this.#o.sendTimeoutMs;
+    return within(
+      sent,
+      ms,
+      () =>
+        new PublishError(
+          `rabbitmq: send to ${describeAddress(address)}: no confirm for ${messages.length} message(s) within ${ms} ms (sendTimeoutMs); they may or may not have been stored`,
+          { retryable: true },
+        ),
+    );
   }
 
   #check(messages: readonly OutboundMessage[]): void {
@@ -625,12 +704,15 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
       attempt,
     );
     const what = () => `rabbitmq: redeliver to queue ${queue}`;
+    const ms = this.#o.sendTimeoutMs;
+    const confirmed = (p: Promise<void>) =>
+      within(p, ms, () => new PublishError(`${what()}: no confirm within ${ms} ms (sendTimeoutMs)`));
     if (delayMs > 0) {
       try {
         const wait = await this.#ensureWait(link, delayBucket(delayMs), "queue");
         const publisher = link.publisherNow ?? (await link.publisher());
         if (!alive()) return false;
-        await publisher.publish(wait, queue, body, options, what).confirmed;
+        await confirmed(publisher.publish(wait, queue, body, options, what).confirmed);
         return true;
       } catch {
         if (!link.open) throw new ConnectionError(`${what()}: the connection was lost`);
@@ -639,7 +721,7 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     }
     const publisher = link.publisherNow ?? (await link.publisher());
     if (!alive()) return false;
-    await publisher.publish("", queue, body, options, what).confirmed;
+    await confirmed(publisher.publish("", queue, body, options, what).confirmed);
     return true;
   }
 
@@ -649,11 +731,15 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     if (!Number.isInteger(options.prefetch) || options.prefetch < 1 || options.prefetch > 65_535) {
       throw new ConfigError(`rabbitmq: prefetch must be an integer within 1..65535, got ${options.prefetch}`);
     }
-    const link = await this.#ensureLink();
     const consumer = new RabbitConsumer(this, source, options);
     try {
-      await consumer.attach(link);
+      await this.#operation(
+        `consume ${describeSource(source)}`,
+        (link) => consumer.attach(link),
+        () => consumer.discard(),
+      );
     } catch (error) {
+      consumer.discard();
       throw this.#consumeError(error, source);
     }
     this.#consumers.add(consumer);
@@ -661,9 +747,9 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   }
 
   #consumeError(error: unknown, source: Source): Error {
-    if (error instanceof ConfigError || error instanceof ClosedError) return error;
-    const what =
-      source.kind === "queue" ? `queue ${source.name}` : `topic ${source.name} group ${source.group}`;
+    if (error instanceof ConfigError || error instanceof ClosedError || error instanceof ConnectionError)
+      return error;
+    const what = describeSource(source);
     const code = amqpCode(error);
     if (code === 403) {
       return new ConfigError(`rabbitmq: access refused consuming ${what}`, { cause: error });
@@ -688,12 +774,19 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     this.#consumers.delete(consumer);
   }
 
+  /** Within `operationTimeoutMs`, or a retryable `ConnectionError`. */
   async ensureGroup(topic: string, group: string): Promise<void> {
-    const link = await this.#ensureLink();
+    const what = `topic ${topic} group ${group}`;
     try {
-      await this.#ensureGroup(link, topic, group);
+      await this.#operation(`ensureGroup ${what}`, (link) => this.#ensureGroup(link, topic, group));
     } catch (error) {
-      throw this.#declareError(error, `topic ${topic} group ${group}`);
+      if (error instanceof ConnectionError) throw error;
+      if (connectionTrouble(error)) {
+        throw new ConnectionError(`rabbitmq: cannot declare ${what}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      throw this.#declareError(error, what);
     }
   }
 
@@ -701,20 +794,38 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     await this.deleteAmqpQueue(queueName(name));
   }
 
-  /** Delete a queue by its AMQP name (a consumer's own queue, a group queue). */
+  /**
+   * Delete a queue by its AMQP name (a consumer's own queue, a group queue), within
+   * `operationTimeoutMs` or a retryable `ConnectionError`.
+   */
   async deleteAmqpQueue(queue: string): Promise<void> {
-    const link = await this.#ensureLink();
     this.#deleted.add(queue);
-    link.forget(`q:${queue}`);
     this.#ephemeral.delete(queue);
     try {
-      await link.declare((ch) => ch.deleteQueue(queue));
+      await this.#operation(`delete queue ${queue}`, async (link) => {
+        link.forget(`q:${queue}`);
+        await link.declare((ch) => ch.deleteQueue(queue));
+      });
     } catch (error) {
       if (amqpCode(error) === 404) return;
+      if (error instanceof ConnectionError || error instanceof ClosedError) throw error;
       throw new ConnectionError(`rabbitmq: cannot delete queue ${queue}: ${(error as Error).message}`, {
         cause: error,
       });
     }
+  }
+
+  /** A consumer's ephemeral queue, on the live connection only (see {@link ConsumerHost}). */
+  async deleteEphemeral(queue: string, ms: number): Promise<void> {
+    const link = this.currentLink();
+    this.#ephemeral.delete(queue);
+    if (!link) return; // exclusive: it went with the connection that declared it
+    link.forget(`q:${queue}`);
+    await within(
+      link.declare((ch) => ch.deleteQueue(queue)),
+      ms,
+      () => new BrokerTimeout(`deleting queue ${queue}`, ms),
+    );
   }
 
   // ------------------------------------------------------------------ closing
@@ -724,19 +835,30 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     return this.#closing;
   }
 
+  /**
+   * Within `closeTimeoutMs` whatever the broker does: copies being republished get at most half
+   * of it, the connection's close handshake the rest; then the socket is dropped. A reconnect
+   * under way is not waited for: it sees the adapter closed and closes what it opened.
+   */
   async #doClose(): Promise<void> {
     this.#closed = true;
+    const bound = this.#o.closeTimeoutMs;
+    const deadline = Date.now() + bound;
     const consumers = [...this.#consumers];
     this.#consumers.clear();
     // Copies being republished (nack, renumbering) get their confirm, and their originals their
     // ack, before the connection goes: else the broker would redeliver those originals too.
-    await Promise.all(consumers.map((c) => c.settleInternal(CLOSE_SETTLE_MS)));
+    const settle = Math.min(CLOSE_SETTLE_MS, Math.floor(bound / 2));
+    await Promise.all(consumers.map((c) => c.settleInternal(settle)));
     for (const c of consumers) c.abandon();
-    const link = this.#link ?? (await this.#connecting?.catch(() => undefined));
+    const link = this.#link;
     this.#link = undefined;
     if (link?.open) {
       link.open = false;
-      await link.connection.close().catch(() => {});
+      const left = Math.max(1, deadline - Date.now());
+      await within(link.connection.close(), left, () => new BrokerTimeout("connection.close", bound)).catch(
+        () => dropSocket(link.connection),
+      );
     }
   }
 
@@ -746,7 +868,7 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 }
 
 /**
- * Create the RabbitMQ adapter (amqplib). Queues are durable (quorum by default), topics are
+ * Create the RabbitMQ adapter (amqplib). Queues are durable (classic by default), topics are
  * fanout exchanges with a queue per group, every send waits for publisher confirms, retries
  * and delays go through TTL wait queues (no plugin needed).
  *
@@ -773,6 +895,9 @@ const URL_OPTIONS = {
   heartbeatSeconds: "number",
   connectTimeoutMs: "number",
   sendWaitMs: "number",
+  sendTimeoutMs: "number",
+  operationTimeoutMs: "number",
+  closeTimeoutMs: "number",
   namespace: "string",
   connectionName: "string",
 } as const;

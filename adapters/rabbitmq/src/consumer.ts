@@ -7,7 +7,7 @@ import {
   type Source,
 } from "@omnibus/core";
 import type { Channel, ConsumeMessage } from "amqplib";
-import { amqpCode, type Link } from "./link.js";
+import { amqpCode, BrokerTimeout, type Link, within } from "./link.js";
 import { inboundMessage } from "./wire.js";
 
 /** What a consumer needs from its adapter. */
@@ -33,9 +33,16 @@ export interface ConsumerHost {
   deletedByUs(queue: string): boolean;
   /** The queue is gone: declare it again before the next consume. */
   forgetQueue(queue: string): void;
-  /** Delete a queue by its AMQP name. */
-  deleteAmqpQueue(queue: string): Promise<void>;
+  /**
+   * Delete a consumer's ephemeral queue on the live connection, within `ms`. Without a live
+   * connection there is nothing to delete: the queue is exclusive, so it went with the
+   * connection that declared it.
+   */
+  deleteEphemeral(queue: string, ms: number): Promise<void>;
   consumerClosed(consumer: RabbitConsumer): void;
+  /** Bound on one broker call (cancel), and on a consumer's whole close(). */
+  readonly operationTimeoutMs: number;
+  readonly closeTimeoutMs: number;
 }
 
 /**
@@ -107,8 +114,13 @@ export class ChannelState {
 
 const DONE: Promise<void> = Promise.resolve();
 
-/** How long a consumer's close() waits for the copies it is republishing. */
+/** How long a consumer's close() waits for the copies it is republishing (at most half its bound). */
 const CLOSE_SETTLE_MS = 5_000;
+
+/** Close a channel without waiting for the broker's close-ok (it may never come). */
+function closeQuietly(channel: Channel): void {
+  channel.close().catch(() => {});
+}
 
 /**
  * True when the broker counts this message's deliveries itself (`x-delivery-count`: quorum
@@ -137,6 +149,14 @@ class RabbitDelivery implements Delivery {
   ) {
     this.message = message ?? inboundMessage(raw);
     this.original = Buffer.from(raw.content);
+  }
+
+  /**
+   * True once the channel this delivery came on is gone (closed, or its connection lost): it can
+   * no longer be settled and the broker delivers the message again, so core does not start it.
+   */
+  get stale(): boolean {
+    return !this.state.open;
   }
 
   ack(): Promise<void> {
@@ -196,11 +216,19 @@ export class RabbitConsumer implements ConsumerHandle {
     return this.#closed;
   }
 
-  /** Declare and consume on `link`. Rejects if that fails. */
+  /**
+   * Declare and consume on `link`. Rejects if that fails, or with a {@link BrokerTimeout} when
+   * the broker leaves one call unanswered for `link.callTimeoutMs` (its channel is then left).
+   */
   async attach(link: Link): Promise<void> {
+    const ms = link.callTimeoutMs;
     const queue = await this.host.declareSource(link, this.source);
     this.#queue = queue;
-    const channel = await link.connection.createChannel();
+    const opening = link.connection.createChannel();
+    const channel = await within(opening, ms, () => {
+      opening.then(closeQuietly, () => {});
+      return new BrokerTimeout("opening a consumer channel", ms);
+    });
     const state = new ChannelState(channel);
     channel.on("error", () => {});
     channel.on("close", () => {
@@ -208,19 +236,42 @@ export class RabbitConsumer implements ConsumerHandle {
       if (this.#state === state) this.#lost();
     });
     try {
-      await channel.prefetch(this.options.prefetch);
+      await within(channel.prefetch(this.options.prefetch), ms, () => new BrokerTimeout("basic.qos", ms));
       this.#state = state;
-      const ok = await channel.consume(queue, (msg) => this.#onMessage(state, msg), { noAck: false });
+      const ok = await within(
+        channel.consume(queue, (msg) => this.#onMessage(state, msg), { noAck: false }),
+        ms,
+        () => new BrokerTimeout(`basic.consume of ${queue}`, ms),
+      );
       state.consumerTag = ok.consumerTag;
       this.#failures = 0;
     } catch (error) {
       if (amqpCode(error) === 404) this.host.forgetQueue(queue);
       if (this.#state === state) this.#state = undefined;
       state.open = false;
-      await channel.close().catch(() => {});
+      closeQuietly(channel);
       throw error;
     }
+    if (this.#closed) {
+      // Given up on (consume() timed out) or closed while starting: release what it got.
+      if (this.#state === state) this.#state = undefined;
+      state.open = false;
+      closeQuietly(channel);
+      return;
+    }
     if (this.#stopped) await this.#cancel(state);
+  }
+
+  /** consume() gave up on this consumer before it started: whatever it starts now is released. */
+  discard(): void {
+    this.#closed = true;
+    this.#stopped = true;
+    const state = this.#state;
+    this.#state = undefined;
+    if (state?.open) {
+      state.open = false;
+      closeQuietly(state.channel);
+    }
   }
 
   #onMessage(state: ChannelState, msg: ConsumeMessage | null): void {
@@ -240,8 +291,9 @@ export class RabbitConsumer implements ConsumerHandle {
       }
       return;
     }
-    // close() is waiting for republishes: what still arrives goes back with the channel.
-    if (this.#closed) return;
+    // close() is waiting for republishes, or the channel was given up on: what still arrives
+    // goes back with the channel.
+    if (this.#closed || !state.open) return;
     if (msg.fields.redelivered && !brokerCounts(msg)) {
       this.#renumber(state, msg);
       return;
@@ -401,10 +453,12 @@ export class RabbitConsumer implements ConsumerHandle {
     if (!state.open || tag === undefined) return;
     state.consumerTag = undefined;
     state.flush();
+    const ms = this.host.operationTimeoutMs;
     try {
-      await state.channel.cancel(tag);
+      await within(state.channel.cancel(tag), ms, () => new BrokerTimeout("basic.cancel", ms));
     } catch {
-      // channel closed meanwhile
+      // channel closed meanwhile, or the broker does not answer: closing the channel releases
+      // the prefetched messages anyway
     }
   }
 
@@ -414,24 +468,36 @@ export class RabbitConsumer implements ConsumerHandle {
     if (state) await this.#cancel(state);
   }
 
+  /**
+   * Within `closeTimeoutMs` whatever the broker does: waits (at most half of it) for the copies
+   * being republished, closes the channel, deletes an ephemeral queue on the live connection.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopped = true;
-    // Copies already published wait for their confirm, so that their originals are acked
-    // before the channel closes; those not yet published are not (the close gives them back).
-    await this.settleInternal(CLOSE_SETTLE_MS);
-    const state = this.#state;
-    this.#state = undefined;
-    if (state?.open) {
-      state.flush();
-      state.open = false;
-      // Closing the channel hands every unsettled delivery back to the broker.
-      await state.channel.close().catch(() => {});
+    const bound = this.host.closeTimeoutMs;
+    const deadline = Date.now() + bound;
+    const left = () => Math.max(1, deadline - Date.now());
+    try {
+      // Copies already published wait for their confirm, so that their originals are acked
+      // before the channel closes; those not yet published are not (the close gives them back).
+      await this.settleInternal(Math.min(CLOSE_SETTLE_MS, Math.floor(bound / 2)));
+      const state = this.#state;
+      this.#state = undefined;
+      if (state?.open) {
+        state.flush();
+        state.open = false;
+        // Closing the channel hands every unsettled delivery back to the broker.
+        await within(state.channel.close(), left(), () => new BrokerTimeout("channel.close", bound)).catch(
+          () => {},
+        );
+      }
+      if (this.ephemeral && this.#queue !== undefined)
+        await this.host.deleteEphemeral(this.#queue, left()).catch(() => {});
+    } finally {
+      this.host.consumerClosed(this);
     }
-    if (this.ephemeral && this.#queue !== undefined)
-      await this.host.deleteAmqpQueue(this.#queue).catch(() => {});
-    this.host.consumerClosed(this);
   }
 
   /** Drop the channel without talking to the broker (the adapter is closing the connection). */

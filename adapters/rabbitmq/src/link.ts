@@ -15,6 +15,41 @@ export function amqpCode(error: unknown): number | undefined {
   return typeof code === "number" ? code : undefined;
 }
 
+/** The broker did not answer a call within its bound (the caller maps it to its typed error). */
+export class BrokerTimeout extends Error {
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+  ) {
+    super(`${what}: no answer from the broker within ${ms} ms`);
+    this.name = "BrokerTimeout";
+  }
+}
+
+/**
+ * `promise`, or a rejection with `onTimeout()` after `ms`. The timer is unref'd: a bound never
+ * keeps the process alive by itself.
+ */
+export function within<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Drop a connection's socket without the AMQP close handshake (the broker may not answer it). */
+export function dropSocket(connection: ChannelModel): void {
+  const stream = (connection as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection
+    ?.stream;
+  try {
+    stream?.destroy?.();
+  } catch {
+    // already gone
+  }
+}
+
 /** amqplib's rejection of an RPC that was queued on a channel another RPC's failure closed. */
 function channelEnded(error: unknown): boolean {
   const message = (error as Error | null)?.message ?? "";
@@ -193,8 +228,17 @@ export class Link {
   constructor(
     readonly connection: ChannelModel,
     publisher: ConfirmChannel,
+    /** Bound on each broker call made through the link (declarations, opening channels). */
+    readonly callTimeoutMs = 15_000,
   ) {
     this.#publisher = new Publisher(publisher, this.#unroutable);
+  }
+
+  /** The broker's version from its `connection.start` properties, e.g. "3.10.8". */
+  get serverVersion(): string | undefined {
+    const version = (this.connection as { connection?: { serverProperties?: { version?: unknown } } })
+      .connection?.serverProperties?.version;
+    return typeof version === "string" ? version : undefined;
   }
 
   readonly #unroutable = (exchange: string, routingKey: string): void => {
@@ -213,15 +257,24 @@ export class Link {
   /** The publisher, reopening its channel if the broker closed it. */
   async publisher(): Promise<Publisher> {
     if (this.#publisher.open) return this.#publisher;
-    this.#publisherOpening ??= this.connection
-      .createConfirmChannel()
-      .then((ch) => {
-        this.#publisher = new Publisher(ch, this.#unroutable);
-        return this.#publisher;
+    if (!this.#publisherOpening) {
+      const opening = this.connection.createConfirmChannel();
+      this.#publisherOpening = within(opening, this.callTimeoutMs, () => {
+        // If it opens after all, too late, it is not used.
+        opening.then(
+          (ch) => ch.close().catch(() => {}),
+          () => {},
+        );
+        return new BrokerTimeout("opening the publisher channel", this.callTimeoutMs);
       })
-      .finally(() => {
-        this.#publisherOpening = undefined;
-      });
+        .then((ch) => {
+          this.#publisher = new Publisher(ch, this.#unroutable);
+          return this.#publisher;
+        })
+        .finally(() => {
+          this.#publisherOpening = undefined;
+        });
+    }
     return this.#publisherOpening;
   }
 
@@ -249,9 +302,17 @@ export class Link {
    */
   async declare<T>(fn: (channel: Channel) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const channel = await this.#topologyChannel();
+      const opening = this.#topologyChannel();
+      const timedOut = () => {
+        // The channel runs one call at a time: one the broker never answers wedges every call
+        // queued behind it. Leave that channel; the next call opens another.
+        if (this.#topology === opening) this.#topologyOpen = false;
+        opening.then((ch) => ch.close().catch(() => {})).catch(() => {});
+        return new BrokerTimeout("a declaration", this.callTimeoutMs);
+      };
+      const channel = await within(opening, this.callTimeoutMs, timedOut);
       try {
-        return await fn(channel);
+        return await within(fn(channel), this.callTimeoutMs, timedOut);
       } catch (error) {
         if (this.open && attempt < 3 && channelEnded(error)) continue;
         throw error;

@@ -7,13 +7,16 @@ describe("options", () => {
   it("fills every default", () => {
     const o = resolveOptions();
     expect(o).toMatchObject({
-      queueType: "quorum",
+      queueType: "classic",
       maxPriority: 0,
       singleActiveConsumer: false,
       maxMessageBytes: 16 * 1024 * 1024,
       maxBatchSize: 1000,
       connectTimeoutMs: 10_000,
       sendWaitMs: 10_000,
+      sendTimeoutMs: 30_000,
+      operationTimeoutMs: 15_000,
+      closeTimeoutMs: 5_000,
       reconnect: { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: Number.POSITIVE_INFINITY },
       namespace: "omnibus",
     });
@@ -21,8 +24,9 @@ describe("options", () => {
     expect(o.safeUrl).toBe("amqp://guest:***@127.0.0.1:5672?heartbeat=30");
   });
 
-  it("priorities imply classic queues; quorum with priorities is refused", () => {
+  it("classic by default (with priorities too); quorum on request, but not with priorities", () => {
     expect(resolveOptions({ maxPriority: 5 }).queueType).toBe("classic");
+    expect(resolveOptions({ queueType: "quorum" }).queueType).toBe("quorum");
     expect(() => resolveOptions({ maxPriority: 5, queueType: "quorum" })).toThrow(ConfigError);
     expect(() => resolveOptions({ maxPriority: 256 })).toThrow(ConfigError);
   });
@@ -44,6 +48,10 @@ describe("options", () => {
       expect((error as Error).message).not.toContain("hunter2");
     }
     expect(() => resolveOptions({ maxBatchSize: 0 })).toThrow(ConfigError);
+    for (const name of ["sendTimeoutMs", "operationTimeoutMs", "closeTimeoutMs"]) {
+      expect(() => resolveOptions({ [name]: 0 }), name).toThrow(ConfigError);
+      expect(() => resolveOptions({ [name]: Number.POSITIVE_INFINITY }), name).toThrow(ConfigError);
+    }
     expect(() => resolveOptions({ namespace: "amq.x" })).toThrow(ConfigError);
     expect(() => resolveOptions({ reconnect: { initialDelayMs: -1 } })).toThrow(ConfigError);
     expect(resolveOptions({ reconnect: false }).reconnect).toBe(false);

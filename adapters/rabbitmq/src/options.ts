@@ -40,9 +40,12 @@ export interface RabbitMQOptions {
   readonly url?: string;
   /**
    * Type of the durable queues this adapter declares (queues, topic groups, dead-letter queues,
-   * wait queues). `quorum` counts redeliveries exactly (`x-delivery-count`) and dead-letters
-   * at-least-once; `classic` is needed for priorities.
-   * @default "classic" when `maxPriority` > 0, else "quorum"
+   * wait queues). `classic` keeps every confirmed message across a crash of a single node on
+   * every supported RabbitMQ version, and is needed for priorities. `quorum` is replicated
+   * (use it on clusters), counts redeliveries itself and dead-letters wait queues at-least-once,
+   * but a quorum queue created moments before its node is killed (`kill -9`, power loss) comes
+   * back empty on every RabbitMQ release up to 4.3 (see the README, "Queue type").
+   * @default "classic"
    */
   readonly queueType?: QueueType;
   /**
@@ -90,6 +93,28 @@ export interface RabbitMQOptions {
    */
   readonly sendWaitMs?: number;
   /**
+   * The longest a `send` takes, publisher confirms included: a send not confirmed by then fails
+   * with a retryable `PublishError` (its messages may or may not have been stored), even when
+   * the broker never answers. Keep it at or below core's `sendTimeoutMs`.
+   * @default 30000
+   */
+  readonly sendTimeoutMs?: number;
+  /**
+   * The longest `consume()`, `ensureGroup()`, `deleteQueue()` and `connect()` wait, for the
+   * connection while reconnecting and for the broker's answers, before they fail with a
+   * retryable `ConnectionError`. Declarations of a send and consumers that resume after a
+   * reconnect use the same bound for each broker call.
+   * @default 15000
+   */
+  readonly operationTimeoutMs?: number;
+  /**
+   * The longest `close()` takes: it waits for copies being republished (nack, renumbering),
+   * closes channels, deletes ephemeral queues and closes the connection within this, then drops
+   * the socket. Keep it below core's `closeTimeoutMs`.
+   * @default 5000
+   */
+  readonly closeTimeoutMs?: number;
+  /**
    * Reconnection after the connection is lost; `false` to never reconnect (consumers then fail
    * at once through `onError`).
    * @default { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: Infinity }
@@ -125,6 +150,9 @@ export interface ResolvedOptions {
   readonly maxBatchSize: number;
   readonly connectTimeoutMs: number;
   readonly sendWaitMs: number;
+  readonly sendTimeoutMs: number;
+  readonly operationTimeoutMs: number;
+  readonly closeTimeoutMs: number;
   readonly reconnect: Required<ReconnectOptions> | false;
   readonly namespace: string;
   readonly connectionName: string;
@@ -188,7 +216,7 @@ export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
   const heartbeat = int("heartbeatSeconds", options.heartbeatSeconds, 30, 0, 3600);
   const url = resolveUrl(options.url ?? DEFAULT_URL, heartbeat);
   const maxPriority = int("maxPriority", options.maxPriority, 0, 0, 255);
-  const queueType = options.queueType ?? (maxPriority > 0 ? "classic" : "quorum");
+  const queueType = options.queueType ?? "classic";
   if (queueType !== "quorum" && queueType !== "classic") {
     throw new ConfigError(
       `rabbitmq: queueType must be "quorum" or "classic", got ${JSON.stringify(queueType)}`,
@@ -247,6 +275,9 @@ export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
     maxBatchSize: int("maxBatchSize", options.maxBatchSize, 1000, 1, 100_000),
     connectTimeoutMs: int("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1),
     sendWaitMs: duration("sendWaitMs", options.sendWaitMs, 10_000),
+    sendTimeoutMs: int("sendTimeoutMs", options.sendTimeoutMs, 30_000, 1),
+    operationTimeoutMs: int("operationTimeoutMs", options.operationTimeoutMs, 15_000, 1),
+    closeTimeoutMs: int("closeTimeoutMs", options.closeTimeoutMs, 5_000, 1),
     reconnect,
     namespace,
     connectionName,

@@ -6,22 +6,31 @@ import { trackingAdapters } from "./tracked.js";
 
 const url = brokerUrl("rabbitmq");
 
-// Default configuration: quorum queues.
-const quorum = trackingAdapters(() => rabbitmq({ url }));
+// Default configuration: classic durable queues. Classic queues only flag a redelivery; the
+// consumer renumbers such deliveries so that attempts stay exact.
+const defaults = trackingAdapters(() => rabbitmq({ url }));
 describeConformance({
   name: "rabbitmq",
-  adapter: quorum.wrap,
+  adapter: defaults.wrap,
   unreachable: (password) =>
     rabbitmq({ url: `amqp://guest:${encodeURIComponent(password)}@127.0.0.1:1`, connectTimeoutMs: 2000 }),
   restart: restartHarness("rabbitmq", (privateUrl) => rabbitmq({ url: privateUrl })),
   // Through the proxy, tracked like the others so that the cleanup below deletes its queues.
   proxy: proxyHarness(url, (address) =>
-    quorum.with(() => rabbitmq({ url: `amqp://guest:guest@${address}` })).wrap(),
+    defaults.with(() => rabbitmq({ url: `amqp://guest:guest@${address}` })).wrap(),
   ),
 });
 
-// Classic queues with priorities: the same suite, plus the priority case. Classic queues only
-// flag a redelivery; the consumer renumbers such deliveries so that attempts stay exact.
+// Quorum queues on request (x-delivery-count, at-least-once dead-lettering of wait queues). The
+// suite's restart case restarts gracefully before it kills, which a quorum queue survives.
+const quorum = trackingAdapters(() => rabbitmq({ url, queueType: "quorum" }));
+describeConformance({
+  name: "rabbitmq (quorum)",
+  adapter: quorum.wrap,
+  restart: restartHarness("rabbitmq", (privateUrl) => rabbitmq({ url: privateUrl, queueType: "quorum" })),
+});
+
+// Classic queues with priorities: the same suite, plus the priority case.
 const classic = trackingAdapters(() => rabbitmq({ url, maxPriority: 9 }));
 describeConformance({
   name: "rabbitmq (classic, maxPriority 9)",
@@ -35,6 +44,7 @@ describeConformance({
 });
 
 afterAll(async () => {
+  await defaults.cleanup(url);
   await quorum.cleanup(url);
   await classic.cleanup(url);
 }, 60_000);

@@ -13,10 +13,10 @@ import { difference, message, unique, waitFor } from "./helpers.js";
 describe("rabbitmq: broker restart in the middle of a stream", () => {
   let broker: PrivateBroker;
   const adapters: RabbitMQAdapter[] = [];
-  const make = (queueType: "quorum" | "classic") => {
+  const make = (queueType: "quorum" | "classic" | undefined) => {
     const a = rabbitmq({
       url: broker.url,
-      queueType,
+      ...(queueType ? { queueType } : {}),
       sendWaitMs: 1000,
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     });
@@ -33,15 +33,16 @@ describe("rabbitmq: broker restart in the middle of a stream", () => {
     await broker?.[Symbol.asyncDispose]();
   }, 120_000);
 
-  // A graceful restart with quorum queues (the default), and a crash (SIGKILL) with classic
-  // queues. RabbitMQ 3.10 loses a quorum queue created less than ~3 minutes before a SIGKILL (its
-  // Raft directory is saved lazily), see README "Caveats"; a classic durable queue survives.
+  // A crash (SIGKILL) of a queue a second old with the default queue type (classic), and a
+  // graceful restart with quorum queues. A quorum queue killed within about a second of its
+  // declaration comes back empty and without a leader (README, "Queue type"); a graceful stop
+  // saves what a kill loses.
   const cases = [
+    { how: "kill", queueType: undefined },
     { how: "restart", queueType: "quorum" },
-    { how: "kill", queueType: "classic" },
   ] as const;
   for (const { how, queueType } of cases) {
-    it(`no confirmed message is lost across a ${how} (${queueType} queue)`, async () => {
+    it(`no confirmed message is lost across a ${how} (${queueType ?? "default, classic"} queue)`, async () => {
       const producer = make(queueType);
       const consumer = make(queueType);
       const queue = unique(how);
