@@ -256,10 +256,34 @@ export async function down(names: readonly BrokerName[] = []): Promise<DownRepor
 
 /** `export OMNIBUS_…=…` lines for the brokers `up` provides (variables already set are left alone). */
 export function envLines(names: readonly BrokerName[] = []): string[] {
-  return selected(names).map((name) => {
+  const chosen = selected(names);
+  const lines = chosen.map((name) => {
     const { envVar } = BROKER_SPECS[name];
     if (fromEnv(name)) return `# ${envVar} is already set`;
     const url = liveRecord(name)?.url ?? brokerUrl(name);
     return `export ${envVar}=${url}`;
   });
+  // What to give createClient({ url }) for each adapter, on these endpoints.
+  lines.push("# Omnibus URLs (createClient({ url })):");
+  for (const [adapter, url] of Object.entries(omnibusUrls(chosen)))
+    lines.push(`#   ${adapter.padEnd(9)} ${url}`);
+  return lines;
+}
+
+/**
+ * The `createClient({ url })` URL of each adapter on the brokers `up` brought up (or that the env
+ * names): `amqp://…`, `kafka://host:port`, `sqs://host:port` (with `?sns=…` when SNS is there),
+ * `nats://…`, `redis://…`, and `memory://`.
+ */
+export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record<string, string> {
+  const url = (name: BrokerName) => liveRecord(name)?.url ?? brokerUrl(name);
+  const hostPort = (endpoint: string) => endpoint.replace(/^[a-z]+:\/\//, "").replace(/\/.*$/, "");
+  const out: Record<string, string> = { memory: "memory://" };
+  if (names.includes("rabbitmq")) out.rabbitmq = url("rabbitmq");
+  if (names.includes("kafka")) out.kafka = `kafka://${url("kafka")}`;
+  if (names.includes("sqs")) out.sqs = `sqs://${hostPort(url("sqs"))}`;
+  if (names.includes("sns")) out["sqs+sns"] = `sqs://${hostPort(url("sns"))}?sns=${url("sns")}`;
+  if (names.includes("nats")) out.nats = url("nats");
+  if (names.includes("redis")) out.redis = url("redis");
+  return out;
 }
