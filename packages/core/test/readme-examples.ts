@@ -1,0 +1,71 @@
+// The code of packages/core/README.md, section "Details", block by block: readme.test.ts checks
+// that each block below appears in the README as it stands here, and runs it.
+import {
+  consoleLogger,
+  createClient,
+  idempotency,
+  type Logger,
+  type Middleware,
+  memoryIdempotencyStore,
+  silentLogger,
+} from "@omnibus/core";
+
+export async function middlewareExample(): Promise<string[]> {
+  const seen: string[] = [];
+  // snippet:middleware
+  const audit: Middleware = {
+    name: "audit",
+    async send(ctx, next) {
+      ctx.options.headers["x-sent-by"] = "checkout"; // change headers or ctx.body before next()
+      await next();
+    },
+    async consume(ctx, next) {
+      const started = Date.now();
+      await next(); // runs the next middleware, then the handler; a throw here fails the message
+      seen.push(`${ctx.message.source} ${ctx.message.id} in ${Date.now() - started} ms`);
+    },
+  };
+  const bus = createClient({ url: "memory://readme", use: [audit], logger: silentLogger });
+  // endsnippet
+  await bus.consume("audited", () => {});
+  await bus.send("audited", { ok: true });
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await bus.close();
+  return seen;
+}
+
+export async function idempotencyKeyExample(): Promise<number> {
+  let handled = 0;
+  // snippet:idempotency-key
+  // The key defaults to the message id: a client that re-sends with a new id is not deduplicated.
+  // Key by what makes the work the same (an order id) when resends may carry new ids.
+  const bus = createClient({
+    url: "memory://readme",
+    logger: silentLogger,
+    use: [
+      idempotency({ store: memoryIdempotencyStore(), key: (m) => (m.body as { orderId: string }).orderId }),
+    ],
+  });
+  // endsnippet
+  await bus.consume("orders-idem", () => {
+    handled++;
+  });
+  await bus.send("orders-idem", { orderId: "o-1" });
+  await bus.send("orders-idem", { orderId: "o-1" }); // a new message id, the same order
+  await new Promise((r) => setTimeout(r, 100));
+  await bus.close();
+  return handled;
+}
+
+export function loggerExample(): Logger[] {
+  // snippet:logger
+  // Default: consoleLogger("warn") — every dead-lettered message is one warning on stderr.
+  const quiet = createClient({ url: "memory://", logger: silentLogger });
+  const chatty = createClient({ url: "memory://", logger: consoleLogger("debug") });
+  // Any object with debug/info/warn/error(message, fields) fits, pino included:
+  // createClient({ url, logger: pino() })
+  // endsnippet
+  void quiet.close();
+  void chatty.close();
+  return [silentLogger];
+}
