@@ -77,6 +77,44 @@ function describe(address: Address): string {
   return `${address.kind} ${address.name}`;
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+
+/** A one-shot event. */
+interface Signal {
+  readonly promise: Promise<void>;
+  fire(): void;
+}
+
+function signal(fired = false): Signal {
+  let fire!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  if (fired) fire();
+  return { promise, fire };
+}
+
+/**
+ * `promise`'s value, or `undefined` once `deadline` (epoch ms) passed or `interrupt` resolved
+ * first. A rejection of `promise` is passed on.
+ */
+async function race<T>(
+  promise: Promise<T>,
+  deadline: number,
+  interrupt?: Promise<void>,
+): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const out = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+    timer.unref();
+  });
+  try {
+    return await Promise.race(interrupt ? [promise, out, interrupt.then(() => undefined)] : [promise, out]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The NATS JetStream adapter. Build it with {@link nats}. */
 export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   readonly name = "nats";
@@ -98,6 +136,10 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   /** Ephemeral queues of other clients (replies go to them without a stream). */
   readonly #remoteInboxes = new Set<string>();
   #publisher: Publisher | undefined;
+  /** Resolves at the next disconnect (or close). */
+  #down = signal();
+  /** Resolves once connected again (resolved while connected, and on close). */
+  #up = signal(true);
 
   #features: Features;
 
@@ -139,6 +181,9 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   }
   get connected(): boolean {
     return this.#connected;
+  }
+  get nextDisconnect(): Promise<void> {
+    return this.#down.promise;
   }
   rememberInbox(name: string): void {
     if (this.#remoteInboxes.has(name)) return;
@@ -217,6 +262,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
         { cause: error },
       );
       this.#publisher?.close();
+      this.#down.fire();
+      this.#up.fire();
       for (const c of [...this.#consumers]) c.fail(failure);
     });
   }
@@ -225,9 +272,16 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
         this.#connected = false;
+        this.#up = signal(this.#closed);
+        this.#down.fire();
+        this.#publisher?.onDisconnect();
         for (const c of this.#consumers) c.onDisconnect();
       } else if (s.type === "reconnect") {
         this.#connected = true;
+        this.#down = signal(this.#closed);
+        this.#up.fire();
+        // PubAcks owed on the old connection are lost: publish what waits for one again, now.
+        this.#publisher?.onReconnect();
         for (const c of this.#consumers) c.onReconnect();
       }
     }
@@ -250,6 +304,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   }
 
   async #close(): Promise<void> {
+    this.#down.fire();
+    this.#up.fire();
     await this.#connecting?.catch(() => {});
     await Promise.all([...this.#consumers].map((c) => c.close().catch(() => {})));
     this.#publisher?.close();
@@ -322,7 +378,10 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
         },
       );
       this.#streams.set(config.name, p);
-      p.catch(() => this.#streams.delete(config.name));
+      const created = p;
+      p.catch(() => {
+        if (this.#streams.get(config.name) === created) this.#streams.delete(config.name);
+      });
     }
     return p;
   }
@@ -346,7 +405,7 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       const { jsm } = this.#ready();
       p = (async () => {
         try {
-          return this.#checkDurable(await jsm.consumers.info(stream, durable));
+          return this.#checkDurable(await jsm.consumers.info(stream, durable), false);
         } catch (error) {
           if (apiCode(error) !== API_CONSUMER_NOT_FOUND) throw error;
         }
@@ -364,15 +423,18 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
           max_ack_pending: -1,
         });
         // Created concurrently by another process with other settings: its settings won.
-        return this.#checkDurable(created);
+        return this.#checkDurable(created, true);
       })();
       this.#durables.set(key, p);
-      p.catch(() => this.#durables.delete(key));
+      const created = p;
+      p.catch(() => {
+        if (this.#durables.get(key) === created) this.#durables.delete(key);
+      });
     }
     return p;
   }
 
-  #checkDurable(info: ConsumerInfo): DurableFacts {
+  #checkDurable(info: ConsumerInfo, created: boolean): DurableFacts {
     const c = info.config;
     const wrong: string[] = [];
     if (c.ack_policy !== AckPolicy.Explicit)
@@ -390,14 +452,19 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       );
     }
     const ackWaitNs = Number(c.ack_wait);
-    return { ackWaitMs: ackWaitNs > 0 ? Math.max(1, Math.round(ackWaitNs / 1e6)) : this.#o.ackWaitMs };
+    return {
+      ackWaitMs: ackWaitNs > 0 ? Math.max(1, Math.round(ackWaitNs / 1e6)) : this.#o.ackWaitMs,
+      delivered: info.delivered?.stream_seq ?? 0,
+      ackFloor: info.ack_floor?.stream_seq ?? 0,
+      created,
+    };
   }
 
   /** The durable's facts from the server (used by a stopping consumer, see PullSettings.inspect). */
   async #inspectDurable(stream: string, durable: string): Promise<DurableFacts> {
     // Also while the adapter closes: its consumers' close() asks this last.
     if (!this.#jsm) throw new ConnectionError("nats: not connected");
-    return this.#checkDurable(await this.#jsm.consumers.info(stream, durable));
+    return this.#checkDurable(await this.#jsm.consumers.info(stream, durable), false);
   }
 
   async #ensureSource(
@@ -498,23 +565,27 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     const publisher = this.#publisher!;
     const body = (p: Prepared) => p.message.body;
     const headers = (p: Prepared) => p.headers as unknown as MsgHdrs;
-    let failed = await publisher.publish(subject, prepared, body, headers);
-    if (failed.length > 0 && !inbox && failed[0]!.error.kind === "no-stream") {
-      // The stream was deleted behind our back: create it again and resend what failed.
+    const deadline = Date.now() + this.#o.publishTimeoutMs;
+    let failed = await publisher.publish(subject, prepared, body, headers, deadline);
+    // Nothing listened on the subject: the stream was deleted behind our back, or JetStream is
+    // shutting down with the server (a graceful stop drops the streams' interest before it closes
+    // the connections). Create the stream again (an existing one is kept) and resend what failed,
+    // after the reconnect if the connection goes, until the send's deadline.
+    for (let round = 0; !inbox && failed.some((f) => f.error.kind === "no-stream"); round++) {
+      // Not in a tight loop: a stream that exists with other subjects answers "no responders" again.
+      if (round > 0) await sleep(Math.min(1_000, 100 * 2 ** round, deadline - Date.now()));
+      if (Date.now() >= deadline) break;
       try {
-        await this.#ensureStream(config, true);
-        failed = await publisher.publish(
-          subject,
-          failed.map((f) => f.item),
-          body,
-          headers,
-        );
+        await this.#recreateStream(config, deadline);
       } catch (error) {
         throw new PublishError(
           `nats: cannot create the stream of ${describe(address)}: ${(error as Error)?.message ?? String(error)}`,
           { cause: error },
         );
       }
+      const again = failed.filter((f) => f.error.kind === "no-stream").map((f) => f.item);
+      const kept = failed.filter((f) => f.error.kind !== "no-stream");
+      failed = [...kept, ...(await publisher.publish(subject, again, body, headers, deadline))];
     }
     if (failed.length > 0) {
       const first = failed[0]!.error;
@@ -524,6 +595,41 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
         `nats: ${failed.length} of ${messages.length} message(s) to ${describe(address)} were not acknowledged: ${reason}`,
         { cause: first },
       );
+    }
+  }
+
+  /**
+   * Create the stream of a send whose subject had no listener, retrying what may be transient
+   * (no answer, JetStream unavailable, a connection lost mid-request: its answer never comes, so
+   * the request is abandoned at the disconnect and sent again after the reconnect) until
+   * `deadline`. A refusal by the server is final.
+   */
+  async #recreateStream(config: StreamConfig & { name: string }, deadline: number): Promise<void> {
+    let pause = 0;
+    for (;;) {
+      if (pause > 0) await sleep(Math.min(pause, deadline - Date.now()));
+      if (!this.#connected) await race(this.#up.promise, deadline);
+      if (this.#closed) throw new ClosedError("nats: the adapter is closed");
+      if (this.#nc?.isClosed()) throw new ConnectionError("nats: the connection is closed");
+      if (Date.now() >= deadline) throw new Error("no answer from JetStream before the send's deadline");
+      if (!this.#connected) continue;
+      const down = this.#down.promise;
+      let error: unknown;
+      try {
+        if (
+          await race(
+            this.#ensureStream(config, true).then(() => true),
+            deadline,
+            down,
+          )
+        )
+          return;
+        continue; // disconnected (or out of time) before the answer
+      } catch (e) {
+        error = e;
+      }
+      if (error instanceof JetStreamApiError && error.status !== 503) throw error;
+      pause = Math.min(1_000, Math.max(100, pause * 2));
     }
   }
 

@@ -14,6 +14,8 @@ export interface ConsumerHost {
   readonly inboxPrefix: string | undefined;
   /** `true` while the connection is up. */
   readonly connected: boolean;
+  /** Resolves at the next disconnect (a request then in flight gets no answer). */
+  readonly nextDisconnect: Promise<void>;
   /** Note that `replyTo` names an ephemeral inbox (from `Omnibus-Reply-Inbox`). */
   rememberInbox(name: string): void;
   /** Called once when the consumer is closed. */
@@ -78,6 +80,12 @@ export function toInbound(
 export interface DurableFacts {
   /** The consumer's `ack_wait` on the server (which may differ from the option, see the README). */
   readonly ackWaitMs: number;
+  /** Highest stream sequence the server has delivered (0 when none, or not known). */
+  readonly delivered: number;
+  /** Stream sequence up to which the server counts every message as acknowledged. */
+  readonly ackFloor: number;
+  /** The durable did not exist and was just created. */
+  readonly created: boolean;
 }
 
 /** Settings of a {@link PullConsumer}. */
@@ -105,15 +113,35 @@ export interface PullSettings {
 class JsDelivery implements Delivery {
   readonly message: InboundMessage;
   readonly reply: string;
+  /** Stream sequence (0 when the ack subject could not be read). */
+  readonly seq: number;
+  /** Last time the server heard of it (delivered, or `+WPI`): its `ack_wait` runs from here. */
   touched: number;
   settled = false;
+  /** The server delivers it again (see {@link PullConsumer.stale}); its prefetch slot is free. */
+  gone = false;
   readonly #owner: PullConsumer;
 
-  constructor(owner: PullConsumer, message: InboundMessage, reply: string) {
+  constructor(owner: PullConsumer, message: InboundMessage, reply: string, seq: number) {
     this.#owner = owner;
     this.message = message;
     this.reply = reply;
+    this.seq = seq;
     this.touched = Date.now();
+  }
+
+  /**
+   * A JetStream delivery is not tied to a connection: its ack subject settles it on any
+   * connection, so a disconnect alone does not make it stale (settlements made meanwhile are
+   * sent after the reconnect). It is stale once the server delivers it again: its `ack_wait`
+   * ran out without a `+WPI` (an outage that long), or the server came back without having
+   * delivered it (a state lost in a crash, a consumer created again).
+   */
+  get stale(): boolean {
+    if (this.gone) return true;
+    if (this.settled || !this.#owner.expired(this)) return false;
+    this.#owner.lose(this); // stays stale from now on
+    return true;
   }
 
   ack(): Promise<void> {
@@ -184,6 +212,15 @@ export class PullConsumer implements NatsConsumer {
   readonly #drains = new Set<Promise<void>>();
   /** NAKs held back while the server may still hold pull requests of a dropped inbox. */
   #held: (string | Uint8Array)[] = [];
+  /**
+   * Acks written since the last PING, and the acks the PING in flight covers: the server has read
+   * them once its PONG is in. Those still unconfirmed when the connection drops may be lost with
+   * it (the client also discards what it had not written, on every dial), so they are written
+   * again after the reconnect; a second ack of a message is ignored by the server.
+   */
+  #unconfirmed: string[] = [];
+  #confirming: string[] | undefined;
+  #pings = 0;
 
   constructor(host: ConsumerHost, settings: PullSettings, options: ConsumeOptions) {
     this.#host = host;
@@ -268,9 +305,73 @@ export class PullConsumer implements NatsConsumer {
 
   #queue(reply: string, payload: Uint8Array): void {
     this.#outbox.push(reply, payload);
-    if (!this.#flushScheduled) {
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (!this.#flushScheduled && this.#outbox.length > 0) {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
+    }
+  }
+
+  /** Ask the server to confirm the acks written so far (one PING in flight at a time). */
+  #confirm(): void {
+    if (this.#confirming || this.#unconfirmed.length === 0) return;
+    const covered = this.#unconfirmed;
+    this.#unconfirmed = [];
+    this.#confirming = covered;
+    const ping = this.#pings;
+    this.#host.nc.flush().then(
+      () => {
+        if (ping !== this.#pings) return;
+        this.#confirming = undefined;
+        this.#confirm();
+      },
+      () => {
+        if (ping === this.#pings) this.#rewriteUnconfirmed();
+      },
+    );
+  }
+
+  /** The connection dropped: queue every unconfirmed ack again (written once connected). */
+  #rewriteUnconfirmed(): void {
+    this.#pings++;
+    const again = this.#confirming ? [...this.#confirming, ...this.#unconfirmed] : this.#unconfirmed;
+    this.#confirming = undefined;
+    this.#unconfirmed = [];
+    if (this.#state === "closed") return;
+    for (const reply of again) this.#outbox.push(reply, ACK);
+  }
+
+  /** See {@link JsDelivery.stale}: `ack_wait` ran out since the server last heard of it. */
+  expired(delivery: JsDelivery): boolean {
+    // With a margin: the server's clock started when it sent the message, a little earlier.
+    return Date.now() - delivery.touched >= this.#ackWaitMs * 0.9;
+  }
+
+  /** The server delivers it again: free its prefetch slot (core does not start a stale delivery). */
+  lose(delivery: JsDelivery): void {
+    if (delivery.gone) return;
+    delivery.gone = true;
+    if (this.#unsettled.delete(delivery)) this.#topUp();
+  }
+
+  /** Deliveries whose `ack_wait` ran out while no `+WPI` could be sent are the server's again. */
+  #loseExpired(): void {
+    for (const d of this.#unsettled) if (this.expired(d)) this.lose(d);
+  }
+
+  /**
+   * After a reset, compare what we hold with what the server says (consumer info): a message it
+   * does not count as delivered (beyond `delivered`: its state rolled back, as after a crash, or
+   * the consumer is new) will be delivered again, and one at or below the ack floor is settled.
+   * A durable just created again is left alone: where it starts depends on its deliver policy.
+   */
+  #loseUnknown(facts: DurableFacts): void {
+    if (facts.created) return;
+    for (const d of this.#unsettled) {
+      if (d.seq > 0 && (d.seq > facts.delivered || d.seq <= facts.ackFloor)) this.lose(d);
     }
   }
 
@@ -295,7 +396,12 @@ export class PullConsumer implements NatsConsumer {
     this.#lastSeen = Date.now();
     if (this.#requested > 0) this.#requested--;
     const info = parseAckSubject(reply);
-    const delivery = new JsDelivery(this, toInbound(this.#host, msg, info?.deliveryCount ?? 1, info), reply);
+    const delivery = new JsDelivery(
+      this,
+      toInbound(this.#host, msg, info?.deliveryCount ?? 1, info),
+      reply,
+      info?.streamSequence ?? 0,
+    );
     this.#unsettled.add(delivery);
     this.#o.onDelivery(delivery);
     this.#topUp();
@@ -355,6 +461,12 @@ export class PullConsumer implements NatsConsumer {
       );
     }
     delivery.settled = true;
+    if (delivery.gone) {
+      // The server delivers it again: an ack may still spare that copy its handler (the server
+      // applies it to whichever delivery of the message it holds), a NAK would change nothing.
+      if (payload === ACK) this.#queue(delivery.reply, payload);
+      return Promise.resolve();
+    }
     this.#unsettled.delete(delivery);
     if (payload === ACK) this.#queue(delivery.reply, payload);
     else this.#giveBack(delivery.reply, payload);
@@ -364,23 +476,42 @@ export class PullConsumer implements NatsConsumer {
 
   readonly #flush = (): void => {
     this.#flushScheduled = false;
+    // Disconnected: the client would drop it at its next dial. Kept for the reconnect.
+    if (!this.#host.connected && !this.#host.nc.isClosed()) return;
     const out = this.#outbox;
     this.#outbox = [];
+    let acks = false;
     try {
-      for (let i = 0; i < out.length; i += 2)
-        this.#host.nc.publish(out[i] as string, out[i + 1] as Uint8Array);
+      for (let i = 0; i < out.length; i += 2) {
+        const payload = out[i + 1] as Uint8Array;
+        this.#host.nc.publish(out[i] as string, payload);
+        if (payload === ACK) {
+          this.#unconfirmed.push(out[i] as string);
+          acks = true;
+        }
+      }
     } catch {
       // Closed meanwhile: the server redelivers what was not settled.
+      return;
     }
+    if (acks) this.#confirm();
   };
 
   /** Report deliveries still being handled as in progress, so ack_wait does not expire. */
   #progress(): void {
-    if (!this.#host.connected) return;
+    if (!this.#host.connected) {
+      this.#loseExpired();
+      return;
+    }
     const now = Date.now();
     const every = this.#ackWaitMs / 3;
     for (const d of this.#unsettled) {
       if (now - d.touched < every) continue;
+      if (this.expired(d)) {
+        // Too late (the event loop was held up): the server has given it to someone else.
+        this.lose(d);
+        continue;
+      }
       d.touched = now;
       try {
         this.#host.nc.publish(d.reply, WPI);
@@ -415,11 +546,18 @@ export class PullConsumer implements NatsConsumer {
           continue;
         }
         const upTo = this.#dropped;
+        const down = this.#host.nextDisconnect;
         try {
           // Ends with a consumer info: the server forgets the dropped inbox's pull requests.
-          const facts = await this.#s.ensure();
+          const facts = await Promise.race([this.#s.ensure(), down.then(() => undefined)]);
+          if (facts === undefined) {
+            // The connection dropped under the request: its answer will never come. Again, once up.
+            wait = 0;
+            continue;
+          }
           this.#forgot(upTo);
           this.#setAckWait(facts.ackWaitMs);
+          this.#loseUnknown(facts);
           if (this.#state === "running") this.#subscribe();
           return;
         } catch (error) {
@@ -437,12 +575,25 @@ export class PullConsumer implements NatsConsumer {
   }
 
   onDisconnect(): void {
-    // Heartbeats stop while disconnected; the watchdog checks `connected`.
+    // Heartbeats stop while disconnected; the watchdog checks `connected`. Settlements wait in
+    // the outbox; acks the server may not have read go back into it.
+    this.#rewriteUnconfirmed();
   }
 
   onReconnect(): void {
+    this.#loseExpired();
     // Pull requests do not survive a server restart; start over on a fresh inbox.
     this.#reset(0);
+    // Settlements made while disconnected go out now: acks at once, NAKs once the server has
+    // forgotten the pull requests of the inbox just dropped (see the class comment).
+    const out = this.#outbox;
+    this.#outbox = [];
+    for (let i = 0; i < out.length; i += 2) {
+      const payload = out[i + 1] as Uint8Array;
+      if (payload === ACK) this.#outbox.push(out[i] as string, payload);
+      else if (payload !== WPI) this.#giveBack(out[i] as string, payload);
+    }
+    this.#scheduleFlush();
   }
 
   fail(error: Error): void {
@@ -456,6 +607,8 @@ export class PullConsumer implements NatsConsumer {
       // closed
     }
     this.#sub = undefined;
+    // The connection is gone for good: nothing can be settled any more.
+    for (const d of this.#unsettled) this.lose(d);
     if (wasRunning) this.#o.onError(error);
   }
 

@@ -2,7 +2,7 @@ import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import { ConfigError, maskUrl } from "@omnibus/core";
 
 /**
- * Options of {@link nats}. Every field is optional; {@link resolveOptions} fills in the defaults.
+ * Options of {@link nats}. Every field is optional; `nats()` fills in the defaults.
  */
 export interface NatsOptions {
   /**

@@ -36,6 +36,11 @@ interface Pending<T> {
   batch: Batch<T>;
   item: T;
   deadline: number;
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs;
+  /** The connection (see `Publisher.#link`) it was last written on; 0: not written yet. */
+  link: number;
 }
 
 const decoder = new TextDecoder();
@@ -46,6 +51,16 @@ const decoder = new TextDecoder();
  * with calling `js.publish()` per message this saves a promise, a timer, a request token and two
  * `Error` objects per message (the client builds a "cancelled" error even for a request that
  * succeeded), which is most of the client-side cost of a send. Deadlines are swept by one timer.
+ *
+ * **Reconnects.** A PubAck travels on the connection its publish went out on: when that
+ * connection drops, the PubAcks still owed on it are gone, and so is whatever the client had
+ * buffered (the client discards its outbound buffer on every dial, nats-io/nats.js#213). So on
+ * a disconnect every publish still waiting is marked as written on a dead link, nothing new is
+ * written while the link is down, and on the reconnect everything still waiting is published
+ * again at once, in order, on the new connection (after the client has re-subscribed the reply
+ * inbox). The resend carries the same `Nats-Msg-Id`, so a message the server had stored before
+ * the drop is acknowledged as a duplicate, not stored twice. `publishTimeoutMs` stays the outer
+ * bound of every publish, outages included.
  */
 export class Publisher {
   readonly #nc: NatsConnection;
@@ -58,6 +73,8 @@ export class Publisher {
   readonly #slotWaiters: (() => void)[] = [];
   #seq = 0;
   #closed = false;
+  /** Number of the current connection; odd while it is up, even while disconnected. */
+  #link = 1;
 
   constructor(nc: NatsConnection, inboxPrefix: string | undefined, timeoutMs: number, maxInFlight: number) {
     this.#nc = nc;
@@ -73,15 +90,61 @@ export class Publisher {
     return this.#pending.size;
   }
 
+  get #up(): boolean {
+    return (this.#link & 1) === 1;
+  }
+
+  /**
+   * The connection dropped: PubAcks still owed on it will never come, and what the client buffered
+   * is discarded when it dials again. Publishes wait for {@link Publisher.onReconnect} from now on.
+   */
+  onDisconnect(): void {
+    if (this.#up) this.#link++;
+  }
+
+  /**
+   * Connected again: publish everything still waiting for a PubAck that the new connection has not
+   * carried yet (same reply subject, same `Nats-Msg-Id`: the server drops what it already stored
+   * and acknowledges it as a duplicate). The client has re-subscribed the reply inbox by now: it
+   * sends its subscriptions before anything else on a new connection.
+   */
+  onReconnect(): void {
+    if (this.#closed) return;
+    if (!this.#up) this.#link++;
+    for (const [seq, pending] of this.#pending) {
+      if (pending.link === this.#link) continue;
+      if (!this.#write(seq, pending)) return;
+    }
+  }
+
+  /** Write one publish on the current connection; false (and it is settled) when the client refuses. */
+  #write(seq: number, pending: Pending<unknown>): boolean {
+    pending.link = this.#link;
+    try {
+      this.#nc.publish(pending.subject, pending.data, {
+        reply: this.#prefix + seq,
+        headers: pending.headers,
+      });
+      return true;
+    } catch (error) {
+      this.#pending.delete(seq);
+      this.#settle(pending.batch, pending.item, new PubAckError("closed", (error as Error).message));
+      this.#slotWaiters.shift()?.();
+      return !this.#nc.isClosed();
+    }
+  }
+
   /**
    * Publish every item to `subject` and wait for all PubAcks. Resolves with the items that
-   * failed (empty when all were stored); never rejects.
+   * failed (empty when all were stored); never rejects. A PubAck missing at `deadline` (epoch ms;
+   * `publishTimeoutMs` from now by default) is a `timeout` failure.
    */
   async publish<T>(
     subject: string,
     items: readonly T[],
     body: (item: T) => Uint8Array,
     headers: (item: T) => MsgHdrs,
+    deadline?: number,
   ): Promise<Failure<T>[]> {
     let done!: () => void;
     const finished = new Promise<void>((resolve) => {
@@ -97,13 +160,18 @@ export class Publisher {
         continue;
       }
       const seq = ++this.#seq;
-      this.#pending.set(seq, { batch, item, deadline: Date.now() + this.#timeoutMs } as Pending<unknown>);
-      try {
-        this.#nc.publish(subject, body(item), { reply: this.#prefix + seq, headers: headers(item) });
-      } catch (error) {
-        this.#pending.delete(seq);
-        this.#settle(batch, item, new PubAckError("closed", (error as Error).message));
-      }
+      const pending: Pending<T> = {
+        batch,
+        item,
+        deadline: deadline ?? Date.now() + this.#timeoutMs,
+        subject,
+        data: body(item),
+        headers: headers(item),
+        link: 0,
+      };
+      this.#pending.set(seq, pending as Pending<unknown>);
+      // While disconnected it waits in `#pending` and goes out on the reconnect.
+      if (this.#up) this.#write(seq, pending as Pending<unknown>);
     }
     if (batch.remaining > 0) await finished;
     return batch.failed;
@@ -151,9 +219,10 @@ export class Publisher {
 
   #sweep(): void {
     const now = Date.now();
-    // Insertion order is deadline order (one timeout for all), so stop at the first live one.
+    // A resend after a lost stream keeps the deadline of its send, so insertion order is not
+    // quite deadline order: look at every entry (at most maxInFlight, four times a second).
     for (const [seq, pending] of this.#pending) {
-      if (pending.deadline > now) break;
+      if (pending.deadline > now) continue;
       this.#pending.delete(seq);
       this.#settle(
         pending.batch,

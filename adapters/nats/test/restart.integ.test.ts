@@ -59,14 +59,18 @@ describe("nats: server restart mid-stream", () => {
     })();
 
     const progress = (count: number) => waitFor(() => acknowledged.length >= count, { timeoutMs: 30_000 });
-    await progress(200);
-    await broker.restart();
-    await progress(acknowledged.length + 200);
-    await broker.kill();
-    await broker.start();
-    await progress(acknowledged.length + 200);
-    stop = true;
-    await sending;
+    try {
+      await progress(200);
+      await broker.restart();
+      await progress(acknowledged.length + 200);
+      await broker.kill();
+      await broker.start();
+      await progress(acknowledged.length + 200);
+    } finally {
+      // Also when a wait failed: a sender looping on a closed client would hold up afterAll.
+      stop = true;
+      await sending;
+    }
 
     await waitFor(() => setDifference(acknowledged, consumed).missing.length === 0, {
       timeoutMs: 30_000,
