@@ -23,6 +23,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "brokers",
+          include: ["packages/brokers/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "conformance",
           include: ["conformance/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],

@@ -56,7 +56,10 @@ const projects = args.flatMap((a, i) =>
   a === "--project" ? [args[i + 1]] : a.startsWith("--project=") ? [a.slice(10)] : [],
 );
 const brokers =
-  projects.length === 0 || projects.includes("examples") || projects.includes("conformance")
+  projects.length === 0 ||
+  projects.includes("examples") ||
+  projects.includes("conformance") ||
+  projects.includes("brokers")
     ? []
     : [...new Set(projects.flatMap((p) => projectBrokers[p] ?? []))];
 if (projects.length === 0 || brokers.length > 0) {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { OmnibusDriver, type OmnibusSetup } from "./omnibus.js";
 import { RawNats } from "./raw/nats.js";
 import { RawRabbitMQ } from "./raw/rabbitmq.js";

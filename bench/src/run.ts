@@ -1,5 +1,5 @@
 import os from "node:os";
-import { maskUrl } from "@omnibus/conformance/brokers";
+import { maskUrl } from "@omnibus/brokers";
 import { type OmnibusTuning, omnibusDriver, omnibusUrl, rawDriver } from "./brokers.js";
 import { type MetricName, type RunResult, runOnce, type SideResult, summarizeRuns } from "./harness.js";
 import { ProgressDisplay } from "./progress.js";

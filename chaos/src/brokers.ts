@@ -3,7 +3,7 @@
  * for its URL, and a TCP proxy in front of it for the cut scenario.
  * @module
  */
-import { type PrivateBroker, startPrivate } from "@omnibus/conformance/brokers";
+import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import type { Adapter } from "@omnibus/core";
 import { kafka } from "@omnibus/kafka";
 import { nats } from "@omnibus/nats";

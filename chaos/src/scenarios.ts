@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "@omnibus/brokers";
 import { runStream, type StreamReport, tcpProxy } from "@omnibus/conformance";
-import { freePort } from "@omnibus/conformance/brokers";
 import { type Adapter, createClient, silentLogger } from "@omnibus/core";
 import { type ChaosBroker, SETUPS } from "./brokers.js";
 

@@ -88,7 +88,7 @@ export interface ConformanceOptions {
 
 /**
  * A broker the suite may restart and kill: a private instance (see `startPrivate` in
- * `@omnibus/conformance/brokers`), never a shared service.
+ * `@omnibus/brokers`), never a shared service.
  */
 export interface RestartHarness {
   /** A fresh, unconnected adapter for this broker. */

@@ -1,4 +1,3 @@
-import { describe, it } from "vitest";
 import type { CaseEnv, Tier } from "./case.js";
 import { allCases } from "./cases/index.js";
 import { type ConformanceOptions, resolveConformanceOptions } from "./options.js";
@@ -11,6 +10,12 @@ export interface DescribeConformanceOptions extends ConformanceOptions {
   /** Called with every case's result (for a report of your own). */
   onResult?: (result: CaseResult) => void;
 }
+
+/**
+ * vitest, when it is installed: it is an optional peer (the CLI runs the cases without it), so the
+ * package loads without it and only {@link describeConformance} needs it.
+ */
+const vitest: typeof import("vitest") | undefined = await import("vitest").catch(() => undefined);
 
 /** Time a case may spend in cleanup (closing what it opened) on top of its own deadline. */
 const CLEANUP_MARGIN_MS = 35_000;
@@ -29,6 +34,12 @@ const CLEANUP_MARGIN_MS = 35_000;
  * ```
  */
 export function describeConformance(options: DescribeConformanceOptions): void {
+  if (vitest === undefined) {
+    throw new Error(
+      "describeConformance registers vitest tests, and vitest is not installed: add vitest (^4.1) to your devDependencies, or run the cases without it with the omnibus-conformance CLI or runCases()",
+    );
+  }
+  const { describe, it } = vitest;
   const resolved = resolveConformanceOptions(options);
   const env: CaseEnv = { features: declaredFeatures(resolved), options: resolved };
   const tiers = options.tiers ?? ["adapter", "client"];

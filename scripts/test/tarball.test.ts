@@ -13,6 +13,7 @@ const dirs: Record<string, string> = {
   "@omnibus/core": "packages/core",
   "@omnibus/memory": "adapters/memory",
   "@omnibus/redis": "adapters/redis",
+  "@omnibus/conformance": "conformance",
 };
 const packages = Object.keys(dirs);
 const manifest = (name: string) => JSON.parse(readFileSync(join(root, dirs[name]!, "package.json"), "utf8"));
@@ -25,6 +26,7 @@ const ioredis: string = manifest("@omnibus/redis").devDependencies.ioredis;
 const base = mkdtempSync(join(tmpdir(), "omnibus-tarball-"));
 const packs = join(base, "packs");
 const app = join(base, "app");
+const author = join(base, "author");
 
 /** The environment of a user's shell: nothing of the pnpm, vitest or Node options running this test. */
 function userEnv(): NodeJS.ProcessEnv {
@@ -144,7 +146,7 @@ describe("the published packages, from their tarballs", () => {
         "--no-audit",
         "--no-fund",
         "--loglevel=error",
-        ...packages.map((name) => join(packs, tarballOf(name))),
+        ...["@omnibus/core", "@omnibus/memory", "@omnibus/redis"].map((name) => join(packs, tarballOf(name))),
         `ioredis@${ioredis}`,
       ],
       app,
@@ -175,5 +177,56 @@ describe("the published packages, from their tarballs", () => {
       expect(r.bodies.map((b: { n: number }) => b.n).sort()).toEqual([0, 1, 2, 3, 4]);
     }
     expect(result.keysLeft, "Redis keys of the app left behind").toBe(0);
+  });
+
+  // An adapter author's project: core, conformance and an adapter from their tarballs, no vitest,
+  // no broker tool. The suite's CLI runs the adapter tier on memory:// with plain node.
+  it("an adapter author installs @omnibus/conformance light (no broker tool, no vitest) and runs its CLI", {
+    timeout: 200_000,
+  }, () => {
+    mkdirSync(author);
+    writeFileSync(
+      join(author, "package.json"),
+      `${JSON.stringify({ name: "omnibus-author-app", private: true, type: "module" }, null, 2)}\n`,
+    );
+    writeFileSync(
+      join(author, "conformance.mjs"),
+      `import { memory } from "@omnibus/memory";\nexport const conformance = { name: "mine", adapter: () => memory() };\n`,
+    );
+    const install = run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        ...["@omnibus/core", "@omnibus/conformance", "@omnibus/memory"].map((name) =>
+          join(packs, tarballOf(name)),
+        ),
+      ],
+      author,
+      120_000,
+    );
+    process.stdout.write(`npm install (core, conformance, memory): ${install.s} s\n`);
+    expect(install.status, install.output).toBe(0);
+    const installed = run("npm", ["ls", "--all", "--parseable"], author, 30_000)
+      .stdout.split("\n")
+      .filter((l) => l.includes("node_modules"));
+    process.stdout.write(`packages installed: ${installed.length}\n`);
+    expect(installed.length, installed.join("\n")).toBeLessThan(40);
+    for (const heavy of ["kafkajs", "fauxqs", "testcontainers", "vitest"])
+      expect(
+        installed.some((l) => l.endsWith(`/node_modules/${heavy}`)),
+        heavy,
+      ).toBe(false);
+    const cli = run(
+      join(author, "node_modules", ".bin", "omnibus-conformance"),
+      ["./conformance.mjs", "--tier", "adapter", "--filter", "adapter/send"],
+      author,
+      120_000,
+    );
+    process.stdout.write(`omnibus-conformance --tier adapter: ${cli.s} s\n`);
+    expect(cli.status, cli.output).toBe(0);
+    expect(cli.stdout).toMatch(/mine: [1-9]\d* passed, 0 failed/);
   });
 });

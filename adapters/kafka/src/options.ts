@@ -3,7 +3,9 @@ import type { KafkaConfig, SASLOptions } from "kafkajs";
 
 /** Where the adapter reports kafkajs warnings and errors. Core's `Logger` fits. */
 export interface KafkaLogger {
+  /** A kafkajs warning (a retried request, a rebalance). */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A kafkajs error (a request that failed for good, a crashed consumer). */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 

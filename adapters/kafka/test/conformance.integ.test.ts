@@ -1,5 +1,5 @@
+import { brokerUrl, kafkaProxyHarness, restartHarness } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl, kafkaProxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { kafka } from "../src/index.js";
 
 describeConformance({

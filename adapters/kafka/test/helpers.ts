@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import type { Adapter, Delivery, OutboundMessage } from "@omnibus/core";
 import { outboundMessage } from "@omnibus/core/testing";
 import { type KafkaNative, type KafkaOptions, kafka } from "../src/index.js";

@@ -1,4 +1,4 @@
-import { startPrivate } from "@omnibus/conformance/brokers";
+import { startPrivate } from "@omnibus/brokers";
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeAll, collector, connected, messages, unique } from "./helpers.js";

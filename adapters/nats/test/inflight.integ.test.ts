@@ -1,5 +1,5 @@
+import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import { tcpProxy } from "@omnibus/conformance";
-import { type PrivateBroker, startPrivate } from "@omnibus/conformance/brokers";
 import { type Client, createClient, silentLogger } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 import { AckPolicy } from "@nats-io/jetstream";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import type { Adapter } from "@omnibus/core";
 import { type Delivery, ErrorCode, type OutboundMessage, shortId } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";

@@ -1,4 +1,4 @@
-import { type PrivateBroker, startPrivate } from "@omnibus/conformance/brokers";
+import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import { type Client, createClient, silentLogger } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -17,7 +17,7 @@
 import { randomUUID } from "node:crypto";
 import { cpSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type PrivateBroker, startPrivate } from "@omnibus/conformance/brokers";
+import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 
 type QueueType = "quorum" | "classic";

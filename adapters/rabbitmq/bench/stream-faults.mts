@@ -12,8 +12,8 @@
  * it). One JSON line per run, then a summary.
  */
 import { randomUUID } from "node:crypto";
+import { brokerUrl, startPrivate } from "@omnibus/brokers";
 import { runStream, type StreamFault, type StreamReport, tcpProxy } from "@omnibus/conformance";
-import { brokerUrl, startPrivate } from "@omnibus/conformance/brokers";
 import type { Adapter, Delivery } from "@omnibus/core";
 import amqp from "amqplib";
 import { type RabbitMQOptions, rabbitmq } from "../src/index.js";

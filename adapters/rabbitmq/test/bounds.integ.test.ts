@@ -1,5 +1,5 @@
+import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import { type TcpProxy, tcpProxy } from "@omnibus/conformance";
-import { type PrivateBroker, startPrivate } from "@omnibus/conformance/brokers";
 import { ClosedError, ConnectionError, type Delivery, PublishError } from "@omnibus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RabbitMQAdapter, type RabbitMQOptions, rabbitmq } from "../src/index.js";

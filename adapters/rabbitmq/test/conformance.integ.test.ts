@@ -1,5 +1,5 @@
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { afterAll } from "vitest";
 import { rabbitmq } from "../src/index.js";
 import { trackingAdapters } from "./tracked.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import type { Delivery } from "@omnibus/core";
 import { waitFor as coreWaitFor, outboundMessage } from "@omnibus/core/testing";
 import { type RabbitMQAdapter, type RabbitMQOptions, rabbitmq } from "../src/index.js";

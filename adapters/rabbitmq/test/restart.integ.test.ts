@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type PrivateBroker, startPrivate } from "@omnibus/conformance/brokers";
+import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import { type Delivery, isOmnibusError } from "@omnibus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RabbitMQAdapter, rabbitmq } from "../src/index.js";

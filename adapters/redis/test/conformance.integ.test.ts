@@ -1,5 +1,5 @@
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { shortId } from "@omnibus/core";
 import { Redis } from "ioredis";
 import { afterAll } from "vitest";

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { inspect } from "node:util";
-import { brokerUrl, startPrivate } from "@omnibus/conformance/brokers";
+import { brokerUrl, startPrivate } from "@omnibus/brokers";
 import {
   type Adapter,
   type Delivery,

@@ -4,7 +4,7 @@
  * core idempotency middleware on top of it with two consumers racing on the same ids.
  */
 
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { createClient, idempotency, shortId, silentLogger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { Redis } from "ioredis";

@@ -1,6 +1,6 @@
 /** The README's examples, run against the real server (keep them in sync). */
 
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { createClient, idempotency, shortId, silentLogger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { expect, it } from "vitest";

@@ -12,8 +12,8 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { startPrivate } from "@omnibus/brokers";
 import { tcpProxy } from "@omnibus/conformance";
-import { startPrivate } from "@omnibus/conformance/brokers";
 import { type Client, createClient, type Delivery, type OutboundMessage, silentLogger } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { Redis } from "ioredis";

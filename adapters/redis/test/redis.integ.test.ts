@@ -4,7 +4,7 @@
  * group re-creation after data loss, ephemeral queues and errors.
  */
 
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import {
   type Adapter,
   ConfigError,

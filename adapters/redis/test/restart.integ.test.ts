@@ -8,7 +8,7 @@
  *   consumer recovers by itself (the group is created again) and new messages flow.
  */
 
-import { startPrivate } from "@omnibus/conformance/brokers";
+import { startPrivate } from "@omnibus/brokers";
 import { type Delivery, type OutboundMessage, silentLogger, uuidv7 } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 /** `createClient({ url: "redis://…" })`: core finds this package by the URL scheme and calls `fromUrl`. */
 
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { createClient, shortId, silentLogger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { Redis } from "ioredis";

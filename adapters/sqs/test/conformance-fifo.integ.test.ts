@@ -1,5 +1,5 @@
+import { brokerUrl } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl } from "@omnibus/conformance/brokers";
 import { sqs } from "../src/index.js";
 import { SQS_CONFORMANCE } from "./conformance-settings.js";
 

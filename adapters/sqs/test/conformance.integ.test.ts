@@ -1,5 +1,5 @@
+import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/conformance/brokers";
 import { sqs } from "../src/index.js";
 import { SQS_CONFORMANCE } from "./conformance-settings.js";
 

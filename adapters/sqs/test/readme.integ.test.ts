@@ -1,4 +1,4 @@
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { shortId } from "@omnibus/core";
 import { expect, it } from "vitest";
 import { orderDemo } from "./readme-example.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { startPrivate } from "@omnibus/conformance/brokers";
+import { startPrivate } from "@omnibus/brokers";
 import type { Delivery, OutboundMessage } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { expect, it } from "vitest";

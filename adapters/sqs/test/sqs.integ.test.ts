@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import {
   type Adapter,
   type Client,

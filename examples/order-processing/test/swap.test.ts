@@ -1,5 +1,5 @@
 // The promise of Omnibus: the same services, unchanged, on every broker — only the URL differs.
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { describe, expect, it } from "vitest";
 import { type FlowSummary, runOrderFlow } from "../src/index.js";
 

@@ -1,4 +1,4 @@
-import { brokerUrl } from "@omnibus/conformance/brokers";
+import { brokerUrl } from "@omnibus/brokers";
 import { describe, expect, it } from "vitest";
 import { runWorkerPool } from "../src/index.js";
 

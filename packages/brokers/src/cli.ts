@@ -1,5 +1,5 @@
 /**
- * `pnpm brokers up|down|status|env [names…]`: see conformance/README.md, section "Brokers".
+ * `pnpm brokers up|down|status|env [names…]`: see packages/brokers/README.md.
  */
 import { BROKER_NAMES, type BrokerName, isBrokerName, maskUrl } from "./config.js";
 import { down, envLines, status, up } from "./up.js";

@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { brokerUrl, maskUrl } from "../brokers.js";
 import { packageRoot } from "./config.js";
+import { brokerUrl, maskUrl } from "./index.js";
 
 const run = promisify(execFile);
 const saved = process.env.OMNIBUS_RABBITMQ_URL;
@@ -39,12 +39,12 @@ describe("maskUrl", () => {
 
 describe("pnpm brokers status", () => {
   it("prints the source and the URL with the password masked", async () => {
-    const root = dirname(packageRoot());
+    const root = dirname(dirname(packageRoot()));
     const tsx = join(root, "node_modules", ".bin", "tsx");
     expect(existsSync(tsx)).toBe(true);
     const { stdout } = await run(
       tsx,
-      ["--conditions=@omnibus/source", join(packageRoot(), "src/brokers/cli.ts"), "status", "rabbitmq"],
+      ["--conditions=@omnibus/source", join(packageRoot(), "src/cli.ts"), "status", "rabbitmq"],
       {
         cwd: root,
         env: { ...process.env, OMNIBUS_RABBITMQ_URL: "amqp://app:s3cret@127.0.0.1:5672" },

@@ -3,9 +3,10 @@
  * the suite may restart and kill, and a TCP proxy in front of a broker.
  * @module
  */
+
+import type { ProxyHarness, RestartHarness } from "@omnibus/conformance";
+import { tcpProxy } from "@omnibus/conformance";
 import type { Adapter } from "@omnibus/core";
-import type { ProxyHarness, RestartHarness } from "../options.js";
-import { tcpProxy } from "../proxy.js";
 import type { BrokerName } from "./config.js";
 import { type PrivateOptions, startPrivate } from "./instance.js";
 import { freePort } from "./process.js";

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { type PrivateBroker, startPrivate } from "../brokers.js";
 import { hostPort } from "./config.js";
+import { type PrivateBroker, startPrivate } from "./index.js";
 
 /** Sends raw protocol bytes and collects the answer until `complete` says it is whole. */
 function exchange(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { probe, startPrivate } from "../brokers.js";
+import { probe, startPrivate } from "./index.js";
 
 // Local servers from Maven Central (Kafka 4 KRaft, ElasticMQ) and fauxqs: the first run downloads.
 describe("local servers without Docker", () => {

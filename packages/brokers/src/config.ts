@@ -100,15 +100,15 @@ export function hostPort(name: BrokerName, url: string): { host: string; port: n
 
 let cachedPackageRoot: string | undefined;
 
-/** The @omnibus/conformance package folder (holds brokers/kafka/pom.xml and brokers/elasticmq/pom.xml). */
+/** The @omnibus/brokers package folder (holds maven/kafka/pom.xml and maven/elasticmq/pom.xml). */
 export function packageRoot(): string {
   if (cachedPackageRoot) return cachedPackageRoot;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "@omnibus/conformance") break;
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "@omnibus/brokers") break;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("brokers: cannot find the @omnibus/conformance package folder");
+    if (parent === dir) throw new Error("brokers: cannot find the @omnibus/brokers package folder");
     dir = parent;
   }
   cachedPackageRoot = dir;

@@ -141,7 +141,7 @@ function java(): Promise<string> {
 async function kafka(o: ServerOptions): Promise<LaunchPlan> {
   const command = await java();
   const classpath = await mavenClasspath(
-    join(packageRoot(), "brokers", "kafka", "pom.xml"),
+    join(packageRoot(), "maven", "kafka", "pom.xml"),
     join(stateRoot(), "cache", "kafka-classpath.json"),
   );
   const logs = join(o.dataDir, "logs");
@@ -235,7 +235,7 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
 async function elasticmq(o: ServerOptions): Promise<LaunchPlan> {
   const command = await java();
   const classpath = await mavenClasspath(
-    join(packageRoot(), "brokers", "elasticmq", "pom.xml"),
+    join(packageRoot(), "maven", "elasticmq", "pom.xml"),
     join(stateRoot(), "cache", "elasticmq-classpath.json"),
   );
   const conf = join(o.dataDir, "elasticmq.conf");

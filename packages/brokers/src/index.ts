@@ -1,0 +1,15 @@
+/**
+ * `@omnibus/brokers`: real brokers on loopback for tests, and private instances
+ * for restart and failure tests. See its README.
+ * @module
+ */
+
+export type { BrokerName, BrokerSource } from "./config.js";
+export { BROKER_NAMES, BROKER_SPECS, brokerUrl, maskUrl } from "./config.js";
+export { kafkaProxyHarness, proxyHarness, restartHarness } from "./harness.js";
+export type { PrivateBroker, PrivateOptions } from "./instance.js";
+export { startPrivate } from "./instance.js";
+export { probe, waitReady } from "./probe.js";
+export { freePort } from "./process.js";
+export type { BrokerStatus, DownReport } from "./up.js";
+export { down, envLines, omnibusUrls, status, up } from "./up.js";
