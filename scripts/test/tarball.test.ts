@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -27,6 +27,25 @@ const base = mkdtempSync(join(tmpdir(), "omnibus-tarball-"));
 const packs = join(base, "packs");
 const app = join(base, "app");
 const author = join(base, "author");
+const skeleton = join(root, "examples/adapter-skeleton/src");
+
+// The author's app: opens its own adapter by URL, as any Omnibus user would.
+const AUTHOR_APP = `import { createClient } from "@omnibus/core";
+import "./src/index.js"; // registers skeleton:
+
+const bus = createClient({ url: "skeleton://app" });
+let received = false;
+let arrived: () => void = () => {};
+const done = new Promise<void>((resolve) => (arrived = resolve));
+await bus.consume("author-queue", async () => {
+  received = true;
+  arrived();
+});
+await bus.send("author-queue", { hello: "world" });
+await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+console.log(\`@@AUTHOR adapter=\${bus.adapterName} received=\${received}\`);
+await bus.close();
+`;
 
 /** The environment of a user's shell: nothing of the pnpm, vitest or Node options running this test. */
 function userEnv(): NodeJS.ProcessEnv {
@@ -179,9 +198,10 @@ describe("the published packages, from their tarballs", () => {
     expect(result.keysLeft, "Redis keys of the app left behind").toBe(0);
   });
 
-  // An adapter author's project: core, conformance and an adapter from their tarballs, no vitest,
-  // no broker tool. The suite's CLI runs the adapter tier on memory:// with plain node.
-  it("an adapter author installs @omnibus/conformance light (no broker tool, no vitest) and runs its CLI", {
+  // An adapter author's project: core and conformance from their tarballs (no vitest, no broker
+  // tool), and a small adapter of the app's own (the skeleton, copied in as source), registered
+  // for its URL scheme `skeleton:`. The suite's CLI runs every case on it.
+  it("an adapter author: the tarballs install light, the app's adapter is found by URL scheme, the CLI writes the JSON and HTML reports", {
     timeout: 200_000,
   }, () => {
     mkdirSync(author);
@@ -189,10 +209,16 @@ describe("the published packages, from their tarballs", () => {
       join(author, "package.json"),
       `${JSON.stringify({ name: "omnibus-author-app", private: true, type: "module" }, null, 2)}\n`,
     );
+    // The adapter: the skeleton of examples/adapter-skeleton, as the author's own source files.
+    mkdirSync(join(author, "src"));
+    for (const file of readdirSync(skeleton))
+      if (file.endsWith(".ts") && !file.includes(".test."))
+        writeFileSync(join(author, "src", file), readFileSync(join(skeleton, file), "utf8"));
     writeFileSync(
-      join(author, "conformance.mjs"),
-      `import { memory } from "@omnibus/memory";\nexport const conformance = { name: "mine", adapter: () => memory() };\n`,
+      join(author, "x.conformance.ts"),
+      readFileSync(join(root, "examples/adapter-skeleton/skeleton.conformance.ts"), "utf8"),
     );
+    writeFileSync(join(author, "main.ts"), AUTHOR_APP);
     const install = run(
       "npm",
       [
@@ -200,33 +226,52 @@ describe("the published packages, from their tarballs", () => {
         "--no-audit",
         "--no-fund",
         "--loglevel=error",
-        ...["@omnibus/core", "@omnibus/conformance", "@omnibus/memory"].map((name) =>
-          join(packs, tarballOf(name)),
-        ),
+        ...["@omnibus/core", "@omnibus/conformance"].map((name) => join(packs, tarballOf(name))),
       ],
       author,
       120_000,
     );
-    process.stdout.write(`npm install (core, conformance, memory): ${install.s} s\n`);
+    process.stdout.write(`npm install (core, conformance): ${install.s} s\n`);
     expect(install.status, install.output).toBe(0);
     const installed = run("npm", ["ls", "--all", "--parseable"], author, 30_000)
       .stdout.split("\n")
       .filter((l) => l.includes("node_modules"));
-    process.stdout.write(`packages installed: ${installed.length}\n`);
+    process.stdout.write(`packages installed by the two tarballs: ${installed.length}\n`);
     expect(installed.length, installed.join("\n")).toBeLessThan(40);
     for (const heavy of ["kafkajs", "fauxqs", "testcontainers", "vitest"])
       expect(
         installed.some((l) => l.endsWith(`/node_modules/${heavy}`)),
         heavy,
       ).toBe(false);
+
+    // createClient({ url: "mine://…" }) finds the app's adapter.
+    const main = run("npx", ["tsx", "main.ts"], author, 60_000);
+    expect(main.status, main.output).toBe(0);
+    expect(main.stdout).toContain("@@AUTHOR adapter=skeleton received=true");
+
     const cli = run(
-      join(author, "node_modules", ".bin", "omnibus-conformance"),
-      ["./conformance.mjs", "--tier", "adapter", "--filter", "adapter/send"],
+      "npx",
+      ["omnibus-conformance", "./x.conformance.ts", "--json", "r.json", "--report", "r.html"],
       author,
-      120_000,
+      150_000,
     );
-    process.stdout.write(`omnibus-conformance --tier adapter: ${cli.s} s\n`);
+    process.stdout.write(`npx omnibus-conformance ./x.conformance.ts: ${cli.s} s\n`);
     expect(cli.status, cli.output).toBe(0);
-    expect(cli.stdout).toMatch(/mine: [1-9]\d* passed, 0 failed/);
+    const report = JSON.parse(readFileSync(join(author, "r.json"), "utf8"));
+    expect(report.adapter).toBe("skeleton");
+    expect(report.cases.length).toBeGreaterThanOrEqual(45);
+    for (const c of report.cases) {
+      expect(["passed", "skipped"], `${c.id}: ${c.message ?? ""}`).toContain(c.status);
+      if (c.status === "skipped") expect(c.reason, `${c.id} skipped without a reason`).toMatch(/\w/);
+    }
+    expect(report.totals.passed).toBeGreaterThan(60);
+    const html = readFileSync(join(author, "r.html"), "utf8");
+    const rows = [...html.matchAll(/<tr class="(\w[\w-]*)" data-case="([^"]+)">/g)].map((m) => [m[2], m[1]]);
+    expect(rows.map(([id]) => id).sort()).toEqual(report.cases.map((c: { id: string }) => c.id).sort());
+    for (const [id, status] of rows)
+      expect(status, id).toBe(report.cases.find((c: { id: string }) => c.id === id).status);
+    const features = /<table id="features">(.*?)<\/table>/s.exec(html)?.[1] ?? "";
+    for (const name of Object.keys(report.features))
+      expect(features, `feature ${name} shown`).toContain(`<th>${name}</th>`);
   });
 });

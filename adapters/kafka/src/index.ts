@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Adapter, ConfigError, maskUrl } from "@omnibus/core";
+import { type Adapter, ConfigError, maskUrl, registerAdapter } from "@omnibus/core";
 import { KafkaAdapter, type KafkaNative } from "./adapter.js";
 import { type KafkaOptions, resolveOptions } from "./options.js";
 
@@ -75,3 +75,6 @@ const OPTION_NAMES: readonly (keyof KafkaOptions)[] = [
 export type { KafkaNative } from "./adapter.js";
 export type { KafkaNativeMessage } from "./consumer.js";
 export type { KafkaLogger, KafkaOptions } from "./options.js";
+
+// Importing the package makes its URLs checked at createClient (core loads it lazily too).
+registerAdapter("kafka", { fromUrl });

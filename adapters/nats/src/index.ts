@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Adapter } from "@omnibus/core";
+import { type Adapter, registerAdapter } from "@omnibus/core";
 import { NatsAdapter, type NatsNative } from "./adapter.js";
 import { type NatsOptions, resolveOptions } from "./options.js";
 
@@ -34,3 +34,6 @@ export function fromUrl(url: string, options: Record<string, unknown> = {}): Ada
 
 export type { NatsNative } from "./adapter.js";
 export type { NatsOptions } from "./options.js";
+
+// Importing the package makes its URLs checked at createClient (core loads it lazily too).
+registerAdapter("nats", { fromUrl });

@@ -2,7 +2,7 @@
  * `@omnibus/redis`: the Redis Streams adapter for `@omnibus/core`, and a Redis idempotency store.
  * @module
  */
-import type { Adapter } from "@omnibus/core";
+import { type Adapter, registerAdapter } from "@omnibus/core";
 import { RedisAdapter, type RedisNative } from "./adapter.js";
 import { optionsFromUrl, type RedisAdapterOptions, resolveOptions } from "./options.js";
 
@@ -36,3 +36,6 @@ export type { RedisNativeMessage } from "./consumer.js";
 export type { RedisIdempotencyStore, RedisIdempotencyStoreOptions } from "./idempotency.js";
 export { redisIdempotencyStore } from "./idempotency.js";
 export type { RedisAdapterOptions, TrimPolicy } from "./options.js";
+
+// Importing the package makes its URLs checked at createClient (core loads it lazily too).
+registerAdapter(["redis", "rediss"], { fromUrl });

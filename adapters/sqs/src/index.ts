@@ -2,7 +2,7 @@
  * `@omnibus/sqs`: the Amazon SQS adapter for `@omnibus/core`, with SNS fan-out for topics.
  * @module
  */
-import type { Adapter } from "@omnibus/core";
+import { type Adapter, registerAdapter } from "@omnibus/core";
 import { SqsAdapter, type SqsNative } from "./adapter.js";
 import { resolveOptions, type SqsOptions } from "./options.js";
 
@@ -32,3 +32,6 @@ export function fromUrl(url: string, options: Record<string, unknown> = {}): Ada
 
 export type { SqsNative } from "./adapter.js";
 export type { SqsCredentials, SqsOptions } from "./options.js";
+
+// Importing the package makes its URLs checked at createClient (core loads it lazily too).
+registerAdapter("sqs", { fromUrl });
