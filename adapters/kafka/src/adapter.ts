@@ -6,6 +6,7 @@ import {
   type ConsumerHandle,
   type Features,
   INBOX_PREFIX,
+  type Logger,
   MessageTooLargeError,
   type OutboundMessage,
   PublishError,
@@ -50,9 +51,10 @@ const BENIGN = [
   /already exists/i,
 ];
 
-function kafkaLogCreator(logger: KafkaLogger | undefined): logCreator {
+function kafkaLogCreator(sink: () => KafkaLogger | undefined): logCreator {
   return () =>
     ({ namespace, level, log }) => {
+      const logger = sink();
       if (logger === undefined || level > logLevel.WARN) return;
       if (BENIGN.some((pattern) => pattern.test(`${log.message} ${String(log.error ?? "")}`))) return;
       const { message, timestamp: _t, logger: _l, stack: _s, ...fields } = log;
@@ -79,8 +81,11 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   private readonly topics = new Map<string, Promise<void>>();
   private readonly consumers = new Set<KafkaConsumer>();
   private readonly context: ConsumerContext;
+  /** Where kafkajs warnings go: the `logger` option, else the client's logger (`useLogger`). */
+  private logSink: KafkaLogger | undefined;
 
   constructor(private readonly options: ResolvedKafkaOptions) {
+    this.logSink = options.logger;
     const retries = options.retries;
     this.kafka = new Kafka({
       brokers: [...options.brokers],
@@ -90,7 +95,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
       connectionTimeout: options.connectionTimeoutMs,
       retry: { retries: retries ?? 5, initialRetryTime: 100, maxRetryTime: 2000 },
       logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator(options.logger),
+      logCreator: kafkaLogCreator(() => this.logSink),
     });
     const producer = capture(this.kafka, () =>
       this.kafka.producer({
@@ -139,6 +144,11 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
         this.produce(topic, [message], extras, undefined, partition),
       closed: (consumer) => this.consumers.delete(consumer),
     };
+  }
+
+  /** The client's logger, used unless the `logger` option was given. */
+  useLogger(logger: Logger): void {
+    if (this.options.logger === undefined) this.logSink = logger;
   }
 
   connect(): Promise<void> {

@@ -121,8 +121,8 @@ export interface KafkaOptions {
    */
   retries?: number;
   /**
-   * Receives kafkajs warnings and errors (never info/debug). Nothing is printed by default.
-   * @default undefined (silent)
+   * Receives kafkajs warnings and errors (never info/debug).
+   * @default the client's `logger` (`createClient({ logger })`); used alone, silent
    */
   logger?: KafkaLogger;
 }
@@ -284,6 +284,10 @@ export function resolveOptions(options: KafkaOptions = {}): ResolvedKafkaOptions
   if (typeof groupIdPrefix !== "string" || groupIdPrefix === "") {
     throw new ConfigError("kafka: groupIdPrefix must be a non-empty string");
   }
+  const retries = o.retries === undefined ? undefined : int("retries", o.retries, 5, 0);
+  if (retries === 0 && o.idempotent !== false && o.idempotent !== "false") {
+    throw new ConfigError("kafka: retries 0 needs idempotent false (an idempotent producer must retry)");
+  }
   const logger = o.logger as KafkaLogger | undefined;
   if (logger !== undefined && (typeof logger.warn !== "function" || typeof logger.error !== "function")) {
     throw new ConfigError("kafka: logger must have warn and error functions");
@@ -316,7 +320,7 @@ export function resolveOptions(options: KafkaOptions = {}): ResolvedKafkaOptions
     rebalanceTimeoutMs: int("rebalanceTimeoutMs", o.rebalanceTimeoutMs, 10_000, 1),
     maxWaitTimeMs: int("maxWaitTimeMs", o.maxWaitTimeMs, 500, 1),
     connectionTimeoutMs: int("connectionTimeoutMs", o.connectionTimeoutMs, 3000, 1),
-    retries: o.retries === undefined ? undefined : int("retries", o.retries, 5, 0),
+    retries,
     logger,
   };
 }

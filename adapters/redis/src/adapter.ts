@@ -5,6 +5,7 @@ import type {
   ConsumeOptions,
   ConsumerHandle,
   Features,
+  Logger,
   OutboundMessage,
   Source,
 } from "@omnibus/core";
@@ -12,6 +13,7 @@ import {
   ClosedError,
   ConfigError,
   ConnectionError,
+  consoleLogger,
   INBOX_PREFIX,
   isOmnibusError,
   MessageTooLargeError,
@@ -99,7 +101,11 @@ export class RedisAdapter implements Adapter<RedisNative> {
   private closed = false;
   private closing: Promise<void> | undefined;
 
+  /** Where warnings go: the `logger` option, else the client's logger, else stderr. */
+  private logger: Logger;
+
   constructor(private readonly options: ResolvedOptions) {
+    this.logger = options.logger ?? consoleLogger("warn");
     this.features = Object.freeze({
       persistent: options.persistent,
       fanout: true,
@@ -165,6 +171,11 @@ export class RedisAdapter implements Adapter<RedisNative> {
     this.native = { client, blockingClients };
   }
 
+  /** The client's logger, used unless the `logger` option was given. */
+  useLogger(logger: Logger): void {
+    if (this.options.logger === undefined) this.logger = logger;
+  }
+
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError("redis: adapter is closed"));
     if (this.connecting) return this.connecting;
@@ -224,11 +235,11 @@ export class RedisAdapter implements Adapter<RedisNative> {
       const [, appendonly] = (await this.client.config("GET", "appendonly")) as string[];
       const [, fsync] = (await this.client.config("GET", "appendfsync")) as string[];
       if (appendonly !== "yes") {
-        this.options.logger.warn(
+        this.logger.warn(
           "redis: persistent is declared but the server has appendonly no: a restart loses every message",
         );
       } else if (fsync !== "always") {
-        this.options.logger.warn(
+        this.logger.warn(
           `redis: persistent is declared but the server has appendfsync ${fsync}: a crash may lose up to a second of acknowledged sends`,
         );
       }
@@ -463,7 +474,7 @@ export class RedisAdapter implements Adapter<RedisNative> {
   }
 
   private log(message: string, error: unknown): void {
-    this.options.logger.warn(`redis: ${message}`, { error: this.scrub.message(error) });
+    this.logger.warn(`redis: ${message}`, { error: this.scrub.message(error) });
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError, consoleLogger, type Logger, maskUrl } from "@omnibus/core";
+import { ConfigError, type Logger, maskUrl } from "@omnibus/core";
 import type { ClusterNode, ClusterOptions, RedisOptions as IORedisOptions } from "ioredis";
 import type { RedisClient } from "./client.js";
 
@@ -137,7 +137,7 @@ export interface RedisAdapterOptions {
   /**
    * Where the adapter reports background trouble (a consumer's read failing and being retried, a
    * lost acknowledgement, a failed trim or promotion). Passwords are never logged.
-   * @default consoleLogger("warn") from `@omnibus/core`
+   * @default the client's `logger` (`createClient({ logger })`); used alone, `consoleLogger("warn")`
    */
   logger?: Logger;
 }
@@ -163,7 +163,8 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly ephemeralTtlMs: number;
   readonly persistent: boolean;
-  readonly logger: Logger;
+  /** The `logger` option; without one the adapter logs through the client's logger (`useLogger`). */
+  readonly logger: Logger | undefined;
 }
 
 export const DEFAULT_URL = "redis://127.0.0.1:6379";
@@ -252,7 +253,7 @@ export function resolveOptions(options: RedisAdapterOptions = {}): ResolvedOptio
     connectTimeoutMs: positive("connectTimeoutMs", options.connectTimeoutMs, 10_000, 10),
     ephemeralTtlMs: positive("ephemeralTtlMs", options.ephemeralTtlMs, 300_000, 1000),
     persistent: options.persistent ?? false,
-    logger: options.logger ?? consoleLogger("warn"),
+    logger: options.logger,
   };
 }
 
