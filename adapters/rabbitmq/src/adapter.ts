@@ -254,6 +254,11 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
         retryable: !auth,
       });
     }
+    // From here on: amqplib emits 'error' on a connection whose socket ends, and an 'error' event
+    // without a listener ends the process; the socket may end before the channel below is open.
+    connection.on("error", () => {
+      // 'close' follows; reconnect happens there.
+    });
     let publisher: ConfirmChannel;
     try {
       const ms = this.#o.operationTimeoutMs;
@@ -268,9 +273,6 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     }
     const link = new Link(connection, publisher, this.#o.operationTimeoutMs);
     this.#serverVersion = link.serverVersion ?? this.#serverVersion;
-    connection.on("error", () => {
-      // 'close' follows; reconnect happens there.
-    });
     connection.on("close", () => this.#lost(link));
     if (this.#closed) {
       link.open = false;
