@@ -11,6 +11,9 @@ export default defineConfig({
   resolve: { conditions: ["@omnibus/source", "node", "import", "default"] },
   ssr: { resolve: { conditions: ["@omnibus/source", "node", "import", "default"] } },
   test: {
+    // Most of the suite waits on brokers (leases, redelivery bounds, restarts), not on the CPU:
+    // three test files at a time on the 2-core CI machine (vitest's default there is one).
+    maxWorkers: 3,
     projects: [
       {
         extends: true,
