@@ -71,6 +71,17 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number) {
   return { status: r.status, output, stdout: r.stdout ?? "", s: ((Date.now() - started) / 1000).toFixed(1) };
 }
 
+/** `npm install` the tarballs of `names` (and `extra` registry packages) into the app at `dir`. */
+function npmInstall(dir: string, names: string[], extra: string[] = []) {
+  const tarballs = names.map((name) => join(packs, tarballOf(name)));
+  return run(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, ...extra],
+    dir,
+    120_000,
+  );
+}
+
 // The app: one queue round trip on memory:// and one on Redis, by message id. Its Redis keys are
 // under a prefix of its own, removed at the end.
 const APP = `import { createClient } from "@omnibus/core";
@@ -158,18 +169,10 @@ describe("the published packages, from their tarballs", () => {
     writeFileSync(join(app, "main.mjs"), APP);
     expect(relative(root, app).startsWith(".."), "the app is outside the workspace").toBe(true);
 
-    const install = run(
-      "npm",
-      [
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        ...["@omnibus/core", "@omnibus/memory", "@omnibus/redis"].map((name) => join(packs, tarballOf(name))),
-        `ioredis@${ioredis}`,
-      ],
+    const install = npmInstall(
       app,
-      120_000,
+      ["@omnibus/core", "@omnibus/memory", "@omnibus/redis"],
+      [`ioredis@${ioredis}`],
     );
     process.stdout.write(`npm install (3 tarballs + ioredis@${ioredis}): ${install.s} s\n`);
     expect(install.status, install.output).toBe(0);
@@ -219,18 +222,7 @@ describe("the published packages, from their tarballs", () => {
       readFileSync(join(root, "examples/adapter-skeleton/skeleton.conformance.ts"), "utf8"),
     );
     writeFileSync(join(author, "main.ts"), AUTHOR_APP);
-    const install = run(
-      "npm",
-      [
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        ...["@omnibus/core", "@omnibus/conformance"].map((name) => join(packs, tarballOf(name))),
-      ],
-      author,
-      120_000,
-    );
+    const install = npmInstall(author, ["@omnibus/core", "@omnibus/conformance"]);
     process.stdout.write(`npm install (core, conformance): ${install.s} s\n`);
     expect(install.status, install.output).toBe(0);
     const installed = run("npm", ["ls", "--all", "--parseable"], author, 30_000)

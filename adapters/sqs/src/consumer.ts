@@ -237,7 +237,9 @@ export class SqsConsumer implements ConsumerHandle {
       return this.#fail(translate(error, `cannot receive from ${this.#ctx.label}`));
     }
     // Network, throttling, server errors: keep trying (the broker may be restarting).
-    await sleep(backoff(this.#failures++), this.#stopSignal.signal);
+    // At most a second between tries: a receive is cheap, and a consumer should resume within a
+    // second or two of the broker answering again.
+    await sleep(backoff(this.#failures++, 100, 1000), this.#stopSignal.signal);
   }
 
   #fail(error: OmnibusError): void {
