@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { freePort } from "@omnibus/brokers";
 import { runStream, type StreamReport, tcpProxy } from "@omnibus/conformance";
 import { type Adapter, createClient, silentLogger } from "@omnibus/core";
@@ -186,10 +186,13 @@ async function consumerKill(
   const started = Date.now();
   const setup = SETUPS[broker];
   const here = dirname(fileURLToPath(import.meta.url));
-  const tsx = join(here, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
+  // tsx as a loader in the consumer's own process: its CLI runs the script in a child process,
+  // which a SIGKILL of the CLI leaves running (still consuming, its output still reaching us).
+  const tsx = pathToFileURL(join(here, "..", "..", "node_modules", "tsx", "dist", "loader.mjs")).href;
   const child = spawn(
     process.execPath,
     [
+      "--import",
       tsx,
       "--conditions=@omnibus/source",
       join(here, "consumer-child.ts"),

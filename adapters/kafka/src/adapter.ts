@@ -1,3 +1,5 @@
+import { isIP, connect as netConnect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import {
   type Adapter,
   type Address,
@@ -14,23 +16,63 @@ import {
   type Source,
   UnsupportedFeatureError,
 } from "@omnibus/core";
-import { type Admin, Kafka, type logCreator, logLevel, type Message, type Producer } from "kafkajs";
+import {
+  type Admin,
+  type ISocketFactory,
+  Kafka,
+  type KafkaConfig,
+  type logCreator,
+  logLevel,
+  type Message,
+  type Producer,
+} from "kafkajs";
 import { messageSize, type RecordExtras, recordSize, toRecord } from "./codec.js";
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from "./consumer.js";
-import { connectionError, protocolType, publishError } from "./errors.js";
+import { connectionError, produceFailure, protocolType, publishError } from "./errors.js";
 import { queueGroupId, queueTopic, retryTopic, topicGroupId, topicTopic } from "./names.js";
 import type { KafkaLogger, ResolvedKafkaOptions } from "./options.js";
 import { stablePartitioner } from "./partitioner.js";
-import { SendQueue } from "./sender.js";
-import { capture, type Targets, topicsGone } from "./targets.js";
+import { ProducerClosedError, ProducerSession } from "./producer.js";
+import { SendQueue, SendQueueClosedError } from "./sender.js";
+import { capture, topicsGone } from "./targets.js";
 
 const NONE: RecordExtras = {};
+
+/**
+ * Longest pause between two kafkajs attempts (connecting, requests): also how long a client may
+ * take to notice that the broker is back.
+ */
+const RETRY_MAX_MS = 1000;
+/**
+ * The same for consumers, whose fetch loop tries again without limit (see consumer.ts): they
+ * look for the broker more often, so that deliveries resume soon after it is back.
+ */
+const CONSUMER_RETRY_MAX_MS = 250;
+
+/**
+ * kafkajs's own socket factory (plain or TLS, keep-alive after 60 s), with room for more
+ * listeners: kafkajs adds a `connect` listener (Node's `unref` of a socket still connecting) each
+ * time it gives up on a connection that is not established yet, which a broker starting up can
+ * make happen more than ten times on one socket (a "possible memory leak" warning; they go away
+ * with the socket).
+ */
+const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...ssl }, onConnect)
+    : netConnect({ host, port }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  socket.setMaxListeners(100);
+  return socket;
+};
 
 /** The escape hatch: the kafkajs objects the adapter uses. */
 export interface KafkaNative {
   /** The kafkajs client (make more producers, consumers or admins from it). */
   readonly kafka: Kafka;
-  /** The adapter's idempotent producer. */
+  /**
+   * The adapter's idempotent producer. It is replaced by a new one (a new producer id) after a
+   * produce request failed for good, so read it when you use it rather than keep it.
+   */
   readonly producer: Producer;
   /** The adapter's admin client. */
   readonly admin: Admin;
@@ -42,6 +84,8 @@ export interface KafkaNative {
  * bounded retries of the idempotent producer (bounded so that a send fails instead of hanging).
  */
 const BENIGN = [
+  // The adapter sends a failed request again itself, and renews the producer once it gives up
+  // (see sender.ts), which is what kafkajs warns about here.
   /Limiting retries for the idempotent producer/,
   /group is rebalancing/i,
   /rebalance in progress/i,
@@ -71,10 +115,9 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   readonly native: KafkaNative;
 
   private readonly kafka: Kafka;
-  private readonly producer: Producer;
+  /** The idempotent producer, renewed after a failed request (see sender.ts). */
+  private readonly producers: ProducerSession;
   private readonly admin: Admin;
-  /** The producer's metadata targets (kafkajs #1622, see targets.ts); undefined if not found. */
-  private readonly producerTargets: Targets | undefined;
   private readonly sender: SendQueue;
   private connecting: Promise<void> | undefined;
   private closed = false;
@@ -87,44 +130,63 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   constructor(private readonly options: ResolvedKafkaOptions) {
     this.logSink = options.logger;
     const retries = options.retries;
-    this.kafka = new Kafka({
+    const config: KafkaConfig = {
       brokers: [...options.brokers],
       clientId: options.clientId,
       ssl: options.ssl,
       ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
       connectionTimeout: options.connectionTimeoutMs,
-      retry: { retries: retries ?? 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      retry: { retries: retries ?? 5, initialRetryTime: 100, maxRetryTime: RETRY_MAX_MS },
+      socketFactory,
       logLevel: logLevel.WARN,
       logCreator: kafkaLogCreator(() => this.logSink),
+    };
+    this.kafka = new Kafka(config);
+    const consumerKafka = new Kafka({
+      ...config,
+      retry: { retries: retries ?? 5, initialRetryTime: 100, maxRetryTime: CONSUMER_RETRY_MAX_MS },
     });
-    const producer = capture(this.kafka, () =>
-      this.kafka.producer({
-        idempotent: options.idempotent,
-        allowAutoTopicCreation: false,
-        createPartitioner: stablePartitioner,
-        retry: { retries: retries ?? 15, initialRetryTime: 100, maxRetryTime: 2000 },
-      }),
-    );
-    this.producer = producer.client;
-    this.producerTargets = producer.targets;
-    // The admin's targets (topics whose offsets it read) heal themselves the same way.
-    const admin = capture(this.kafka, () => this.kafka.admin());
-    this.admin = admin.client;
-    this.sender = new SendQueue(
-      this.producer,
-      options.maxRequestBytes,
-      options.maxBufferedBytes,
-      (error) => publishError(error, "produce request"),
-      (error) => topicsGone(error)?.topics,
-    );
     // A topic found deleted is created again by the next send to it (or, for an inbox, refused).
     const forgetTopics = (topics: readonly string[]) => {
       for (const t of topics) this.topics.delete(t);
     };
-    if (producer.targets !== undefined)
-      producer.targets.hooks = { producing: (t) => this.sender.producing(t), gone: forgetTopics };
+    this.producers = new ProducerSession(() => {
+      const { client, targets } = capture(this.kafka, () =>
+        this.kafka.producer({
+          idempotent: options.idempotent,
+          allowAutoTopicCreation: false,
+          createPartitioner: stablePartitioner,
+          // A failed request is sent again by the SendQueue, until deliveryTimeoutMs.
+          retry: { retries: retries ?? 5, initialRetryTime: 100, maxRetryTime: RETRY_MAX_MS },
+        }),
+      );
+      if (targets !== undefined)
+        targets.hooks = { producing: (t) => this.sender.producing(t), gone: forgetTopics };
+      return { producer: client, targets };
+    });
+    // The admin's targets (topics whose offsets it read) heal themselves the same way.
+    const admin = capture(this.kafka, () => this.kafka.admin());
+    this.admin = admin.client;
+    this.sender = new SendQueue(this.producers, {
+      maxRequestBytes: options.maxRequestBytes,
+      maxBufferedBytes: options.maxBufferedBytes,
+      deliveryTimeoutMs: options.deliveryTimeoutMs,
+      toError: (error) =>
+        error instanceof SendQueueClosedError || error instanceof ProducerClosedError
+          ? new ClosedError("kafka: adapter is closed", { cause: error })
+          : publishError(error, "produce request"),
+      classify: produceFailure,
+      failedTopics: (error) => topicsGone(error)?.topics,
+    });
     if (admin.targets !== undefined) admin.targets.hooks = { gone: forgetTopics };
-    this.native = { kafka: this.kafka, producer: this.producer, admin: this.admin };
+    const producers = this.producers;
+    this.native = {
+      kafka: this.kafka,
+      get producer() {
+        return producers.handle.producer;
+      },
+      admin: this.admin,
+    };
     this.features = Object.freeze({
       persistent: true,
       fanout: true,
@@ -137,7 +199,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
       maxBatchSize: 1000,
     });
     this.context = {
-      kafka: this.kafka,
+      kafka: consumerKafka,
       admin: this.admin,
       options,
       republish: (topic, message, extras, partition) =>
@@ -153,7 +215,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
 
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError("kafka: adapter is closed"));
-    this.connecting ??= Promise.all([this.producer.connect(), this.admin.connect()]).then(
+    this.connecting ??= Promise.all([this.producers.acquire(), this.admin.connect()]).then(
       () => undefined,
       (error: unknown) => {
         this.connecting = undefined;
@@ -197,8 +259,13 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
 
   /** Resolve if the topic exists (remembering it), reject with a PublishError otherwise. */
   private async ensureExists(topic: string, queue: string): Promise<void> {
-    if (this.topics.has(topic) || this.producerTargets === undefined) return;
-    const missing = await this.producerTargets.missing([topic]);
+    if (this.topics.has(topic)) return;
+    // The producer's cluster knows the brokers once it is connected (the admin's only knows its
+    // seed broker until it reads metadata); the producer may be being renewed, so wait for it.
+    await this.producers.acquire();
+    const targets = this.producers.handle.targets;
+    if (targets === undefined) return;
+    const missing = await targets.missing([topic]);
     if (missing.length > 0) {
       throw new PublishError(`kafka: queue ${queue} does not exist (an inbox whose consumer closed)`);
     }
@@ -340,7 +407,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     }
     // kafkajs #1622: a producer that wrote to a deleted topic keeps asking for its metadata, and
     // every refresh fails from then on (admin.deleteTopics only cleans the admin's own list).
-    this.producerTargets?.forget([topic]);
+    this.producers.handle.targets?.forget([topic]);
     this.topics.delete(topic);
   }
 
@@ -349,7 +416,8 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     this.closed = true;
     // Consumers leave their groups first (ephemeral queues delete themselves meanwhile).
     await Promise.all([...this.consumers].map((c) => c.close().catch(() => {})));
-    await Promise.all([this.producer.disconnect().catch(() => {}), this.admin.disconnect().catch(() => {})]);
+    this.sender.close();
+    await Promise.all([this.producers.close(), this.admin.disconnect().catch(() => {})]);
   }
 
   private ensureTopic(name: string): Promise<void> {

@@ -9,6 +9,7 @@ import {
 import {
   type Admin,
   type Consumer,
+  type ConsumerRunConfig,
   type EachBatchPayload,
   type Kafka,
   type KafkaMessage,
@@ -16,9 +17,11 @@ import {
 } from "kafkajs";
 import { type MemberReport, omnibusAssigner } from "./assigner.js";
 import { type DecodedRecord, fromRecord, type RecordExtras } from "./codec.js";
-import { connectionError } from "./errors.js";
+import { connectionError, isPermanent } from "./errors.js";
 import { Ledger, MAX_SETTLED_RANGES, maxSteps, parseHistory, type Range, unionRanges } from "./ledger.js";
+import { Membership } from "./membership.js";
 import type { ResolvedKafkaOptions } from "./options.js";
+import { captureCluster } from "./targets.js";
 import { type Entry, PartitionTracker } from "./tracker.js";
 
 /** What the adapter gives a consumer. */
@@ -121,6 +124,16 @@ class KafkaDelivery implements Delivery {
     readonly record: DecodedRecord,
   ) {}
 
+  /**
+   * True once the partition was revoked, the consumer's group membership (session, generation)
+   * is gone or the consumer closed: settling it changes nothing, the record is fetched and
+   * delivered again (here or by another member). Core then skips it if no handler started it.
+   */
+  get stale(): boolean {
+    if (!this.state.stale) this.owner.checkSession();
+    return this.state.stale;
+  }
+
   ack(): Promise<void> {
     if (this.finished) return RESOLVED;
     this.finished = true;
@@ -175,6 +188,19 @@ export class KafkaConsumer implements ConsumerHandle {
   private readonly pending = new Set<Promise<unknown>>();
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** The member id, kept across kafkajs restarts (see membership.ts). */
+  private readonly membership = new Membership();
+  /**
+   * When the coordinator last confirmed this member (a heartbeat or a join); undefined while it
+   * has not joined, or once its session is taken for lost.
+   */
+  private aliveAt: number | undefined;
+  /** Offset commits kafkajs confirmed (its COMMIT_OFFSETS events). */
+  private commitsConfirmed = 0;
+  /** Assignments received so far. */
+  private joins = 0;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly runConfig: ConsumerRunConfig;
   private readonly topics: string[];
   private readonly initialOffsets: Map<number, number> | undefined;
 
@@ -186,6 +212,28 @@ export class KafkaConsumer implements ConsumerHandle {
     this.stopped = plan.passive === true;
     this.topics = plan.retryTopic === plan.mainTopic ? [plan.mainTopic] : [plan.mainTopic, plan.retryTopic];
     this.initialOffsets = plan.initialOffsets === undefined ? undefined : new Map(plan.initialOffsets);
+    this.runConfig = {
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.min(16, this.topics.length * ctx.options.partitions),
+      eachBatch: (payload) => this.eachBatch(payload),
+    };
+  }
+
+  /** Start the kafkajs consumer again after it stopped for good on an error that may pass. */
+  private restartLater(delayMs = 500): void {
+    if (this.restartTimer !== undefined || this.closing !== undefined) return;
+    this.restartTimer = setTimeout(async () => {
+      this.restartTimer = undefined;
+      if (this.closing !== undefined) return;
+      try {
+        await this.consumer.connect();
+        if (this.closing === undefined) await this.consumer.run(this.runConfig);
+      } catch {
+        this.restartLater(Math.min(delayMs * 2, 2000));
+      }
+    }, delayMs);
+    this.restartTimer.unref?.();
   }
 
   /** Join the group and start fetching; resolves once this member has its first assignment. */
@@ -196,29 +244,55 @@ export class KafkaConsumer implements ConsumerHandle {
 
   private async run(): Promise<void> {
     const o = this.ctx.options;
-    const consumer = this.ctx.kafka.consumer({
-      groupId: this.plan.groupId,
-      sessionTimeout: o.sessionTimeoutMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      // A passive member only commits and leaves: short polls make its disconnect quick.
-      maxWaitTimeInMs: this.plan.passive === true ? 50 : o.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-      // Busy partitions stay with their member; round-robin for groups with older members.
-      partitionAssigners: [omnibusAssigner(() => this.report()), PartitionAssigners.roundRobin],
-    });
+    const { client: consumer, cluster } = captureCluster(this.ctx.kafka, () =>
+      this.ctx.kafka.consumer({
+        groupId: this.plan.groupId,
+        sessionTimeout: o.sessionTimeoutMs,
+        rebalanceTimeout: o.rebalanceTimeoutMs,
+        heartbeatInterval: o.heartbeatIntervalMs,
+        // A passive member only commits and leaves: short polls make its disconnect quick.
+        maxWaitTimeInMs: this.plan.passive === true ? 50 : o.maxWaitTimeMs,
+        allowAutoTopicCreation: false,
+        // Busy partitions stay with their member; round-robin for groups with older members.
+        partitionAssigners: [omnibusAssigner(() => this.report()), PartitionAssigners.roundRobin],
+        // The fetch loop retries a failed fetch (a lost connection) for as long as it takes;
+        // after an error it does not retry (kafkajs gave up on a request), kafkajs starts the
+        // consumer again at once, except while it closes.
+        retry: {
+          retries: Number.MAX_SAFE_INTEGER,
+          initialRetryTime: 100,
+          maxRetryTime: 500,
+          restartOnFailure: async () => this.closing === undefined,
+        },
+      }),
+    );
+    // A restarted kafkajs consumer rejoins its group as the member it was (see membership.ts).
+    this.membership.install(cluster);
     this.consumer = consumer;
+    consumer.on(consumer.events.HEARTBEAT, () => {
+      if (this.memberId !== undefined) this.aliveAt = Date.now();
+    });
+    consumer.on(consumer.events.COMMIT_OFFSETS, () => {
+      this.commitsConfirmed++;
+    });
     consumer.on(consumer.events.REBALANCING, () => {
       // Partitions may move: commit what was settled while this generation still accepts it, so
       // that the next owner does not deliver it again.
       this.commit().catch(() => {});
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.aliveAt = Date.now();
+      this.joins++;
       this.onJoin(event.payload.memberId, event.payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart && this.closing === undefined) {
+      if (event.payload.restart || this.closing !== undefined) return;
+      // kafkajs gives up on errors it does not retry, some of which pass (a coordinator not found
+      // while the broker restarts): the consumer is started again, unless nothing will mend it.
+      if (isPermanent(event.payload.error) || this.joins === 0) {
         this.options.onError(connectionError(event.payload.error, `consumer of ${this.plan.groupId} failed`));
+      } else {
+        this.restartLater();
       }
     });
     try {
@@ -226,19 +300,17 @@ export class KafkaConsumer implements ConsumerHandle {
       await consumer.subscribe({ topics: [this.plan.mainTopic], fromBeginning: this.plan.fromBeginning });
       if (this.topics.length > 1)
         await consumer.subscribe({ topics: [this.plan.retryTopic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: Math.min(16, this.topics.length * o.partitions),
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
+      await consumer.run(this.runConfig);
     } catch (error) {
       await consumer.disconnect().catch(() => {});
       throw connectionError(error, `cannot start consumer of ${this.plan.groupId}`);
     }
     // A new group's start offsets are committed before the consumer counts as started.
     if (this.initialOffsets !== undefined && this.states.size > 0) await this.commit();
-    this.commitTimer = setInterval(() => this.commit().catch(() => {}), o.commitIntervalMs);
+    this.commitTimer = setInterval(() => {
+      this.checkSession();
+      this.commit().catch(() => {});
+    }, o.commitIntervalMs);
     this.commitTimer.unref?.();
   }
 
@@ -263,13 +335,16 @@ export class KafkaConsumer implements ConsumerHandle {
       await this.starting?.catch(() => {});
       await this.stop();
       if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
+      if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
       // Nacks and hops in progress settle their originals once their copies are written.
       const deadline = Date.now() + 10_000;
       while (this.pending.size > 0 && Date.now() < deadline) {
         await Promise.race([Promise.allSettled([...this.pending]), sleep(deadline - Date.now())]);
       }
       this.finished = true;
-      await this.commit().catch(() => {});
+      // Bounded: kafkajs retries a commit as long as the broker is out of reach (its consumer
+      // retries without limit); it stops once the consumer disconnects.
+      await Promise.race([this.commit().catch(() => {}), sleep(5_000)]);
       // From here on nothing this consumer settles is committed: the next owner delivers every
       // unsettled record again, so a late nack must not write a copy of its own.
       for (const state of this.states.values()) state.stale = true;
@@ -379,6 +454,13 @@ export class KafkaConsumer implements ConsumerHandle {
     if (this.stopped) {
       payload.pause();
       return;
+    }
+    if (this.aliveAt === undefined && this.joins > 0) {
+      // The session was taken for lost (see checkSession): nothing is delivered before the
+      // coordinator confirms the member. If it does not know it any more, this throws and kafkajs
+      // joins again; the records are fetched again then.
+      await payload.heartbeat();
+      if (this.aliveAt === undefined) return;
     }
     const state = await this.stateFor(batch.topic, batch.partition);
     if (this.stopped || !payload.isRunning() || payload.isStale()) return;
@@ -623,8 +705,41 @@ export class KafkaConsumer implements ConsumerHandle {
     }
   }
 
+  /**
+   * The session is taken for lost once the coordinator has confirmed nothing (no heartbeat, no
+   * join) for a session timeout: it has removed this member by then, and the partitions are
+   * someone else's or come back after a join. Their deliveries become stale at once, so that core
+   * does not start what the next owner delivers anyway.
+   */
+  checkSession(): void {
+    const alive = this.aliveAt;
+    if (alive === undefined || this.closing !== undefined) return;
+    if (Date.now() - alive <= this.ctx.options.sessionTimeoutMs) return;
+    this.aliveAt = undefined;
+    for (const state of this.states.values()) {
+      if (state.stale) continue;
+      // If this member keeps the partition after all (the coordinator answered, but not to us),
+      // kafkajs goes on from where it fetched: it must go back to the oldest unsettled record.
+      const point = state.tracker.commitPoint();
+      if (point !== undefined) {
+        try {
+          this.consumer.seek({ topic: state.topic, partition: state.partition, offset: String(point) });
+        } catch {
+          // Not running (restarting): the restarted consumer starts from the committed offsets.
+        }
+      }
+      this.invalidate(state);
+    }
+  }
+
+  /**
+   * The partition is not this member's any more (or not for sure): nothing settled of it counts,
+   * its records are fetched and delivered again. Its deliveries free their prefetch slots now,
+   * since core drops the ones it has not started without settling them.
+   */
   private invalidate(state: PartitionState): void {
     state.stale = true;
+    for (const entry of state.tracker.unsettled()) this.free(state, entry);
     for (const h of this.held) {
       if (h.state === state) {
         clearTimeout(h.timer);
@@ -632,7 +747,14 @@ export class KafkaConsumer implements ConsumerHandle {
       }
     }
     this.ready = this.ready.filter((h) => h.state !== state);
-    this.pausedForHeld.delete(key(state.topic, state.partition));
+    if (this.pausedForHeld.delete(key(state.topic, state.partition))) {
+      // Paused for its held records, which are gone: fetching it again is up to its next owner.
+      try {
+        this.consumer.resume([{ topic: state.topic, partitions: [state.partition] }]);
+      } catch {
+        // Not running (restarting): a restarted consumer has no paused partitions.
+      }
+    }
     this.release();
   }
 
@@ -652,9 +774,13 @@ export class KafkaConsumer implements ConsumerHandle {
     let steps = history.steps;
     let settled = history.settled;
     if (existing !== undefined) {
-      // This member had the partition before: what it knows adds to what was committed.
+      // This process had the partition before: what it settled adds to what was committed (its
+      // last commits may not have gone through, or were refused once its membership was gone).
       steps = maxSteps(steps, existing.ledger.steps());
-      settled = unionRanges(settled, existing.tracker.settledRanges());
+      settled = unionRanges(
+        settled,
+        unionRanges(existing.ledger.settledEarlier, existing.tracker.settledAll()),
+      );
     }
     const state: PartitionState = {
       topic,
@@ -711,6 +837,7 @@ export class KafkaConsumer implements ConsumerHandle {
       batch.push({ state, offset, meta });
     }
     if (batch.length === 0) return;
+    const confirmed = this.commitsConfirmed;
     try {
       await this.consumer.commitOffsets(
         batch.map(({ state, offset, meta }) => ({
@@ -724,6 +851,8 @@ export class KafkaConsumer implements ConsumerHandle {
       // Tried again on the next tick; a rebalance makes the new owner start from the last commit.
       return;
     }
+    // kafkajs resolves without committing while its consumer restarts: tried again then.
+    if (this.commitsConfirmed === confirmed) return;
     for (const { state, offset, meta } of batch) {
       state.committedOffset = offset;
       state.committedMeta = meta;

@@ -32,7 +32,7 @@ export function kafka(options: KafkaOptions = {}): Adapter<KafkaNative> {
  * (`kafkas://` for TLS). Query parameters: `clientId`, `partitions`, `replicationFactor`,
  * `groupIdPrefix`, `ssl`, `mechanism` (SASL: `plain`, `scram-sha-256`, `scram-sha-512`),
  * `commitIntervalMs`, `maxMessageBytes`, `maxDelayMs`, `sessionTimeoutMs`, `heartbeatIntervalMs`,
- * `maxWaitTimeMs`, `idempotent`. `options` override the URL; keys this adapter does not know are
+ * `maxWaitTimeMs`, `idempotent`, `deliveryTimeoutMs`. `options` override the URL; keys this adapter does not know are
  * ignored.
  *
  * @example
@@ -62,6 +62,7 @@ const OPTION_NAMES: readonly (keyof KafkaOptions)[] = [
   "maxScheduled",
   "maxBufferedBytes",
   "maxRequestBytes",
+  "deliveryTimeoutMs",
   "idempotent",
   "sessionTimeoutMs",
   "heartbeatIntervalMs",

@@ -84,6 +84,13 @@ export interface KafkaOptions {
    */
   maxRequestBytes?: number;
   /**
+   * How long a produce request that failed for a reason that may pass (connection lost or refused,
+   * no partition leader, a timeout) is sent again, as it was, before the sends in it fail. The
+   * broker recognises a request it wrote already, so it is never written twice.
+   * @default 30000
+   */
+  deliveryTimeoutMs?: number;
+  /**
    * Idempotent producer (no duplicates from producer retries). Requires acks from all in-sync
    * replicas, which the adapter always asks for.
    * @default true
@@ -101,8 +108,11 @@ export interface KafkaOptions {
    */
   heartbeatIntervalMs?: number;
   /**
-   * How long the group coordinator waits for members to rejoin during a rebalance.
-   * @default 10000
+   * How long the group coordinator waits for members to rejoin during a rebalance; one that does
+   * not is removed. So it is also how long a consumer joining a group waits for the partitions of
+   * a member that died without leaving (its session has not timed out yet). Live members of this
+   * adapter rejoin within about a heartbeat (they never block their batch handler).
+   * @default 3000
    */
   rebalanceTimeoutMs?: number;
   /**
@@ -116,8 +126,9 @@ export interface KafkaOptions {
    */
   connectionTimeoutMs?: number;
   /**
-   * Attempts kafkajs makes (connect, admin, produce) before an operation fails.
-   * @default 5 for connect and admin, 15 for produce
+   * Attempts kafkajs makes (connect, admin, produce) before an operation fails. A produce request
+   * that failed this way is then sent again by the adapter, until `deliveryTimeoutMs`.
+   * @default 5
    */
   retries?: number;
   /**
@@ -142,6 +153,7 @@ export interface ResolvedKafkaOptions {
   readonly maxScheduled: number;
   readonly maxBufferedBytes: number;
   readonly maxRequestBytes: number;
+  readonly deliveryTimeoutMs: number;
   readonly idempotent: boolean;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -202,6 +214,7 @@ const URL_PARAMS: Record<string, keyof KafkaOptions | "mechanism"> = {
   heartbeatIntervalMs: "heartbeatIntervalMs",
   maxWaitTimeMs: "maxWaitTimeMs",
   idempotent: "idempotent",
+  deliveryTimeoutMs: "deliveryTimeoutMs",
 };
 
 /**
@@ -314,10 +327,11 @@ export function resolveOptions(options: KafkaOptions = {}): ResolvedKafkaOptions
     maxScheduled: int("maxScheduled", o.maxScheduled, 10_000, 1),
     maxBufferedBytes: int("maxBufferedBytes", o.maxBufferedBytes, 16 * 1024 * 1024, 1),
     maxRequestBytes: int("maxRequestBytes", o.maxRequestBytes, 1_000_000, 1),
+    deliveryTimeoutMs: int("deliveryTimeoutMs", o.deliveryTimeoutMs, 30_000, 0),
     idempotent: bool("idempotent", o.idempotent, true),
     sessionTimeoutMs,
     heartbeatIntervalMs,
-    rebalanceTimeoutMs: int("rebalanceTimeoutMs", o.rebalanceTimeoutMs, 10_000, 1),
+    rebalanceTimeoutMs: int("rebalanceTimeoutMs", o.rebalanceTimeoutMs, 3000, 1),
     maxWaitTimeMs: int("maxWaitTimeMs", o.maxWaitTimeMs, 500, 1),
     connectionTimeoutMs: int("connectionTimeoutMs", o.connectionTimeoutMs, 3000, 1),
     retries,

@@ -151,16 +151,17 @@ export class Targets {
 }
 
 /**
- * Create a kafkajs client (`kafka.producer(…)`, `kafka.admin()`) and capture its cluster. The
- * targets are undefined if this kafkajs version does not create clusters the way 2.2.4 does.
+ * Create a kafkajs client (`kafka.producer(…)`, `kafka.consumer(…)`, `kafka.admin()`) and capture
+ * the cluster object kafkajs made for it (undefined if this kafkajs version does not create
+ * clusters the way 2.2.4 does).
  */
-export function capture<T>(kafka: Kafka, create: () => T): { client: T; targets: Targets | undefined } {
+export function captureCluster<T>(kafka: Kafka, create: () => T): { client: T; cluster: unknown } {
   const holder = kafka as unknown as Record<symbol, unknown>;
   const key = Object.getOwnPropertySymbols(holder).find(
     (s) => s.description === "private:Kafka:createCluster",
   );
   const factory = key === undefined ? undefined : holder[key];
-  if (key === undefined || typeof factory !== "function") return { client: create(), targets: undefined };
+  if (key === undefined || typeof factory !== "function") return { client: create(), cluster: undefined };
   let cluster: unknown;
   holder[key] = (...args: unknown[]) => (cluster = factory.apply(kafka, args));
   let client: T;
@@ -169,5 +170,14 @@ export function capture<T>(kafka: Kafka, create: () => T): { client: T; targets:
   } finally {
     holder[key] = factory;
   }
+  return { client, cluster };
+}
+
+/**
+ * Create a kafkajs client (`kafka.producer(…)`, `kafka.admin()`) and capture its cluster. The
+ * targets are undefined if this kafkajs version does not create clusters the way 2.2.4 does.
+ */
+export function capture<T>(kafka: Kafka, create: () => T): { client: T; targets: Targets | undefined } {
+  const { client, cluster } = captureCluster(kafka, create);
   return { client, targets: isCluster(cluster) ? new Targets(cluster) : undefined };
 }

@@ -65,4 +65,23 @@ describe("PartitionTracker", () => {
     expect(t.settledRanges()).toEqual([]);
     expect(t.commitPoint()).toBe(18);
   });
+
+  it("lists what it settled, below and above the commit point, and what is outstanding", () => {
+    const t = new PartitionTracker();
+    expect(t.settledAll()).toEqual([]);
+    const e = [20, 21, 22, 23, 25].map((o) => t.track(o));
+    t.settle(e[0]!);
+    t.settle(e[1]!);
+    t.settle(e[3]!);
+    expect(t.commitPoint()).toBe(22);
+    expect(t.settledAll()).toEqual([
+      [20, 21],
+      [23, 23],
+    ]);
+    expect(t.unsettled().map((x) => x.offset)).toEqual([22, 25]);
+    const started = new PartitionTracker(40);
+    expect(started.settledAll()).toEqual([]);
+    started.settle(started.track(40));
+    expect(started.settledAll()).toEqual([[40, 40]]);
+  });
 });

@@ -20,12 +20,15 @@ export class PartitionTracker {
   private next: number | undefined;
   /** Highest offset ever tracked. */
   private highest: number | undefined;
+  /** Lowest offset this tracker is responsible for: its start, or the first one tracked. */
+  private lowest: number | undefined;
   /** Settled entries from `head` on (all above the commit point). */
   private settledAbove = 0;
 
   /** @param start - a commit point known before the first record (a new group's start offset). */
   constructor(start?: number) {
     this.next = start;
+    this.lowest = start;
   }
 
   /** Highest offset tracked so far, if any. */
@@ -43,7 +46,29 @@ export class PartitionTracker {
     const entry: Entry = { offset, delivered: false, settled: false };
     this.entries.push(entry);
     this.highest = offset;
+    this.lowest ??= offset;
     return entry;
+  }
+
+  /** The entries tracked and not settled yet, in offset order. */
+  unsettled(): Entry[] {
+    const out: Entry[] = [];
+    for (let i = this.head; i < this.entries.length; i++)
+      if (!this.entries[i]!.settled) out.push(this.entries[i]!);
+    return out;
+  }
+
+  /**
+   * Every offset settled here, as sorted ranges: the whole stretch below the commit point (from
+   * the first offset this tracker had) and the settled records above it. What a later owner of the
+   * partition in this process need not deliver again, whatever the broker's committed offset is.
+   */
+  settledAll(): Range[] {
+    const above = this.settledRanges();
+    const point = this.commitPoint();
+    if (this.lowest === undefined || point === undefined || point <= this.lowest) return above;
+    // The commit point itself is unsettled (or the next record): the ranges stay apart.
+    return [[this.lowest, point - 1], ...above];
   }
 
   /** Mark an entry settled and move the commit point over every settled entry at the front. */

@@ -23,4 +23,6 @@ describeConformance({
   // advertises, since Kafka clients connect to the advertised address.
   restart: restartHarness("kafka", (brokers) => kafka({ brokers })),
   proxy: kafkaProxyHarness((brokers) => kafka({ brokers })),
+  // Consumers fetch again as soon as the broker answers (see the README, Consuming).
+  resumeWithinMs: 5_000,
 });
