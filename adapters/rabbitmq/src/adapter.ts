@@ -254,6 +254,12 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
         retryable: !auth,
       });
     }
+    // At once, before any other await: amqplib emits 'error' on a lost socket or a heartbeat
+    // timeout (also on a connection dropped below when its channel does not open), and an
+    // 'error' without a listener would crash the process.
+    connection.on("error", () => {
+      // 'close' follows; reconnect happens there.
+    });
     let publisher: ConfirmChannel;
     try {
       const ms = this.#o.operationTimeoutMs;
@@ -268,9 +274,6 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     }
     const link = new Link(connection, publisher, this.#o.operationTimeoutMs);
     this.#serverVersion = link.serverVersion ?? this.#serverVersion;
-    connection.on("error", () => {
-      // 'close' follows; reconnect happens there.
-    });
     connection.on("close", () => this.#lost(link));
     if (this.#closed) {
       link.open = false;
