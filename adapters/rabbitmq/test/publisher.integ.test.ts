@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import amqp, { type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Publisher } from "../src/link.js";
+import { dropSocket, Publisher } from "../src/link.js";
 import { unique, url } from "./helpers.js";
 
 /** The amqplib version installed (its `exports` do not include package.json). */
@@ -150,5 +150,16 @@ describe(`rabbitmq Publisher on amqplib ${amqplibVersion}`, () => {
     expect(settled).toEqual(["good", "later"]);
     expect((await q.get()).properties.messageId).toBe("good");
     expect((await q.get()).properties.messageId).toBe("later");
+  });
+  it("dropSocket (amqplib's connection.stream): amqplib sees the socket fail and closes the connection at once", async () => {
+    const c = await amqp.connect(url);
+    const errors: string[] = [];
+    c.on("error", (error: Error) => errors.push(error.message));
+    const closed = new Promise<string>((resolve) => c.once("close", () => resolve("closed")));
+    dropSocket(c);
+    // A plain destroy() emits neither 'error' nor 'end': amqplib noticed only at its heartbeat timeout.
+    const waited = new Promise<string>((resolve) => setTimeout(() => resolve("still open"), 5_000).unref());
+    expect(await Promise.race([closed, waited])).toBe("closed");
+    expect(errors).toEqual([expect.stringMatching(/connection dropped/)]);
   });
 });
