@@ -254,8 +254,9 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
         retryable: !auth,
       });
     }
-    // From here on: amqplib emits 'error' on a connection whose socket ends, and an 'error' event
-    // without a listener ends the process; the socket may end before the channel below is open.
+    // At once, before any other await: amqplib emits 'error' on a lost socket or a heartbeat
+    // timeout (also on a connection dropped below when its channel does not open), and an
+    // 'error' without a listener would crash the process.
     connection.on("error", () => {
       // 'close' follows; reconnect happens there.
     });

@@ -3,7 +3,7 @@ import type { ConfirmChannel } from "amqplib";
 import { describe, expect, it } from "vitest";
 import { Publisher } from "./link.js";
 
-/** The parts of amqplib 0.10's ConfirmChannel that Publisher uses, with its confirm window. */
+/** The parts of amqplib's ConfirmChannel (0.10 and 2.x) that Publisher uses, with its confirm window. */
 class FakeConfirmChannel extends EventEmitter {
   lwm = 1;
   unconfirmed: (((error: unknown) => void) | false | null)[] = [];

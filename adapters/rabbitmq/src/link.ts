@@ -1,7 +1,10 @@
 import { PublishError } from "@omnibus/core";
 import type { Channel, ChannelModel, ConfirmChannel, Message, Options } from "amqplib";
 
-/** The amqplib channel methods {@link Publisher} uses when present (amqplib 0.10). */
+/**
+ * The amqplib channel internals {@link Publisher} uses when present: there in amqplib 0.10 and 2.x
+ * alike (test/publisher.integ.test.ts proves them on the amqplib the adapter is tested with).
+ */
 interface Internals {
   pushConfirmCallback?: (cb: (error: unknown) => void) => void;
   sendMessage?: (fields: object, properties: object, content: Buffer) => boolean;
@@ -39,12 +42,18 @@ export function within<T>(promise: Promise<T>, ms: number, onTimeout: () => Erro
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Drop a connection's socket without the AMQP close handshake (the broker may not answer it). */
+/**
+ * Drop a connection's socket without the AMQP close handshake (the broker may not answer it).
+ * Destroyed with an error, so that amqplib sees the socket fail and closes the connection
+ * (heartbeat timer included; a plain `destroy()` emits no 'error' nor 'end', and amqplib would
+ * only notice at its heartbeat timeout). The connection must have an 'error' listener.
+ */
 export function dropSocket(connection: ChannelModel): void {
-  const stream = (connection as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection
-    ?.stream;
+  const stream = (
+    connection as unknown as { connection?: { stream?: { destroy?: (error?: Error) => void } } }
+  ).connection?.stream;
   try {
-    stream?.destroy?.();
+    stream?.destroy?.(new Error("rabbitmq: connection dropped (the broker did not answer)"));
   } catch {
     // already gone
   }
@@ -114,7 +123,9 @@ export class Publisher {
    * `sendMessage`. `Args.publish` wraps the headers in `Object.create(headers)`, and amqplib's
    * table encoder walks that prototype chain with `for…in`: ~9 µs a message with one header,
    * ~2 µs with none, against ~0.2 µs for no table at all. So, when amqplib has those methods
-   * (0.10.x), build the same fields here with a plain (or no) header table; else use `publish`.
+   * (0.10 and 2.x: the same code), build the same fields here with a plain (or no) header table;
+   * else use `publish`. amqplib 2 queues the callback after `sendMessage` instead of before; the
+   * order here is 0.10's, and `#unqueue` takes it back if the encoder throws.
    */
   #send(
     exchange: string,

@@ -30,6 +30,7 @@ import { clientSecrets, Scrubber, urlSecret } from "./errors.js";
 import { addressKeys, queueKeys, type SourceKeys, topicKeys } from "./keys.js";
 import { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
+import { configValue } from "./replies.js";
 import { UID_LENGTH } from "./scripts.js";
 import { CHUNK_BYTES, Sender, SendTimeout, Ticket, type Unit } from "./sender.js";
 import { within } from "./util.js";
@@ -232,8 +233,8 @@ export class RedisAdapter implements Adapter<RedisNative> {
   /** `persistent: true` is a claim about the server: say so when the server contradicts it. */
   private async checkPersistence(): Promise<void> {
     try {
-      const [, appendonly] = (await this.client.config("GET", "appendonly")) as string[];
-      const [, fsync] = (await this.client.config("GET", "appendfsync")) as string[];
+      const appendonly = configValue(await this.client.config("GET", "appendonly"), "appendonly");
+      const fsync = configValue(await this.client.config("GET", "appendfsync"), "appendfsync");
       if (appendonly !== "yes") {
         this.logger.warn(
           "redis: persistent is declared but the server has appendonly no: a restart loses every message",

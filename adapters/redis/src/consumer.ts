@@ -10,6 +10,7 @@ import type { Scrubber } from "./errors.js";
 import type { SourceKeys } from "./keys.js";
 import type { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
+import { type StreamEntry, streamsOf } from "./replies.js";
 import { UID_LENGTH } from "./scripts.js";
 import { delay, within } from "./util.js";
 
@@ -276,7 +277,8 @@ export class StreamConsumer implements ConsumerHandle {
           await this.waitForSlots(Math.max(1, this.nextClaimAt - Date.now()));
           continue;
         }
-        const reply = (await this.blocking.callBuffer(
+        // A list of [stream, entries] pairs on RESP2; a map on RESP3 (see replies.ts).
+        const reply = await this.blocking.callBuffer(
           "XREADGROUP",
           "GROUP",
           this.keys.group,
@@ -288,9 +290,9 @@ export class StreamConsumer implements ConsumerHandle {
           "STREAMS",
           ...streams,
           ...ids,
-        )) as [Buffer, [Buffer, Buffer[] | null][]][] | null;
+        );
         failures = 0;
-        if (reply) this.ingest(reply);
+        if (reply) this.ingest(streamsOf(reply));
         if (this.running) this.dispatch();
       } catch (error) {
         if (!this.running) break;
@@ -310,7 +312,7 @@ export class StreamConsumer implements ConsumerHandle {
     }
   }
 
-  private ingest(reply: [Buffer, [Buffer, Buffer[] | null][]][]): void {
+  private ingest(reply: [Buffer | string, StreamEntry[]][]): void {
     const now = Date.now();
     for (const [streamKey, entries] of reply) {
       const stream = streamKey.toString();

@@ -107,8 +107,11 @@ describe("passwords never reach errors or logs", () => {
         expect(error!.message).toMatch(/WRONGPASS/);
         expect(error!.cause).toBeInstanceOf(Error);
         expect(reachable(error)).not.toContain(wrong);
-        // ioredis's AUTH error is not kept as it is (its command.args hold the password).
-        expect((error!.cause as { command?: unknown }).command).toEqual({ name: "auth" });
+        // ioredis's AUTH error is not kept as it is (its command.args hold the password). On RESP3
+        // (ioredis 6's default) the password goes with HELLO 3 AUTH, on RESP2 with AUTH.
+        expect((error!.cause as { command?: unknown }).command).toEqual({
+          name: expect.stringMatching(/^(auth|hello)$/),
+        });
         const started = Date.now();
         const sendError = await failure(a.send({ kind: "queue", name: "q" }, [msg()]));
         expect(Date.now() - started).toBeLessThan(2000);
@@ -142,7 +145,8 @@ describe("passwords never reach errors or logs", () => {
       // The password changes and every connection drops: ioredis reconnects with the old one, its
       // AUTH fails, and it rejects what it queued meanwhile with that AUTH error.
       await admin.config("SET", "requirepass", secret("New"));
-      await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes");
+      // ioredis 6 has no typed overload of CLIENT KILL: sent as a raw command.
+      await admin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
       await waitFor(() => a.native.client.status !== "ready", { timeoutMs: 5000 });
       const error = await failure(a.send({ kind: "queue", name: "rotated" }, [msg("after")]));
       expect(error).toMatchObject({ code: ErrorCode.Publish });

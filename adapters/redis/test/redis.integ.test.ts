@@ -405,6 +405,35 @@ describe("redis adapter", () => {
     ).toEqual([]);
   });
 
+  // ioredis 6 speaks RESP3 by default (the whole suite runs on it); `protocol: 2` is v5's wire.
+  for (const protocol of [2, 3] as const) {
+    it(`works on a RESP${protocol} connection: sends, delays, nacks, topics`, async () => {
+      const a = adapter({ redis: { protocol } });
+      await a.connect();
+      const info = String(await a.native.client.call("CLIENT", "INFO"));
+      expect(info).toMatch(new RegExp(`\\bresp=${protocol}\\b`));
+      const queue = q(`resp${protocol}`);
+      const { got } = await collect(a, { kind: "queue", name: queue });
+      const topic = q(`resp${protocol}-topic`);
+      const fanout = await collect(a, { kind: "topic", name: topic, group: "g" }, { auto: ack });
+      await a.send({ kind: "queue", name: queue }, [msg("now"), msg("later", { delayMs: 50 })]);
+      await a.send({ kind: "topic", name: topic }, [msg("t")]);
+      await waitFor(() => got.length === 2 && fanout.got.length === 1, { timeoutMs: 5000 });
+      expect(got.map((d) => Buffer.from(d.message.body).toString()).sort()).toEqual(["later", "now"]);
+      await got[0]!.nack({ delayMs: 20 });
+      await waitFor(() => got.length === 3, { timeoutMs: 5000 });
+      expect(got[2]!.message.attempt).toBe(2);
+      await Promise.all([got[1]!.ack(), got[2]!.ack()]);
+      // Acks resolve once batched: the XACK follows.
+      let pending = -1;
+      for (let i = 0; i < 100 && pending !== 0; i++) {
+        pending = Number(((await admin.xpending(streamOf(queue), "omnibus")) as unknown[])[0]);
+        if (pending !== 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(pending).toBe(0);
+    });
+  }
+
   it("persistent: true on a server without AOF is reported at connect", async () => {
     const admin2 = new Redis(URL);
     const appendonly = ((await admin2.config("GET", "appendonly")) as string[])[1];

@@ -55,20 +55,10 @@ export class RawRedis implements Driver {
     let running = true;
     const loop = (async () => {
       while (running) {
+        // The typed command: ioredis 6 (RESP3 by default) pairs the streams of its map reply
+        // only for it, not for `callBuffer("XREADGROUP", …)`.
         const reply = (await reader
-          .callBuffer(
-            "XREADGROUP",
-            "GROUP",
-            GROUP,
-            "c1",
-            "COUNT",
-            this.readCount,
-            "BLOCK",
-            200,
-            "STREAMS",
-            key,
-            ">",
-          )
+          .xreadgroupBuffer("GROUP", GROUP, "c1", "COUNT", this.readCount, "BLOCK", 200, "STREAMS", key, ">")
           .catch((error: unknown) => {
             if (running) throw error;
             return null;
