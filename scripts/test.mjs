@@ -6,7 +6,8 @@
 //  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
 //     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
 //  4. runs vitest over the workspace and prints a one-line summary;
-//  5. on a full run, scores the conformance suite against its seeded faults (pnpm conformance:faults).
+//  5. on a full run, scores the conformance suite against its seeded faults (pnpm conformance:faults);
+//  6. lists, per shared broker, the destinations the run left behind (scripts/leftovers.mjs).
 // Extra arguments go to vitest (e.g. `pnpm test --project rabbitmq`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -68,6 +69,17 @@ if (projects.length === 0 || brokers.length > 0) {
 
 mkdirSync(join(root, ".omnibus"), { recursive: true });
 const report = join(root, ".omnibus", "test-results.json");
+// What is on the shared brokers before the tests, so that what they leave behind can be told
+// apart afterwards (scripts/leftovers.mjs; other runs sharing the brokers may add to it).
+const usesBrokers = projects.length === 0 || brokers.length > 0;
+const before = join(root, ".omnibus", "leftovers-before.json");
+if (usesBrokers) {
+  spawnSync("node", ["scripts/leftovers.mjs", "--save", before, "--show", "0"], {
+    cwd: root,
+    stdio: "ignore",
+    env: process.env,
+  });
+}
 const vitest = spawnSync(
   "pnpm",
   ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args],
@@ -79,6 +91,16 @@ let faults = { status: 0 };
 if (args.length === 0 && vitest.status === 0) {
   process.stdout.write("\n== conformance fault score (pnpm conformance:faults)\n");
   faults = spawnSync("pnpm", ["--silent", "conformance:faults"], {
+    cwd: root,
+    stdio: "inherit",
+    env: process.env,
+  });
+}
+
+// What the tests left on the shared brokers: listed per broker, reported, not (yet) a failure.
+if (usesBrokers && existsSync(before)) {
+  process.stdout.write("\n== leftovers (node scripts/leftovers.mjs --since)\n");
+  spawnSync("node", ["scripts/leftovers.mjs", "--since", before], {
     cwd: root,
     stdio: "inherit",
     env: process.env,
