@@ -52,7 +52,7 @@ function has(env: CaseEnv, method: "deleteQueue" | "deleteTopic" | "deleteGroup"
 export const clientDeleteQueue = clientCase({
   id: "client/delete-queue",
   title:
-    "client.deleteQueue() removes a queue with its messages and its <queue>.dlq; twice or on a missing queue it resolves; other queues keep theirs",
+    "client.deleteQueue() removes a queue with its messages and its dead-letter queue (name.dlq); twice or on a missing queue it resolves; other queues keep theirs",
   skip: (env) => (has(env, "deleteQueue") ? undefined : "the adapter has no deleteQueue()"),
   timeoutMs: 90_000,
   async run(ctx) {
