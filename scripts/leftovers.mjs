@@ -6,6 +6,8 @@
 //   node scripts/leftovers.mjs                    list everything, per broker
 //   node scripts/leftovers.mjs --save before.json  ...and save the listing
 //   node scripts/leftovers.mjs --since before.json only what is not in that earlier listing
+//   node scripts/leftovers.mjs --runs runs.txt     only names of the conformance case runs listed
+//                                                  there (OMNIBUS_CONFORMANCE_RUNS_FILE: each run's token)
 //   [--show 10] names shown per kind   [--strict] exit 1 when anything is listed
 //
 // `pnpm test` (scripts/test.mjs) saves a listing before vitest and prints what is new after it.
@@ -194,6 +196,18 @@ if (saveTo) writeFileSync(saveTo, `${JSON.stringify(found, null, 2)}\n`);
 const sinceFile = flag("--since");
 const since = sinceFile ? JSON.parse(readFileSync(sinceFile, "utf8")) : undefined;
 
+const runsFile = flag("--runs");
+const tokens = runsFile
+  ? new Set(
+      readFileSync(runsFile, "utf8")
+        .split("\n")
+        .map((l) => l.trim().split(" ")[0])
+        .filter(Boolean),
+    )
+  : undefined;
+/** Whether `name` holds the token of a listed case run (8 hex digits after a `-`, `_` or `.`). */
+const ofRuns = (name) => [...name.matchAll(/[0-9a-f]{8}/g)].some((m) => tokens.has(m[0]));
+
 let total = 0;
 const lines = [];
 for (const name of Object.keys(brokers)) {
@@ -206,7 +220,7 @@ for (const name of Object.keys(brokers)) {
   const details = [];
   for (const [kind, all] of Object.entries(kinds)) {
     const before = new Set(since?.[name]?.[kind] ?? []);
-    const names = all.filter((n) => !before.has(n));
+    const names = all.filter((n) => !before.has(n) && (tokens === undefined || ofRuns(n)));
     total += names.length;
     parts.push(`${names.length} ${kind}`);
     if (names.length > 0)
@@ -217,6 +231,8 @@ for (const name of Object.keys(brokers)) {
   lines.push(`${name}: ${parts.join(", ")}`, ...details);
 }
 process.stdout.write(
-  `${since ? `left on the shared brokers since ${sinceFile}` : "on the shared brokers"} (not the brokers' own):\n${lines.join("\n")}\n`,
+  `${since ? `left on the shared brokers since ${sinceFile}` : "on the shared brokers"}${
+    tokens ? `, by the ${tokens.size} conformance case runs of ${runsFile}` : ""
+  } (not the brokers' own):\n${lines.join("\n")}\n`,
 );
 process.exit(strict && total > 0 ? 1 : 0);

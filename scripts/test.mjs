@@ -10,7 +10,7 @@
 //  6. lists, per shared broker, the destinations the run left behind (scripts/leftovers.mjs).
 // Extra arguments go to vitest (e.g. `pnpm test --project rabbitmq`).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -73,6 +73,9 @@ const report = join(root, ".omnibus", "test-results.json");
 // apart afterwards (scripts/leftovers.mjs; other runs sharing the brokers may add to it).
 const usesBrokers = projects.length === 0 || brokers.length > 0;
 const before = join(root, ".omnibus", "leftovers-before.json");
+// Each conformance case run writes its name token here (conformance/src/context.ts).
+const runs = join(root, ".omnibus", "conformance-runs.txt");
+writeFileSync(runs, "");
 if (usesBrokers) {
   spawnSync("node", ["scripts/leftovers.mjs", "--save", before, "--show", "0"], {
     cwd: root,
@@ -83,7 +86,7 @@ if (usesBrokers) {
 const vitest = spawnSync(
   "pnpm",
   ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args],
-  { cwd: root, stdio: "inherit", env: process.env },
+  { cwd: root, stdio: "inherit", env: { ...process.env, OMNIBUS_CONFORMANCE_RUNS_FILE: runs } },
 );
 
 // The suite's own fault score (conformance/faults): only on a full run.
@@ -100,11 +103,14 @@ if (args.length === 0 && vitest.status === 0) {
 // What the tests left on the shared brokers: listed per broker, reported, not (yet) a failure.
 if (usesBrokers && existsSync(before)) {
   process.stdout.write("\n== leftovers (node scripts/leftovers.mjs --since)\n");
-  spawnSync("node", ["scripts/leftovers.mjs", "--since", before], {
-    cwd: root,
-    stdio: "inherit",
-    env: process.env,
-  });
+  const list = (extra) =>
+    spawnSync("node", ["scripts/leftovers.mjs", "--since", before, ...extra], {
+      cwd: root,
+      stdio: "inherit",
+      env: process.env,
+    });
+  list(["--runs", runs]); // what this run's conformance cases left (they delete what they made)
+  list([]); // everything new: this run's other tests, and any run sharing the brokers meanwhile
 }
 
 let summary = "";

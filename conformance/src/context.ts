@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import {
   type Adapter,
   type Address,
@@ -202,6 +203,20 @@ class BaseContext implements CaseContext {
     }
     const left = await removeCreated(this.options, this.#created);
     if (left) this.note(left);
+    // For `scripts/leftovers.mjs --runs`: every name of this case run contains its token.
+    const runs = process.env.OMNIBUS_CONFORMANCE_RUNS_FILE;
+    if (runs && this.#names > 0) {
+      try {
+        const c = this.#created;
+        const groups = [...c.topics.values()].reduce((n, g) => n + g.size, 0);
+        appendFileSync(
+          runs,
+          `${this.#run} queues=${c.queues.size} topics=${c.topics.size} groups=${groups}\n`,
+        );
+      } catch {
+        // only a report's input
+      }
+    }
     return problems;
   }
 }
