@@ -6,10 +6,11 @@
 //  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
 //     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
 //  4. runs vitest over the workspace and prints a one-line summary;
-//  5. on a full run, scores the conformance suite against its seeded faults (pnpm conformance:faults).
+//  5. on a full run, scores the conformance suite against its seeded faults (pnpm conformance:faults);
+//  6. lists, per shared broker, the destinations the run left behind (scripts/leftovers.mjs).
 // Extra arguments go to vitest (e.g. `pnpm test --project rabbitmq`).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -68,10 +69,24 @@ if (projects.length === 0 || brokers.length > 0) {
 
 mkdirSync(join(root, ".omnibus"), { recursive: true });
 const report = join(root, ".omnibus", "test-results.json");
+// What is on the shared brokers before the tests, so that what they leave behind can be told
+// apart afterwards (scripts/leftovers.mjs; other runs sharing the brokers may add to it).
+const usesBrokers = projects.length === 0 || brokers.length > 0;
+const before = join(root, ".omnibus", "leftovers-before.json");
+// Each conformance case run writes its name token here (conformance/src/context.ts).
+const runs = join(root, ".omnibus", "conformance-runs.txt");
+writeFileSync(runs, "");
+if (usesBrokers) {
+  spawnSync("node", ["scripts/leftovers.mjs", "--save", before, "--show", "0"], {
+    cwd: root,
+    stdio: "ignore",
+    env: process.env,
+  });
+}
 const vitest = spawnSync(
   "pnpm",
   ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args],
-  { cwd: root, stdio: "inherit", env: process.env },
+  { cwd: root, stdio: "inherit", env: { ...process.env, OMNIBUS_CONFORMANCE_RUNS_FILE: runs } },
 );
 
 // The suite's own fault score (conformance/faults): only on a full run.
@@ -83,6 +98,19 @@ if (args.length === 0 && vitest.status === 0) {
     stdio: "inherit",
     env: process.env,
   });
+}
+
+// What the tests left on the shared brokers: listed per broker, reported, not (yet) a failure.
+if (usesBrokers && existsSync(before)) {
+  process.stdout.write("\n== leftovers (node scripts/leftovers.mjs --since)\n");
+  const list = (extra) =>
+    spawnSync("node", ["scripts/leftovers.mjs", "--since", before, ...extra], {
+      cwd: root,
+      stdio: "inherit",
+      env: process.env,
+    });
+  list(["--runs", runs]); // what this run's conformance cases left (they delete what they made)
+  list([]); // everything new: this run's other tests, and any run sharing the brokers meanwhile
 }
 
 let summary = "";

@@ -46,6 +46,8 @@ export interface Hooks {
   close?(inner: Adapter): Promise<void>;
   ensureGroup?(inner: Adapter, topic: string, group: string): Promise<void>;
   deleteQueue?(inner: Adapter, name: string): Promise<void>;
+  deleteTopic?(inner: Adapter, topic: string): Promise<void>;
+  deleteGroup?(inner: Adapter, topic: string, group: string): Promise<void>;
 }
 
 /** Wrap `inner` with `hooks`. */
@@ -91,6 +93,12 @@ export function faulty(inner: Adapter, hooks: Hooks): Adapter {
   if (inner.deleteQueue)
     adapter.deleteQueue = (name) =>
       hooks.deleteQueue ? hooks.deleteQueue(inner, name) : inner.deleteQueue!(name);
+  if (inner.deleteTopic)
+    adapter.deleteTopic = (topic) =>
+      hooks.deleteTopic ? hooks.deleteTopic(inner, topic) : inner.deleteTopic!(topic);
+  if (inner.deleteGroup)
+    adapter.deleteGroup = (topic, group) =>
+      hooks.deleteGroup ? hooks.deleteGroup(inner, topic, group) : inner.deleteGroup!(topic, group);
   return adapter;
 }
 
@@ -125,5 +133,7 @@ export function mapNames(fn: (name: string) => string): Hooks {
     source: (s) => address(s),
     ensureGroup: (inner, topic, group) => inner.ensureGroup!(fn(topic), group),
     deleteQueue: (inner, name) => inner.deleteQueue!(fn(name)),
+    deleteTopic: (inner, topic) => inner.deleteTopic!(fn(topic)),
+    deleteGroup: (inner, topic, group) => inner.deleteGroup!(fn(topic), group),
   };
 }

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import {
   type Adapter,
+  type Address,
   type Client,
   type ClientOptions,
   type ConsumerHandle,
@@ -26,6 +28,100 @@ const CLEANUP_MS = 15_000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** What the adapters of one case run touched. */
+class Created {
+  readonly queues = new Set<string>();
+  /** Topics, with the groups used on each. */
+  readonly topics = new Map<string, Set<string>>();
+
+  topic(name: string, group?: string): void {
+    let groups = this.topics.get(name);
+    if (!groups) this.topics.set(name, (groups = new Set()));
+    if (group !== undefined) groups.add(group);
+  }
+}
+
+/**
+ * A view of `adapter` that records what it sends to, consumes and ensures into `created`.
+ * Everything else is the adapter's own (bound to it, so private fields keep working), and the
+ * optional methods it lacks stay absent.
+ */
+function tracking(adapter: Adapter, created: Created): Adapter {
+  return new Proxy(adapter, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function") return value;
+      const call = value as (...args: unknown[]) => unknown;
+      if (prop === "send") {
+        return (address: Address, messages: unknown) => {
+          if (address?.kind === "queue") created.queues.add(address.name);
+          else if (address?.kind === "topic") created.topic(address.name);
+          return call.call(target, address, messages);
+        };
+      }
+      if (prop === "consume") {
+        return (source: Source, options: unknown) => {
+          if (source?.kind === "queue") created.queues.add(source.name);
+          else if (source?.kind === "topic") created.topic(source.name, source.group);
+          return call.call(target, source, options);
+        };
+      }
+      if (prop === "ensureGroup") {
+        return (topic: string, group: string) => {
+          created.topic(topic, group);
+          return call.call(target, topic, group);
+        };
+      }
+      return call.bind(target);
+    },
+  });
+}
+
+/** How long removing what a case created may take before the rest is left behind. */
+const REMOVE_MS = 30_000;
+
+/**
+ * Delete what a case created with the adapter's optional delete calls, on an adapter of its own
+ * (the case's are closed). Best effort: what cannot be deleted is left, and said in a note
+ * (returned), never a failure of the case.
+ */
+async function removeCreated(
+  options: ResolvedConformanceOptions,
+  created: Created,
+): Promise<string | undefined> {
+  if (created.queues.size === 0 && created.topics.size === 0) return undefined;
+  const adapter = options.adapter();
+  const problems: string[] = [];
+  const attempt = async (what: string, call: (() => Promise<void>) | undefined) => {
+    if (!call) return;
+    await call().catch((error: unknown) =>
+      problems.push(`${what}: ${(error as Error)?.message ?? String(error)}`),
+    );
+  };
+  const work = (async () => {
+    await adapter.connect();
+    for (const [topic, groups] of created.topics) {
+      if (adapter.deleteTopic) await attempt(`topic ${topic}`, () => adapter.deleteTopic!(topic));
+      else if (adapter.deleteGroup)
+        for (const group of groups)
+          await attempt(`group ${group} of ${topic}`, () => adapter.deleteGroup!(topic, group));
+    }
+    if (adapter.deleteQueue)
+      for (const queue of created.queues) await attempt(`queue ${queue}`, () => adapter.deleteQueue!(queue));
+  })().catch((error: unknown) => problems.push((error as Error)?.message ?? String(error)));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      problems.push(`not done within ${REMOVE_MS} ms`);
+      resolve();
+    }, REMOVE_MS);
+  });
+  await Promise.race([work, late]);
+  clearTimeout(timer);
+  await Promise.race([adapter.close().catch(() => {}), delay(CLEANUP_MS)]);
+  return problems.length === 0 ? undefined : `left behind after the case: ${problems.slice(0, 5).join("; ")}`;
+}
+
 /** The shared part of a case's context, plus the cleanup it accumulates. */
 class BaseContext implements CaseContext {
   readonly options: ResolvedConformanceOptions;
@@ -35,9 +131,17 @@ class BaseContext implements CaseContext {
   readonly #run = randomBytes(4).toString("hex");
   #names = 0;
 
+  /** Destinations the case's adapters sent to, consumed or ensured: removed when it ends. */
+  readonly #created = new Created();
+
   constructor(options: ResolvedConformanceOptions, features: Features) {
     this.options = options;
     this.features = features;
+  }
+
+  /** `adapter`, recording every destination it touches for {@link BaseContext.cleanup}. */
+  protected track(adapter: Adapter): Adapter {
+    return tracking(adapter, this.#created);
   }
 
   t(ms: number): number {
@@ -97,6 +201,22 @@ class BaseContext implements CaseContext {
       clearTimeout(timer);
       if (result) problems.push(result);
     }
+    const left = await removeCreated(this.options, this.#created);
+    if (left) this.note(left);
+    // For `scripts/leftovers.mjs --runs`: every name of this case run contains its token.
+    const runs = process.env.OMNIBUS_CONFORMANCE_RUNS_FILE;
+    if (runs && this.#names > 0) {
+      try {
+        const c = this.#created;
+        const groups = [...c.topics.values()].reduce((n, g) => n + g.size, 0);
+        appendFileSync(
+          runs,
+          `${this.#run} queues=${c.queues.size} topics=${c.topics.size} groups=${groups}\n`,
+        );
+      } catch {
+        // only a report's input
+      }
+    }
     return problems;
   }
 }
@@ -145,7 +265,7 @@ export class AdapterContext extends BaseContext implements AdapterCaseContext {
   #count = 0;
 
   fresh(): Adapter {
-    const adapter = this.options.adapter();
+    const adapter = this.track(this.options.adapter());
     this.defer(() => adapter.close(), "closing an adapter");
     return adapter;
   }
@@ -211,14 +331,14 @@ export const FAST_RETRY = { initialDelayMs: 20, multiplier: 2, maxDelayMs: 200, 
 /** The context of a client-tier case. */
 export class ClientContext extends BaseContext implements ClientCaseContext {
   fresh(): Adapter {
-    const adapter = this.options.adapter();
+    const adapter = this.track(this.options.adapter());
     this.defer(() => adapter.close(), "closing an adapter");
     return adapter;
   }
 
   async client(overrides: ClientOptions = {}): Promise<Client> {
     const client = createClient({
-      adapter: overrides.adapter ?? this.options.adapter(),
+      adapter: this.track(overrides.adapter ?? this.options.adapter()),
       logger: silentLogger,
       retry: FAST_RETRY,
       closeTimeoutMs: this.t(10_000),

@@ -29,7 +29,7 @@ import {
 import { messageSize, type RecordExtras, recordSize, toRecord } from "./codec.js";
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from "./consumer.js";
 import { connectionError, produceFailure, protocolType, publishError } from "./errors.js";
-import { queueGroupId, queueTopic, retryTopic, topicGroupId, topicTopic } from "./names.js";
+import { parseKafkaName, queueGroupId, queueTopic, retryTopic, topicGroupId, topicTopic } from "./names.js";
 import type { KafkaLogger, ResolvedKafkaOptions } from "./options.js";
 import { stablePartitioner } from "./partitioner.js";
 import { ProducerClosedError, ProducerSession } from "./producer.js";
@@ -409,6 +409,69 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     // every refresh fails from then on (admin.deleteTopics only cleans the admin's own list).
     this.producers.handle.targets?.forget([topic]);
     this.topics.delete(topic);
+  }
+
+  /**
+   * Delete a topic: its Kafka topic, the consumer groups of its subscription groups (those of this
+   * adapter's `groupIdPrefix`) and their retry topics.
+   */
+  async deleteTopic(topic: string): Promise<void> {
+    if (this.closed) throw new ClosedError("kafka: adapter is closed");
+    await this.connect();
+    const head = topicGroupId(this.options.groupIdPrefix, topic, "g").slice(0, -1);
+    let groupIds: string[];
+    let existing: string[];
+    try {
+      [groupIds, existing] = await Promise.all([
+        this.admin
+          .listGroups()
+          .then((r) => r.groups.map((g) => g.groupId).filter((id) => id.startsWith(head))),
+        this.admin.listTopics(),
+      ]);
+    } catch (error) {
+      throw connectionError(error, `cannot list the groups of ${topic}`);
+    }
+    if (groupIds.length > 0) await this.admin.deleteGroups(groupIds).catch(() => {});
+    const retries = new Set(groupIds.map((id) => retryTopic(topic, id.slice(head.length))));
+    for (const name of existing) {
+      const parsed = parseKafkaName(name);
+      if (parsed?.kind === "retry" && parsed.topic === topic) retries.add(name);
+    }
+    await this.dropTopics([topicTopic(topic), ...retries], existing, `topic ${topic}`);
+  }
+
+  /** Delete one subscription group: its consumer group and its retry topic. */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    if (this.closed) throw new ClosedError("kafka: adapter is closed");
+    await this.connect();
+    await this.admin.deleteGroups([topicGroupId(this.options.groupIdPrefix, topic, group)]).catch(() => {});
+    let existing: string[];
+    try {
+      existing = await this.admin.listTopics();
+    } catch (error) {
+      throw connectionError(error, `cannot list topics`);
+    }
+    await this.dropTopics([retryTopic(topic, group)], existing, `group ${group} of ${topic}`);
+  }
+
+  /** Delete those of `topics` (Kafka names) that exist, as `dropQueue` does (kafkajs #1622). */
+  private async dropTopics(
+    topics: readonly string[],
+    existing: readonly string[],
+    what: string,
+  ): Promise<void> {
+    for (const t of topics) this.topics.delete(t);
+    const present = topics.filter((t) => existing.includes(t));
+    if (present.length > 0) {
+      try {
+        await this.admin.deleteTopics({ topics: present });
+      } catch (error) {
+        if (protocolType(error) !== "UNKNOWN_TOPIC_OR_PARTITION")
+          throw connectionError(error, `cannot delete ${what}`);
+      }
+    }
+    this.producers.handle.targets?.forget([...topics]);
+    for (const t of topics) this.topics.delete(t);
   }
 
   async close(): Promise<void> {

@@ -157,6 +157,14 @@ class MemoryAdapter implements Adapter<MemoryNative> {
     this.#broker.deleteQueue(name);
   }
 
+  async deleteTopic(topic: string): Promise<void> {
+    this.#broker.deleteTopic(topic);
+  }
+
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.#broker.deleteGroup(topic, group);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const entry of [...this.#consumers]) this.#release(entry);

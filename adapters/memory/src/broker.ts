@@ -278,6 +278,25 @@ export class MemoryBroker {
     this.#queues.delete(name);
   }
 
+  /** Delete `topic` with every group of it and what they hold. */
+  deleteTopic(topic: string): void {
+    for (const queue of this.#topics.get(topic)?.values() ?? []) queue.destroy();
+    this.#topics.delete(topic);
+  }
+
+  /** Delete `group` of `topic` and what it holds; the other groups keep theirs. */
+  deleteGroup(topic: string, group: string): void {
+    const groups = this.#topics.get(topic);
+    groups?.get(group)?.destroy();
+    groups?.delete(group);
+    if (groups?.size === 0) this.#topics.delete(topic);
+  }
+
+  /** Names of the topics that have a group. */
+  topicNames(): string[] {
+    return [...this.#topics.keys()];
+  }
+
   /** Names of the queues that exist. */
   queueNames(): string[] {
     return [...this.#queues.keys()];

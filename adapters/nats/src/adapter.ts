@@ -511,6 +511,35 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     }
   }
 
+  async deleteTopic(topic: string): Promise<void> {
+    await this.connect();
+    const config = this.#topicStream(topic);
+    this.#streams.delete(config.name);
+    for (const key of [...this.#durables.keys()])
+      if (key.startsWith(`${config.name}/`)) this.#durables.delete(key);
+    try {
+      // The groups are consumers of the stream: they go with it.
+      await this.#ready().jsm.streams.delete(config.name);
+    } catch (error) {
+      if (apiCode(error) === API_STREAM_NOT_FOUND) return;
+      throw this.#topologyError(`cannot delete topic ${topic}`, error);
+    }
+  }
+
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    await this.connect();
+    const config = this.#topicStream(topic);
+    const durable = groupConsumer(group);
+    this.#durables.delete(`${config.name}/${durable}`);
+    try {
+      await this.#ready().jsm.consumers.delete(config.name, durable);
+    } catch (error) {
+      const code = apiCode(error);
+      if (code === API_STREAM_NOT_FOUND || code === API_CONSUMER_NOT_FOUND) return;
+      throw this.#topologyError(`cannot delete group ${group} of topic ${topic}`, error);
+    }
+  }
+
   #topologyError(what: string, error: unknown): Error {
     if (error instanceof ClosedError || error instanceof ConnectionError || error instanceof ConfigError)
       return error;

@@ -3,7 +3,7 @@ import { brokerUrl } from "@omnibus/brokers";
 import type { Adapter } from "@omnibus/core";
 import { type Delivery, ErrorCode, type OutboundMessage, shortId } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type NatsNative, nats } from "../src/index.js";
 import type { NatsOptions } from "../src/options.js";
 
@@ -32,7 +32,20 @@ function message(extra: Partial<OutboundMessage> = {}): OutboundMessage {
   };
 }
 
-const queue = (label: string) => ({ kind: "queue" as const, name: `nats-${label}.${shortId()}` });
+/** What the tests below made on the shared broker: deleted once the file is done. */
+const made = { queues: new Set<string>(), topics: new Set<string>() };
+const queue = (label: string) => {
+  const name = `nats-${label}.${shortId()}`;
+  made.queues.add(name);
+  return { kind: "queue" as const, name };
+};
+afterAll(async () => {
+  const cleanup = nats({ url });
+  await cleanup.connect();
+  for (const q of made.queues) await cleanup.deleteQueue!(q).catch(() => {});
+  for (const t of made.topics) await cleanup.deleteTopic!(t).catch(() => {});
+  await cleanup.close();
+});
 const noError = (error: Error) => {
   throw error;
 };
@@ -228,6 +241,7 @@ describe("nats adapter", () => {
   it("checks an existing durable: a non-explicit ack policy is a ConfigError", async () => {
     const a = await open();
     const topic = { kind: "topic" as const, name: `nats-ackall.${shortId()}` };
+    made.topics.add(topic.name);
     await a.send(topic, [message()]); // creates the topic's stream
     const stream = `OMNIBUS_T_${topic.name.replace(/_/g, "__").replace(/\./g, "_d")}`;
     // With AckAll, acking one delivery would settle every earlier one.

@@ -17,7 +17,7 @@ import {
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { RabbitConsumer } from "./consumer.js";
 import { amqpCode, BrokerTimeout, dropSocket, Link, type Publisher, within } from "./link.js";
-import { groupQueueName, internalNames, queueName, topicExchange } from "./names.js";
+import { groupQueueName, groupRegistryName, internalNames, queueName, topicExchange } from "./names.js";
 import { type RabbitMQOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import {
   delayBucket,
@@ -45,6 +45,8 @@ export interface RabbitMQAdapter extends Adapter<RabbitMQNative>, AsyncDisposabl
   readonly serverVersion: string | undefined;
   ensureGroup(topic: string, group: string): Promise<void>;
   deleteQueue(name: string): Promise<void>;
+  deleteTopic(topic: string): Promise<void>;
+  deleteGroup(topic: string, group: string): Promise<void>;
   /**
    * The AMQP queue that holds a topic group's messages: `<topic>..<group>` (see the README's
    * "Names"), so that no group queue is ever a plain queue or another topic's group.
@@ -397,7 +399,39 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     await link.once(`b:${exchange}>${queue}`, () =>
       link.declare((ch) => ch.bindQueue(queue, exchange, "")).then(() => {}),
     );
+    await this.#registerGroup(link, topic, group);
     return queue;
+  }
+
+  /**
+   * Note `group` in the topic's group registry (once per connection), for `deleteTopic`. Best
+   * effort: a record lost means a group queue `deleteTopic` leaves behind, never a failed call.
+   */
+  #registerGroup(link: Link, topic: string, group: string): Promise<void> {
+    const registry = groupRegistryName(topic);
+    return link
+      .once(`r:${registry}>${group}`, async () => {
+        await link.declare((ch) => ch.assertQueue(registry, { durable: true }));
+        await link.declare(async (ch) => {
+          ch.sendToQueue(registry, Buffer.from(group), { persistent: true });
+        });
+      })
+      .catch(() => {
+        // The group is declared; only deleteTopic will not know it (the next connection notes it).
+      });
+  }
+
+  /** The groups noted in the registry of `topic` (emptying it). */
+  async #registeredGroups(link: Link, topic: string): Promise<Set<string>> {
+    const registry = groupRegistryName(topic);
+    const groups = new Set<string>();
+    await link.declare((ch) => ch.assertQueue(registry, { durable: true }));
+    for (;;) {
+      const message = await link.declare((ch) => ch.get(registry, { noAck: true }));
+      if (message === false) break;
+      groups.add(message.content.toString("utf8"));
+    }
+    return groups;
   }
 
   /**
@@ -795,6 +829,55 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 
   async deleteQueue(name: string): Promise<void> {
     await this.deleteAmqpQueue(queueName(name));
+  }
+
+  /**
+   * Delete a topic's exchange and the queues of its groups: those noted in the topic's group
+   * registry (every group declared through this adapter, by any process), then the registry.
+   */
+  async deleteTopic(topic: string): Promise<void> {
+    const exchange = topicExchange(topic);
+    const registry = groupRegistryName(topic);
+    let groups: Set<string>;
+    try {
+      groups = await this.#operation(`read the groups of topic ${topic}`, (link) =>
+        this.#registeredGroups(link, topic),
+      );
+    } catch (error) {
+      throw this.#deleteError(error, `topic ${topic}`);
+    }
+    for (const group of groups) await this.deleteGroup(topic, group);
+    try {
+      await this.#operation(`delete topic ${topic}`, async (link) => {
+        for (const key of [`x:${exchange}`, `t:${exchange}`]) link.forget(key);
+        for (const key of [...link.declaring.keys()])
+          if (key.startsWith(`b:${exchange}>`) || key.startsWith(`r:${registry}>`)) link.forget(key);
+        await link.declare((ch) => ch.deleteExchange(exchange));
+        await link.declare((ch) => ch.deleteQueue(registry));
+      });
+    } catch (error) {
+      if (amqpCode(error) === 404) return;
+      throw this.#deleteError(error, `topic ${topic}`);
+    }
+  }
+
+  /** Delete the queue of one group of a topic (its binding goes with it). */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    const queue = groupQueueName(topic, group);
+    const link = this.currentLink();
+    link?.forget(`b:${topicExchange(topic)}>${queue}`);
+    link?.forget(`r:${groupRegistryName(topic)}>${group}`);
+    await this.deleteAmqpQueue(queue);
+  }
+
+  #deleteError(error: unknown, what: string): Error {
+    if (error instanceof ConnectionError || error instanceof ClosedError) return error;
+    return new ConnectionError(
+      `rabbitmq: cannot delete ${what}: ${(error as Error)?.message ?? String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   /**

@@ -15,7 +15,8 @@
  *     `omnibus..topic..<name>` and `omnibus..group..<topic>..<group>`; `omnibus..hqueue..`,
  *     `omnibus..htopic..` and `omnibus..hgroup..` are followed by 32 hex digits of a SHA-256 of
  *     the input and a readable prefix, where the full form would exceed 255 bytes;
- *   - the adapter's own names are `<namespace>..delay..…` (the namespace has no `..`).
+ *   - the adapter's own names are `<namespace>..delay..…` (the namespace has no `..`);
+ *   - a topic's group registry is `omnibus..groups..<exchange>` (`omnibus..hgroups..` hashed).
  *
  * Two derived names of different kinds differ in the number of separators or in the second
  * part; two of one kind differ in what follows a fixed prefix, or in their hash (128 bits: a
@@ -83,6 +84,17 @@ export function groupQueueName(topic: string, group: string): string {
     return hashed("group", [topic, group], readable);
   }
   return hashed("group", [topic, group], `${topic}${SEP}${group}`);
+}
+
+/**
+ * The queue listing the groups of a topic (`omnibus..groups..<exchange>`, one message per group
+ * declared), so that deleting the topic can delete their queues: AMQP cannot list the queues
+ * bound to an exchange. Like group queues it does not depend on the namespace.
+ */
+export function groupRegistryName(topic: string): string {
+  const exchange = topicExchange(topic);
+  const full = `${TAG}${SEP}groups${SEP}${exchange}`;
+  return bytes(full) <= MAX_NAME_BYTES ? full : hashed("groups", [exchange], exchange);
 }
 
 /**

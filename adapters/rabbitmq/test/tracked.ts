@@ -1,7 +1,7 @@
 import type { Adapter } from "@omnibus/core";
 import amqp from "amqplib";
 import type { RabbitMQAdapter } from "../src/index.js";
-import { groupQueueName, queueName, topicExchange } from "../src/names.js";
+import { groupQueueName, groupRegistryName, queueName, topicExchange } from "../src/names.js";
 
 /**
  * Wraps adapters so that a test file can delete every queue and exchange its adapters touched
@@ -32,6 +32,7 @@ export function trackingAdapters(
             else {
               exchanges.add(topicExchange(source.name));
               queues.add(groupQueueName(source.name, source.group!));
+              queues.add(groupRegistryName(source.name)); // where the adapter notes the topic's groups
             }
             return value.call(target, source, options);
           };
@@ -40,6 +41,7 @@ export function trackingAdapters(
           return (topic: string, group: string) => {
             exchanges.add(topicExchange(topic));
             queues.add(target.groupQueue(topic, group));
+            queues.add(groupRegistryName(topic));
             return value.call(target, topic, group);
           };
         }

@@ -404,6 +404,58 @@ export class RedisAdapter implements Adapter<RedisNative> {
     }
   }
 
+  async deleteTopic(topic: string): Promise<void> {
+    await this.connect();
+    const { stream, delayed } = addressKeys(this.options.prefix, "topic", topic);
+    try {
+      // Every key of the topic shares its hash tag: one DEL, one slot. Groups live on the stream.
+      const groups = await this.groupsOf(stream);
+      const perGroup = groups.flatMap((g) => {
+        const keys = topicKeys(this.options.prefix, topic, g);
+        return [keys.retryStream, keys.retryDelayed];
+      });
+      await this.client.del(stream, delayed, ...perGroup);
+    } catch (cause) {
+      throw new ConnectionError(`redis: deleting topic ${topic} failed: ${this.scrub.message(cause)}`, {
+        cause: this.scrub.cause(cause),
+      });
+    }
+  }
+
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    await this.connect();
+    const keys = topicKeys(this.options.prefix, topic, group);
+    try {
+      await this.client.xgroup("DESTROY", keys.streams[0]!, group).catch((error: unknown) => {
+        // No stream, no group: nothing to destroy.
+        if (!/requires the key to exist|no such key/i.test(String((error as Error)?.message))) throw error;
+      });
+      await this.client.del(keys.retryStream, keys.retryDelayed);
+    } catch (cause) {
+      throw new ConnectionError(
+        `redis: deleting group ${group} of ${topic} failed: ${this.scrub.message(cause)}`,
+        { cause: this.scrub.cause(cause) },
+      );
+    }
+  }
+
+  /** The consumer groups on `stream` (none when it does not exist). */
+  private async groupsOf(stream: string): Promise<string[]> {
+    let info: unknown;
+    try {
+      info = await this.client.xinfo("GROUPS", stream);
+    } catch (error) {
+      if (/no such key/i.test(String((error as Error)?.message))) return [];
+      throw error;
+    }
+    const names: string[] = [];
+    for (const flat of (info as unknown[][]) ?? []) {
+      const at = flat.findIndex((v) => String(v) === "name");
+      if (at >= 0) names.push(String(flat[at + 1]));
+    }
+    return names;
+  }
+
   /** Close everything; a second call waits for the first one to finish. */
   close(): Promise<void> {
     this.closing ??= this.doClose();

@@ -21,7 +21,7 @@ import {
 } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { Redis } from "ioredis";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { RedisNative } from "../src/adapter.js";
 import { redis } from "../src/index.js";
 
@@ -273,10 +273,13 @@ describe("lifecycle and limits", () => {
   it("a second close() returns only once the first has finished; the adapter is closed after", async () => {
     const a: Adapter<RedisNative> = redis({ url: URL, prefix: PREFIX, logger: silentLogger });
     await a.connect();
-    await a.consume(
-      { kind: "queue", name: `twice-${shortId()}` },
-      { prefetch: 5, onDelivery: () => {}, onError: () => {} },
-    );
+    const queue = `twice-${shortId()}`;
+    await a.consume({ kind: "queue", name: queue }, { prefetch: 5, onDelivery: () => {}, onError: () => {} });
+    onTestFinished(async () => {
+      const cleanup = redis({ url: URL, prefix: PREFIX, logger: silentLogger });
+      await cleanup.deleteQueue!(queue);
+      await cleanup.close();
+    });
     let firstDone = false;
     const first = a.close().then(() => {
       firstDone = true;

@@ -1,6 +1,14 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { CreateTopicCommand, PublishBatchCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import {
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  PublishBatchCommand,
+  SNSClient,
+  SubscribeCommand,
+  UnsubscribeCommand,
+} from "@aws-sdk/client-sns";
 import {
   ChangeMessageVisibilityBatchCommand,
   CreateQueueCommand,
@@ -38,7 +46,7 @@ import {
   isTransient,
   translate,
 } from "./errors.js";
-import { brokerName, groupQueueName, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
+import { brokerName, groupQueueName, isGroupQueueOf, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
 import type { ResolvedSqsOptions } from "./options.js";
 import { backoff, Semaphore, sleep } from "./util.js";
 import {
@@ -343,6 +351,107 @@ export class SqsAdapter implements Adapter<SqsNative> {
   async deleteQueue(name: string): Promise<void> {
     this.#assertOpen();
     await this.#deleteBrokerQueue(name);
+  }
+
+  /**
+   * Delete the SNS topic (its subscriptions go with it) and the group queues subscribed to it.
+   * The topic is looked up with CreateTopic (idempotent: a missing one is made, then deleted).
+   */
+  async deleteTopic(topic: string): Promise<void> {
+    this.#assertOpen();
+    const sns = this.#requireSns(`topic ${topic}`);
+    const name = this.#topicName(topic);
+    const arn = await this.#topicArn(topic, true);
+    const queueArns = await this.#subscribedQueues(sns, arn);
+    this.#topics.delete(name);
+    this.#groups.clear(); // a group declared again subscribes again
+    for (const queueArn of queueArns) {
+      const queue = queueArn.slice(queueArn.lastIndexOf(":") + 1);
+      if (!isGroupQueueOf(queue, topic, this.#o.prefix, this.#o.fifo, MAX_QUEUE_NAME)) continue;
+      await this.#deleteQueueByBrokerName(queue);
+    }
+    try {
+      await sns.send(new DeleteTopicCommand({ TopicArn: arn }));
+    } catch (error) {
+      if (!/NotFound/.test(errorName(error))) throw translate(error, `cannot delete SNS topic ${name}`);
+    }
+  }
+
+  /** Unsubscribe a group's queue from the topic and delete it; the topic stays. */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.#assertOpen();
+    const sns = this.#requireSns(`topic ${topic}`);
+    const omnibusName = groupQueueName(topic, group);
+    const queue = this.#queueName(omnibusName);
+    this.#groups.delete(queue);
+    let queueArn: string | undefined;
+    try {
+      const url = await this.#queueUrl(queue, false);
+      const attrs = await this.#sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+      );
+      queueArn = attrs.Attributes?.QueueArn;
+    } catch (error) {
+      if (!(error instanceof ConfigError) && !isQueueMissing(error)) throw error;
+    }
+    if (queueArn) {
+      // The topic's ARN is the queue's with the service and the name changed (same region and account).
+      const topicArn = queueArn
+        .replace(/^arn:([^:]+):sqs:/, "arn:$1:sns:")
+        .replace(/[^:]+$/, this.#topicName(topic));
+      for (const subscription of await this.#subscriptions(sns, topicArn)) {
+        if (subscription.endpoint !== queueArn) continue;
+        try {
+          await sns.send(new UnsubscribeCommand({ SubscriptionArn: subscription.arn }));
+        } catch (error) {
+          if (!/NotFound/.test(errorName(error))) throw translate(error, `cannot unsubscribe ${queue}`);
+        }
+      }
+    }
+    await this.#deleteBrokerQueue(omnibusName);
+  }
+
+  /** The subscriptions of a topic (none when the topic does not exist). */
+  async #subscriptions(sns: SNSClient, topicArn: string): Promise<{ arn: string; endpoint: string }[]> {
+    const out: { arn: string; endpoint: string }[] = [];
+    let NextToken: string | undefined;
+    try {
+      do {
+        const page = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
+        for (const sub of page.Subscriptions ?? []) {
+          if (sub.Protocol === "sqs" && sub.Endpoint && sub.SubscriptionArn)
+            out.push({ arn: sub.SubscriptionArn, endpoint: sub.Endpoint });
+        }
+        NextToken = page.NextToken;
+      } while (NextToken);
+    } catch (error) {
+      if (/NotFound/.test(errorName(error))) return out;
+      throw translate(error, `cannot list the subscriptions of ${topicArn}`);
+    }
+    return out;
+  }
+
+  async #subscribedQueues(sns: SNSClient, topicArn: string): Promise<string[]> {
+    return (await this.#subscriptions(sns, topicArn)).map((s) => s.endpoint);
+  }
+
+  /** Delete a queue by its SQS name (a group queue found through its subscription). */
+  async #deleteQueueByBrokerName(queue: string): Promise<void> {
+    this.#urls.delete(queue);
+    this.#groups.delete(queue);
+    let url: string;
+    try {
+      const out = await this.#sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+      url = out.QueueUrl!;
+    } catch (error) {
+      if (isQueueMissing(error)) return;
+      throw translate(error, `cannot look up SQS queue ${queue}`);
+    }
+    try {
+      await this.#sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    } catch (error) {
+      if (!isQueueMissing(error)) throw translate(error, `cannot delete SQS queue ${queue}`);
+    }
   }
 
   async #deleteBrokerQueue(name: string): Promise<void> {

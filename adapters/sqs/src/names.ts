@@ -53,6 +53,27 @@ export function groupQueueName(topic: string, group: string): string {
   return `${topic}:${group}`;
 }
 
+/**
+ * Whether SQS queue `queue` can be the queue of a group of `topic` (for one prefix and mode):
+ * a hashed form whose head is the sanitized `<topic>:` (as far as it fits). Used to pick, among
+ * the queues subscribed to a topic, those its groups own.
+ */
+export function isGroupQueueOf(
+  queue: string,
+  topic: string,
+  prefix: string,
+  fifo: boolean,
+  max: number,
+): boolean {
+  const suffix = fifo ? FIFO_SUFFIX : "";
+  if (!queue.startsWith(prefix) || !queue.endsWith(suffix)) return false;
+  const form = queue.slice(prefix.length, queue.length - suffix.length);
+  if (!HASHED_TAIL.test(form)) return false;
+  const budget = max - prefix.length - suffix.length;
+  const head = `${topic}:`.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, budget - HASH_CHARS - 1);
+  return form.startsWith(head);
+}
+
 /** Validate a queue-name prefix; returns an error message or undefined. */
 export function checkPrefix(prefix: string): string | undefined {
   if (prefix === "") return undefined;

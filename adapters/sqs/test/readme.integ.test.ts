@@ -1,6 +1,6 @@
 import { brokerUrl } from "@omnibus/brokers";
-import { shortId } from "@omnibus/core";
-import { expect, it } from "vitest";
+import { createClient, shortId, silentLogger } from "@omnibus/core";
+import { expect, it, onTestFinished } from "vitest";
 import { orderDemo } from "./readme-example.js";
 
 // The README's promise: the same code on RabbitMQ and on SQS, only the URL changed.
@@ -13,7 +13,16 @@ const urls = {
 
 for (const [name, url] of Object.entries(urls)) {
   it(`the README example runs on ${name}`, async () => {
-    const result = await orderDemo(url, `-${shortId()}`);
+    const suffix = `-${shortId()}`;
+    onTestFinished(async () => {
+      // What the example made: its queues, its topic with its group (and their default DLQs).
+      const bus = createClient({ url, logger: silentLogger });
+      await bus.deleteQueue(`orders${suffix}`);
+      await bus.deleteQueue(`pricing${suffix}`);
+      await bus.deleteTopic(`order.placed${suffix}`, { groups: ["shipping"] });
+      await bus.close();
+    });
+    const result = await orderDemo(url, suffix);
     expect(result).toEqual({ quote: { price: 12, sku: "A-1" }, shipped: ["o-1"] });
   }, 60_000);
 }

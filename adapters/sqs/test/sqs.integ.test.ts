@@ -13,7 +13,7 @@ import {
   silentLogger,
 } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type SqsNative, type SqsOptions, sqs } from "../src/index.js";
 import { brokerName, MAX_QUEUE_NAME } from "../src/names.js";
 
@@ -46,7 +46,20 @@ function message(body: string | Uint8Array, extra: Partial<OutboundMessage> = {}
   };
 }
 
-const queueName = (label: string) => `it-${label}-${shortId()}`;
+/** Queues named here are deleted once the file is done (with the default name mapping). */
+const made = new Set<string>();
+const queueName = (label: string) => {
+  const name = `it-${label}-${shortId()}`;
+  made.add(name);
+  return name;
+};
+afterAll(async () => {
+  const cleanup = sqs({ endpoint, persistent: false });
+  await cleanup.connect();
+  for (const name of made)
+    for (const q of [name, `${name}.dlq`]) await cleanup.deleteQueue!(q).catch(() => {});
+  await cleanup.close();
+});
 
 async function consume(a: Adapter, queue: string, prefetch: number, onDelivery: (d: Delivery) => void) {
   const handle = await a.consume({ kind: "queue", name: queue }, { prefetch, onDelivery, onError: () => {} });
@@ -217,6 +230,7 @@ describe("sqs adapter on ElasticMQ", () => {
     const bus = client();
     const base = queueName("names");
     const names = [`${base}.a`, `${base}_a`, `${base}-a`, `${base}.${"x".repeat(190 - base.length)}`];
+    for (const name of names) made.add(name);
     const got = new Map<string, string[]>();
     for (const name of names) {
       got.set(name, []);

@@ -37,6 +37,7 @@ import {
   clientReservedHeaders,
   clientThrowsAnything,
 } from "./client/defects.js";
+import { clientDeleteGroup, clientDeleteQueue, clientDeleteTopic } from "./client/deleting.js";
 import {
   clientCompeting,
   clientFanout,
@@ -141,6 +142,9 @@ export const clientCases: readonly Case<any>[] = [
   clientGroupOffline,
   clientGroupStartsNow,
   clientGroupDeadLetters,
+  clientDeleteQueue,
+  clientDeleteGroup,
+  clientDeleteTopic,
   clientOrdering,
   clientDelay,
   clientPriority,

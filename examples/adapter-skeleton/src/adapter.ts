@@ -152,6 +152,16 @@ export class SkeletonAdapter implements Adapter<SkeletonNative> {
     (await this.#ready()).deleteQueue(queueKey(name));
   }
 
+  /** Idempotent. TODO(broker): delete the topic and whatever its groups are on the broker. */
+  async deleteTopic(topic: string): Promise<void> {
+    (await this.#ready()).deleteTopic(topic);
+  }
+
+  /** Idempotent; the topic's other groups stay. TODO(broker): delete the group's queue/consumer. */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    (await this.#ready()).deleteGroup(topic, group);
+  }
+
   /** Idempotent. Open consumers give back what they hold. TODO(broker): close the connection. */
   async close(): Promise<void> {
     this.#closed = true;

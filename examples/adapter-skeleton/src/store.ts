@@ -89,6 +89,18 @@ export class Store {
   }
 
   deleteQueue = (key: string): boolean => this.#queues.delete(key);
+
+  /** Forget a group and its messages; the topic's other groups keep theirs. */
+  deleteGroup(topic: string, group: string): void {
+    this.#groups.get(topic)?.delete(group);
+    this.#queues.delete(groupKey(topic, group));
+  }
+
+  /** Forget a topic with every group of it. */
+  deleteTopic(topic: string): void {
+    for (const group of this.#groups.get(topic) ?? []) this.#queues.delete(groupKey(topic, group));
+    this.#groups.delete(topic);
+  }
 }
 
 const stores = new Map<string, Store>();

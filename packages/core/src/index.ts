@@ -79,6 +79,8 @@ export type {
   ClientOptions,
   ConsumeContext,
   ConsumerOptions,
+  DeleteOptions,
+  DeleteTopicOptions,
   Handler,
   Message,
   Middleware,

@@ -201,8 +201,38 @@ export interface Adapter<Native = unknown> {
    * `client.ensureGroup`, which fails with `UnsupportedFeatureError` without it).
    */
   ensureGroup?(topic: string, group: string): Promise<void>;
-  /** Delete a queue and its messages (tests and ephemeral queues). Optional. */
+  /**
+   * Delete a queue and its messages (`client.deleteQueue`, tests, ephemeral queues). Optional:
+   * without it `client.deleteQueue` fails with `UnsupportedFeatureError`.
+   *
+   * Idempotent: deleting a queue that does not exist (or no longer does) resolves. It removes
+   * what the adapter created for the queue alone (its wait or retry queues, schedules) and never
+   * another destination: not a topic or queue whose broker name shares a prefix with it, not its
+   * dead-letter queue (core deletes that itself, as a queue of its own).
+   */
   deleteQueue?(name: string): Promise<void>;
+  /**
+   * Delete a topic with every group of it and what they hold (`client.deleteTopic`). Optional,
+   * only meaningful with `features.fanout`: without it `client.deleteTopic` fails with
+   * `UnsupportedFeatureError`.
+   *
+   * Idempotent: a topic that does not exist resolves. Everything the broker ties to the topic
+   * goes with it: its groups (subscriptions, consumer groups, bound queues, consumers) and their
+   * messages, whether or not they were made by this adapter instance. A consumer of the topic
+   * still running may re-create its group; a later publish or subscribe starts the topic anew,
+   * and a new group then gets none of the old messages. Never touches another topic, a queue of
+   * the same name, or a dead-letter queue (core deletes those).
+   */
+  deleteTopic?(topic: string): Promise<void>;
+  /**
+   * Delete one group of a topic and the messages kept for it (`client.deleteGroup`). Optional,
+   * only meaningful with `features.fanout`: without it `client.deleteGroup` fails with
+   * `UnsupportedFeatureError`.
+   *
+   * Idempotent: a group (or topic) that does not exist resolves. The topic and its other groups
+   * keep their messages; a group subscribed again under the name starts from now, as a new group.
+   */
+  deleteGroup?(topic: string, group: string): Promise<void>;
   /**
    * Close every connection. Core's own sends have settled or timed out (`sendTimeoutMs`) by the
    * time it calls this; a send still running in the adapter must end (reject) with the close.

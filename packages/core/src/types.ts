@@ -168,6 +168,26 @@ export interface SubscribeOptions extends ConsumerOptions {
   group: string;
 }
 
+/** Options of `client.deleteQueue` and `client.deleteGroup`. */
+export interface DeleteOptions {
+  /**
+   * Also delete the default dead-letter queue (`deadLetterQueueFor` the queue or group). A
+   * `deadLetterQueue` option given to a consumer is never deleted: delete it as a queue.
+   * @default true
+   */
+  deadLetterQueue?: boolean;
+}
+
+/** Options of `client.deleteTopic`. */
+export interface DeleteTopicOptions extends DeleteOptions {
+  /**
+   * Groups of the topic whose default dead-letter queues go too, beyond those this client
+   * subscribed to or ensured (core cannot list a topic's groups on every broker). The groups
+   * themselves go with the topic whether named or not. @default []
+   */
+  groups?: readonly string[];
+}
+
 /** Options of a request. */
 export interface RequestOptions extends Omit<SendOptions, "replyTo" | "correlationId" | "delayMs"> {
   /** Give up after this long with a `RequestTimeoutError`. @default 5000 */
@@ -280,6 +300,28 @@ export interface Client<C extends Contract = Contract> extends AsyncDisposable {
   ): Promise<Subscription>;
   /** Make sure `group` exists on `topic`, so messages published from now on are kept for it. */
   ensureGroup<N extends TopicName<C>>(topic: N, group: string): Promise<void>;
+  /**
+   * Delete a queue with its messages, and its default dead-letter queue `<queue>.dlq` unless
+   * `deadLetterQueue: false`. Resolves when the queue does not exist. `UnsupportedFeatureError`
+   * when the adapter has no `deleteQueue`. A consumer of the queue still running (here or
+   * elsewhere) may declare it again, empty.
+   */
+  deleteQueue<N extends QueueName<C> | RequestName<C>>(queue: N, options?: DeleteOptions): Promise<void>;
+  /**
+   * Delete a topic with every group of it and their messages, wherever the broker ties groups to
+   * the topic; also the default dead-letter queues of the groups this client subscribed to or
+   * ensured on it, and of the groups named in `options.groups` (unless `deadLetterQueue: false`).
+   * Resolves when the topic does not exist. `UnsupportedFeatureError` when the adapter has no
+   * `deleteTopic` (or no topics).
+   */
+  deleteTopic<N extends TopicName<C>>(topic: N, options?: DeleteTopicOptions): Promise<void>;
+  /**
+   * Delete one group of a topic and what is kept for it, and its default dead-letter queue
+   * (`<topic>.<group>.<hash>.dlq`) unless `deadLetterQueue: false`; the topic's other groups keep
+   * theirs. Resolves when the group does not exist. `UnsupportedFeatureError` when the adapter
+   * has no `deleteGroup` (or no topics).
+   */
+  deleteGroup<N extends TopicName<C>>(topic: N, group: string, options?: DeleteOptions): Promise<void>;
   /** Send a request and wait for its reply. */
   request<N extends RequestName<C>>(
     queue: N,

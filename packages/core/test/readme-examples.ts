@@ -9,6 +9,7 @@ import {
   memoryIdempotencyStore,
   silentLogger,
 } from "@omnibus/core";
+import { memoryBroker } from "@omnibus/memory";
 
 export async function middlewareExample(): Promise<string[]> {
   const seen: string[] = [];
@@ -68,4 +69,20 @@ export function loggerExample(): Logger[] {
   void quiet.close();
   void chatty.close();
   return [silentLogger];
+}
+
+export async function deleteExample(): Promise<string[]> {
+  const bus = createClient({ url: "memory://readme-delete", logger: silentLogger });
+  await bus.ensureGroup("order.placed", "billing");
+  await bus.ensureGroup("order.placed", "audit");
+  await bus.send("orders", { sku: "A-1" });
+  await bus.send("orders.dlq", { sku: "B-2" });
+  // snippet:delete
+  await bus.deleteGroup("order.placed", "billing"); // the group and its DLQ; other groups keep theirs
+  await bus.deleteTopic("order.placed", { groups: ["audit"] }); // every group, and audit's DLQ too
+  await bus.deleteQueue("orders", { deadLetterQueue: false }); // keep orders.dlq to inspect it
+  // endsnippet
+  const left = memoryBroker("readme-delete").queueNames();
+  await bus.close();
+  return left;
 }

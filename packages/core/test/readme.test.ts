@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, ErrorCode } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
-import { idempotencyKeyExample, middlewareExample } from "./readme-examples.js";
+import { deleteExample, idempotencyKeyExample, middlewareExample } from "./readme-examples.js";
 
 const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
 const examples = readFileSync(join(import.meta.dirname, "readme-examples.ts"), "utf8");
@@ -25,6 +25,9 @@ describe("core README, section Details", () => {
   });
   it("the idempotency key decides what counts as a duplicate", async () => {
     expect(await idempotencyKeyExample()).toBe(1);
+  });
+  it("the delete calls leave only what was kept", async () => {
+    expect(await deleteExample()).toEqual(["orders.dlq"]);
   });
   it("client.adapter throws before connect()", () => {
     const bus = createClient({ url: "memory://" });

@@ -80,6 +80,19 @@ export const clientConnectionCut = clientCase({
     options.proxy ? undefined : "no `proxy` harness in the conformance options",
   timeoutMs: 180_000,
   async run(ctx) {
+    const queue = ctx.name("cut");
+    // Last, once every adapter behind the proxy closed: the queue lives on the shared broker.
+    ctx.defer(async () => {
+      const admin = ctx.options.adapter();
+      try {
+        await admin.connect();
+        await admin.deleteQueue?.(queue);
+      } catch (error) {
+        ctx.note(`left behind after the case: queue ${queue}: ${(error as Error)?.message ?? String(error)}`);
+      } finally {
+        await admin.close().catch(() => {});
+      }
+    }, "deleting the queue");
     const harness = await ctx.options.proxy!();
     ctx.defer(() => harness.close(), "closing the proxy");
     const report = await runStream({
@@ -88,7 +101,7 @@ export const clientConnectionCut = clientCase({
         ctx.defer(() => a.close(), "closing an adapter");
         return a;
       },
-      queue: ctx.name("cut"),
+      queue,
       sendTimeoutMs: SEND_TIMEOUT_MS,
       faults: [{ label: "connection cut", at: 0.4, run: () => harness.cut(3_000) }],
     });

@@ -19,7 +19,7 @@ import {
 } from "../errors.js";
 import { shortId, uuidv7 } from "../ids.js";
 import type { Logger } from "../logger.js";
-import { validateName } from "../names.js";
+import { deadLetterQueueFor, validateName } from "../names.js";
 import { RequestBroker, replyHandler } from "../request-reply.js";
 import { adapterSourceOf } from "../resolve.js";
 import type { Adapter, Address, Features, OutboundMessage, Source } from "../spi.js";
@@ -28,6 +28,8 @@ import {
   type Client,
   type ClientOptions,
   type ConsumerOptions,
+  type DeleteOptions,
+  type DeleteTopicOptions,
   type Handler,
   HeaderNames,
   type Message,
@@ -77,6 +79,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   readonly #inflightSends = new Set<Promise<unknown>>();
   #requests: RequestBroker | undefined;
   readonly #clientId = shortId();
+  /** Groups this client subscribed to or ensured, by topic: `deleteTopic` deletes their DLQs. */
+  readonly #groups = new Map<string, Set<string>>();
   /** What consumers and the request broker use of this client. */
   readonly #internals: ClientInternals;
 
@@ -260,6 +264,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (!adapter.features.fanout) {
       throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
     }
+    this.#noteGroup(topic, options.group);
     return this.#startConsumer({ kind: "topic", name: topic, group: options.group }, handler, options);
   }
 
@@ -274,7 +279,72 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       throw new UnsupportedFeatureError(
         `${adapter.name} declares fanout but has no ensureGroup(): cannot create a group ahead`,
       );
+    this.#noteGroup(topic, group);
     await adapter.ensureGroup(topic, group);
+  }
+
+  #noteGroup(topic: string, group: string): void {
+    let groups = this.#groups.get(topic);
+    if (!groups) this.#groups.set(topic, (groups = new Set()));
+    groups.add(group);
+  }
+
+  // ---- deleting
+  async deleteQueue(queue: string, options: DeleteOptions = {}): Promise<void> {
+    validateName("queue", queue);
+    const withDlq = deadLetterOption(options);
+    const adapter = await this.#ready();
+    if (!adapter.deleteQueue)
+      throw new UnsupportedFeatureError(
+        `${adapter.name} cannot delete queues (the adapter has no deleteQueue())`,
+      );
+    await adapter.deleteQueue(queue);
+    if (withDlq) await adapter.deleteQueue(deadLetterQueueFor({ kind: "queue", name: queue }));
+  }
+
+  async deleteTopic(topic: string, options: DeleteTopicOptions = {}): Promise<void> {
+    validateName("topic", topic);
+    const withDlq = deadLetterOption(options);
+    const named = options.groups ?? [];
+    if (!Array.isArray(named)) throw new ConfigError("deleteTopic: groups must be an array of group names");
+    for (const group of named) validateName("group", group);
+    const adapter = await this.#topicAdapter("deleteTopic");
+    if (!adapter.deleteTopic)
+      throw new UnsupportedFeatureError(
+        `${adapter.name} cannot delete topics (the adapter has no deleteTopic())`,
+      );
+    await adapter.deleteTopic(topic);
+    const groups = new Set([...(this.#groups.get(topic) ?? []), ...named]);
+    this.#groups.delete(topic);
+    if (withDlq && adapter.deleteQueue) {
+      for (const group of groups)
+        await adapter.deleteQueue(deadLetterQueueFor({ kind: "topic", name: topic, group }));
+    }
+  }
+
+  async deleteGroup(topic: string, group: string, options: DeleteOptions = {}): Promise<void> {
+    validateName("topic", topic);
+    validateName("group", group);
+    const withDlq = deadLetterOption(options);
+    const adapter = await this.#topicAdapter("deleteGroup");
+    if (!adapter.deleteGroup)
+      throw new UnsupportedFeatureError(
+        `${adapter.name} cannot delete groups (the adapter has no deleteGroup())`,
+      );
+    await adapter.deleteGroup(topic, group);
+    this.#groups.get(topic)?.delete(group);
+    if (withDlq && adapter.deleteQueue)
+      await adapter.deleteQueue(deadLetterQueueFor({ kind: "topic", name: topic, group }));
+  }
+
+  async #topicAdapter(call: string): Promise<Adapter> {
+    const adapter = await this.#ready();
+    if (!adapter.features.fanout) {
+      throw new UnsupportedFeatureError(
+        `${adapter.name} does not support topics (features.fanout is false): no ${call}()`,
+      );
+    }
+    return adapter;
   }
 
   async #startConsumer(
@@ -395,4 +465,13 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The `deadLetterQueue` option of a delete call: `true` unless `false` (`ConfigError` otherwise). */
+function deadLetterOption(options: DeleteOptions): boolean {
+  if (typeof options !== "object" || options === null)
+    throw new ConfigError("delete options must be an object");
+  const value = options.deadLetterQueue ?? true;
+  if (typeof value !== "boolean") throw new ConfigError("deadLetterQueue must be true or false");
+  return value;
 }

@@ -61,6 +61,8 @@ export function portable(adapter: Adapter): Adapter {
   };
   if (adapter.ensureGroup) wrapped.ensureGroup = (t, g) => guard("other", () => adapter.ensureGroup!(t, g));
   if (adapter.deleteQueue) wrapped.deleteQueue = (q) => guard("other", () => adapter.deleteQueue!(q));
+  if (adapter.deleteTopic) wrapped.deleteTopic = (t) => guard("other", () => adapter.deleteTopic!(t));
+  if (adapter.deleteGroup) wrapped.deleteGroup = (t, g) => guard("other", () => adapter.deleteGroup!(t, g));
   if (adapter.useLogger) wrapped.useLogger = (logger) => adapter.useLogger!(logger);
   return wrapped;
 }
