@@ -405,6 +405,7 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
       if (protocolType(error) !== "UNKNOWN_TOPIC_OR_PARTITION")
         throw connectionError(error, `cannot delete ${name}`);
     }
+    await this.untilGone([topic]);
     // kafkajs #1622: a producer that wrote to a deleted topic keeps asking for its metadata, and
     // every refresh fails from then on (admin.deleteTopics only cleans the admin's own list).
     this.producers.handle.targets?.forget([topic]);
@@ -469,9 +470,24 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
         if (protocolType(error) !== "UNKNOWN_TOPIC_OR_PARTITION")
           throw connectionError(error, `cannot delete ${what}`);
       }
+      await this.untilGone(present);
     }
     this.producers.handle.targets?.forget([...topics]);
     for (const t of topics) this.topics.delete(t);
+  }
+
+  /**
+   * Wait (at most 10 s) until the broker no longer lists `topics`. Kafka deletes a topic after
+   * `deleteTopics` answered; a send in between was taken by the old topic and went with it (seen
+   * in the deletion test: the first message sent to a queue right after deleteQueue was lost).
+   */
+  private async untilGone(topics: readonly string[]): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const listed = await this.admin.listTopics().catch(() => undefined);
+      if (listed !== undefined && !topics.some((t) => listed.includes(t))) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { brokerUrl } from "@omnibus/brokers";
 import type { Adapter, Delivery, OutboundMessage } from "@omnibus/core";
 import { outboundMessage } from "@omnibus/core/testing";
+import { Kafka, logLevel } from "kafkajs";
 import { type KafkaNative, type KafkaOptions, kafka } from "../src/index.js";
 
 export const brokers = brokerUrl("kafka");
@@ -16,12 +17,37 @@ export async function connected(options: KafkaOptions = {}): Promise<Adapter<Kaf
   return adapter;
 }
 
+/** Names {@link unique} gave out since the last {@link closeAll}: their topics and groups go then. */
+const named: string[] = [];
+
+/**
+ * Close the adapters made here, then delete the topics and consumer groups of the shared broker
+ * whose names hold a name {@link unique} gave out (queues, topics, retry topics, groups, inboxes).
+ * Private brokers of the restart tests go away with their folders.
+ */
 export async function closeAll(): Promise<void> {
   await Promise.allSettled(open.splice(0).map((a) => a.close()));
+  const names = named.splice(0);
+  if (names.length === 0) return;
+  const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const ours = (n: string) => names.some((name) => n.includes(name));
+    const topics = (await admin.listTopics()).filter(ours);
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(ours);
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => {});
+  } catch {
+    // A broker the test stopped or cut: nothing to clean there.
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 export function unique(prefix: string): string {
-  return `test-kafka-${prefix}-${randomUUID().slice(0, 8)}`;
+  const name = `test-kafka-${prefix}-${randomUUID().slice(0, 8)}`;
+  named.push(name);
+  return name;
 }
 
 /** One outbound message (see `outboundMessage` in `@omnibus/core/testing`). */
