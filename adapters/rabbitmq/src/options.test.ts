@@ -17,7 +17,7 @@ describe("options", () => {
       sendTimeoutMs: 30_000,
       operationTimeoutMs: 15_000,
       closeTimeoutMs: 5_000,
-      reconnect: { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: Number.POSITIVE_INFINITY },
+      reconnect: { initialDelayMs: 100, maxDelayMs: 1000, giveUpAfterMs: Number.POSITIVE_INFINITY },
       namespace: "omnibus",
     });
     expect(o.url).toBe("amqp://guest:guest@127.0.0.1:5672?heartbeat=30");

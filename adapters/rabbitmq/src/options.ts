@@ -11,8 +11,10 @@ export interface ReconnectOptions {
    */
   readonly initialDelayMs?: number;
   /**
-   * Longest wait between two attempts.
-   * @default 5000
+   * Longest wait between two attempts. A refused connection is cheap, and a longer wait is how
+   * long consumers stay idle after the broker is back (5 s measured 6.6 s to the first delivery
+   * after a SIGKILL; 1 s keeps it near the broker's own start).
+   * @default 1000
    */
   readonly maxDelayMs?: number;
   /**
@@ -117,7 +119,7 @@ export interface RabbitMQOptions {
   /**
    * Reconnection after the connection is lost; `false` to never reconnect (consumers then fail
    * at once through `onError`).
-   * @default { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: Infinity }
+   * @default { initialDelayMs: 100, maxDelayMs: 1000, giveUpAfterMs: Infinity }
    */
   readonly reconnect?: ReconnectOptions | false;
   /**
@@ -240,7 +242,7 @@ export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
     const initialDelayMs = duration("reconnect.initialDelayMs", r.initialDelayMs, 100);
     reconnect = {
       initialDelayMs: Math.max(1, initialDelayMs),
-      maxDelayMs: Math.max(initialDelayMs, duration("reconnect.maxDelayMs", r.maxDelayMs, 5000)),
+      maxDelayMs: Math.max(initialDelayMs, duration("reconnect.maxDelayMs", r.maxDelayMs, 1000)),
       giveUpAfterMs: duration("reconnect.giveUpAfterMs", r.giveUpAfterMs, Number.POSITIVE_INFINITY, true),
     };
   }
