@@ -77,6 +77,10 @@ export async function runWorkerPool(options: PoolOptions): Promise<PoolReport> {
       elapsedMs,
     };
   } finally {
-    await Promise.allSettled(clients.map((c) => c.close()));
+    const producer = clients[workerCount];
+    await Promise.allSettled(clients.slice(0, workerCount).map((c) => c.close()));
+    // The queue was this run's alone: leave nothing of it on the broker.
+    await producer?.deleteQueue(queue).catch(() => {});
+    await producer?.close().catch(() => {});
   }
 }

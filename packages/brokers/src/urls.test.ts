@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createClient, silentLogger } from "@omnibus/core";
+import { createClient, type Subscription, silentLogger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import { envLines, omnibusUrls } from "./up.js";
@@ -14,15 +14,19 @@ describe("omnibus URLs of the brokers", () => {
       timeout: 60_000,
     }, async () => {
       const bus = createClient({ url, logger: silentLogger });
+      const queue = `urls-${randomUUID().slice(0, 8)}`;
+      let subscription: Subscription | undefined;
       try {
-        const queue = `urls-${randomUUID().slice(0, 8)}`;
         const got: string[] = [];
-        await bus.consume(queue, (m) => {
+        subscription = await bus.consume(queue, (m) => {
           got.push(m.id);
         });
         const id = await bus.send(queue, { hello: adapter });
         await waitFor(() => got.includes(id), { timeoutMs: 30_000 });
       } finally {
+        // Its consumer first: Kafka keeps a consumer group that still has a member.
+        await subscription?.close();
+        await bus.deleteQueue(queue).catch(() => {});
         await bus.close();
       }
     });
