@@ -1,9 +1,9 @@
-import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
 import { tcpProxy } from "@omnibus/conformance";
-import { type Client, createClient, silentLogger } from "@omnibus/core";
+import { createClient, silentLogger } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nats } from "../src/index.js";
+import { privateNats } from "./private.js";
 
 /** Every send in flight when the server went away must settle this soon after it is back. */
 const SETTLE_MS = 5_000;
@@ -23,26 +23,16 @@ interface Send {
  * message whose send resolved must be consumed (two-way set difference).
  */
 describe("nats: sends in flight across a server restart", () => {
-  let broker: PrivateBroker;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    broker = await startPrivate("nats");
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    await broker?.[Symbol.asyncDispose]();
-  }, 60_000);
+  const server = privateNats();
 
   const client = () => {
     // Default adapter settings (publishTimeoutMs 10 s): the point is not to need a short one.
     const c = createClient({
-      adapter: nats({ url: broker.url }),
+      adapter: nats({ url: server.broker.url }),
       logger: silentLogger,
       closeTimeoutMs: 2_000,
     });
-    clients.push(c);
+    server.clients.push(c);
     return c;
   };
 
@@ -84,12 +74,12 @@ describe("nats: sends in flight across a server restart", () => {
     const resolved = () => sends.filter((s) => s.ok).length;
 
     const faults: { label: string; run: () => Promise<void> }[] = [
-      { label: "graceful restart", run: () => broker.restart() },
+      { label: "graceful restart", run: () => server.broker.restart() },
       {
         label: "SIGKILL and start",
         run: async () => {
-          await broker.kill();
-          await broker.start();
+          await server.broker.kill();
+          await server.broker.start();
         },
       },
     ];
@@ -146,24 +136,14 @@ describe("nats: sends in flight across a server restart", () => {
  * back, so handlers that finish during an outage shorter than `ack_wait` cause no redelivery.
  */
 describe("nats: settlements across a connection cut", () => {
-  let broker: PrivateBroker;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    broker = await startPrivate("nats");
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    await broker?.[Symbol.asyncDispose]();
-  }, 60_000);
+  const server = privateNats();
 
   it("acks made while disconnected reach the server after the reconnect: nothing comes back", async () => {
     const ACK_WAIT_MS = 2_000;
     const queue = `cut-acks-${Date.now()}`;
-    await using proxy = await tcpProxy({ target: { host: "127.0.0.1", port: broker.port } });
-    const direct = createClient({ adapter: nats({ url: broker.url }), logger: silentLogger });
-    clients.push(direct);
+    await using proxy = await tcpProxy({ target: { host: "127.0.0.1", port: server.broker.port } });
+    const direct = createClient({ adapter: nats({ url: server.broker.url }), logger: silentLogger });
+    server.clients.push(direct);
     const ids = Array.from({ length: 40 }, (_, i) => `m-${i}`);
     await direct.sendBatch(
       queue,
@@ -175,7 +155,7 @@ describe("nats: settlements across a connection cut", () => {
       logger: silentLogger,
       closeTimeoutMs: 2_000,
     });
-    clients.push(consumer);
+    server.clients.push(consumer);
     const handled: string[] = [];
     let running = 0;
     let release!: () => void;

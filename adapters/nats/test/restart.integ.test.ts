@@ -1,8 +1,8 @@
-import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
-import { type Client, createClient, silentLogger } from "@omnibus/core";
+import { createClient, silentLogger } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nats } from "../src/index.js";
+import { privateNats } from "./private.js";
 
 /**
  * A private nats-server (own port and store) is restarted, then killed, in the middle of a
@@ -10,25 +10,15 @@ import { nats } from "../src/index.js";
  * consumed must have been sent (sends that rejected may or may not have been stored).
  */
 describe("nats: server restart mid-stream", () => {
-  let broker: PrivateBroker;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    broker = await startPrivate("nats");
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    await broker?.[Symbol.asyncDispose]();
-  }, 60_000);
+  const server = privateNats();
 
   const client = () => {
     const c = createClient({
-      adapter: nats({ url: broker.url, ackWaitMs: 2_000, publishTimeoutMs: 3_000 }),
+      adapter: nats({ url: server.broker.url, ackWaitMs: 2_000, publishTimeoutMs: 3_000 }),
       logger: silentLogger,
       closeTimeoutMs: 2_000,
     });
-    clients.push(c);
+    server.clients.push(c);
     return c;
   };
 
@@ -61,10 +51,10 @@ describe("nats: server restart mid-stream", () => {
     const progress = (count: number) => waitFor(() => acknowledged.length >= count, { timeoutMs: 30_000 });
     try {
       await progress(200);
-      await broker.restart();
+      await server.broker.restart();
       await progress(acknowledged.length + 200);
-      await broker.kill();
-      await broker.start();
+      await server.broker.kill();
+      await server.broker.start();
       await progress(acknowledged.length + 200);
     } finally {
       // Also when a wait failed: a sender looping on a closed client would hold up afterAll.
