@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@omnibus/brokers";
 import { waitFor } from "@omnibus/core/testing";
 import { Redis } from "ioredis";
 
@@ -15,26 +15,12 @@ export interface PrivateCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    // The cluster bus listens on port + 10000.
-    if (port < 55_000) return port;
-  }
-}
-
 export async function startCluster(n = 3): Promise<PrivateCluster> {
   const dir = mkdtempSync(join(tmpdir(), "omnibus-redis-cluster-"));
   const ports: number[] = [];
   while (ports.length < n) {
-    const port = await freePort();
+    // The cluster bus listens on port + 10000.
+    const port = await freePort({ below: 22_768 });
     if (!ports.includes(port)) ports.push(port);
   }
   const children: ChildProcess[] = ports.map((port) =>

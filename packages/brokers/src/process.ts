@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
@@ -151,19 +152,91 @@ export async function stopProcess(
     throw new Error(`process ${record.pid} survived SIGKILL`);
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
+/** The kernel's range for the local ports of outgoing connections (Linux; the usual one elsewhere). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low! > 0 && high! >= low!) return [low!, high!];
+  } catch {
+    // not Linux
+  }
+  return [32_768, 60_999];
+}
+
+/** Where ports handed out by {@link freePort} are reserved, one folder per port (shared by every checkout). */
+const reservations = join(tmpdir(), "omnibus-ports");
+const reservedHere = new Set<number>();
+
+function releaseReservations(): void {
+  for (const port of reservedHere) rmSync(join(reservations, String(port)), { recursive: true, force: true });
+  reservedHere.clear();
+}
+
+/** Reserves `port` for this process (an atomic `mkdir`); takes over a reservation whose owner has died. */
+function reserve(port: number): boolean {
+  if (reservedHere.has(port)) return false;
+  const dir = join(reservations, String(port));
+  mkdirSync(reservations, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, "owner.json"),
+        JSON.stringify({ pid: process.pid, startTime: procStartTime(process.pid) }),
+      );
+      if (reservedHere.size === 0) process.once("exit", releaseReservations);
+      reservedHere.add(port);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = readJson<Pick<ProcessRecord, "pid" | "startTime">>(join(dir, "owner.json"));
+      // A reservation being written has no owner file yet: leave it alone unless it is old.
+      const stale = owner ? !isAlive(owner) : Date.now() - statSync(dir).mtimeMs > 60_000;
+      if (!stale) return false;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return false;
+}
+
+/** Whether 127.0.0.1:port can be listened on right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
     const server = createServer();
     server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePromise(address.port) : reject(new Error("no port")),
-      );
-    });
+    server.once("error", () => resolvePromise(false));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () =>
+      server.close(() => resolvePromise(true)),
+    );
   });
+}
+
+/**
+ * A TCP port free on 127.0.0.1, for a server this process starts (and may kill and start again).
+ *
+ * It lies below the kernel's ephemeral range, so that while the server is down no outgoing
+ * connection (a client reconnecting to it even: TCP self-connect) can take its port, and it is
+ * reserved for this process until it exits (across processes and checkouts: a folder per port
+ * under the temp directory), so that no other test starts a server on it meanwhile.
+ * `below` bounds it further (a Redis cluster node also listens on port + 10000).
+ */
+export async function freePort(options: { below?: number } = {}): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const low = 10_000;
+  const high = Math.min(ephemeralLow, options.below ?? ephemeralLow) - 1;
+  if (high <= low) throw new Error(`no port range below ${high + 1} to choose from`);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (!reserve(port)) continue;
+    if (await canListen(port)) return port;
+    // Something outside Omnibus listens there: give the reservation back and draw again.
+    reservedHere.delete(port);
+    rmSync(join(reservations, String(port)), { recursive: true, force: true });
+  }
+  throw new Error(`no free port found between ${low} and ${high} in 200 tries`);
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */

@@ -102,8 +102,7 @@ async function redis(o: ServerOptions): Promise<LaunchPlan> {
       ...persistence,
       "--daemonize",
       "no",
-      "--logfile",
-      join(o.dataDir, "redis.log"),
+      // The log goes to stdout (the log file), so that a failed start shows its reason.
     ],
     cwd: o.dataDir,
     logFile: join(o.dataDir, "stdout.log"),
@@ -124,8 +123,7 @@ async function nats(o: ServerOptions): Promise<LaunchPlan> {
       "-js",
       "-sd",
       join(o.dataDir, "jetstream"),
-      "-l",
-      join(o.dataDir, "nats.log"),
+      // The log goes to stdout (the log file), so that a failed start shows its reason.
     ],
     cwd: o.dataDir,
     logFile: join(o.dataDir, "stdout.log"),
