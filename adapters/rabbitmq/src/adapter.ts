@@ -936,7 +936,9 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     // ack, before the connection goes: else the broker would redeliver those originals too.
     const settle = Math.min(CLOSE_SETTLE_MS, Math.floor(bound / 2));
     await Promise.all(consumers.map((c) => c.settleInternal(settle)));
-    for (const c of consumers) c.abandon();
+    // Each consumer's channel closes after its last acks (half of what is left), then the connection.
+    const detach = Math.max(1, Math.floor((deadline - Date.now()) / 2));
+    await Promise.all(consumers.map((c) => c.detach(detach)));
     const link = this.#link;
     this.#link = undefined;
     if (link?.open) {

@@ -500,12 +500,21 @@ export class RabbitConsumer implements ConsumerHandle {
     }
   }
 
-  /** Drop the channel without talking to the broker (the adapter is closing the connection). */
-  abandon(): void {
+  /**
+   * The adapter is closing the connection: send the acks made just before, then close the
+   * channel (within `ms`), so that those acks reach the broker. amqplib writes each channel's
+   * frames through its own buffer, so an ack could otherwise go out after the connection's
+   * close and its message come back (seen: a renumbered original redelivered beside its copy).
+   * On one channel, frames keep their order: the close follows the acks.
+   */
+  async detach(ms: number): Promise<void> {
     this.#stopped = true;
     this.#closed = true;
-    if (this.#state?.open) this.#state.flush(); // acks made just before the adapter closed
-    if (this.#state) this.#state.open = false;
+    const state = this.#state;
     this.#state = undefined;
+    if (!state?.open) return;
+    state.flush();
+    state.open = false;
+    await within(state.channel.close(), ms, () => new BrokerTimeout("channel.close", ms)).catch(() => {});
   }
 }
