@@ -3,7 +3,13 @@
  * for its URL, and a TCP proxy in front of it for the cut scenario.
  * @module
  */
-import { type PrivateBroker, startPrivate } from "@omnibus/brokers";
+import {
+  type ClusterNode,
+  type PrivateBroker,
+  type PrivateCluster,
+  startCluster,
+  startPrivate,
+} from "@omnibus/brokers";
 import type { Adapter } from "@omnibus/core";
 import { kafka } from "@omnibus/kafka";
 import { nats } from "@omnibus/nats";
@@ -11,7 +17,15 @@ import { rabbitmq } from "@omnibus/rabbitmq";
 import { redis } from "@omnibus/redis";
 import { sqs } from "@omnibus/sqs";
 
-export const CHAOS_BROKERS = ["rabbitmq", "kafka", "nats", "redis", "sqs"] as const;
+export const CHAOS_BROKERS = [
+  "rabbitmq",
+  "kafka",
+  "nats",
+  "redis",
+  "sqs",
+  "kafka-cluster",
+  "nats-cluster",
+] as const;
 export type ChaosBroker = (typeof CHAOS_BROKERS)[number];
 
 /** One broker's chaos setup. Every setting here is written in the chaos README. */
@@ -24,6 +38,40 @@ export interface BrokerSetup {
   adapter(address: string): Adapter;
   /** The address of a private server, or of a proxy at 127.0.0.1:`port` in front of it. */
   address(broker: PrivateBroker, proxyPort?: number): string;
+  /** A cluster: its faults hit the leader; no `cut` scenario (one proxy cannot front every node). */
+  readonly cluster?: boolean;
+}
+
+/**
+ * A three-node private cluster seen as one broker: `kill` and `stop` hit the node leading the
+ * run's data (see `PrivateCluster.leader`), `start` brings back whichever nodes are down.
+ */
+async function clusterBroker(name: "nats" | "kafka"): Promise<PrivateBroker> {
+  const cluster: PrivateCluster = await startCluster(name);
+  const down = new Set<ClusterNode>();
+  const hit = async (how: "kill" | "stop") => {
+    const leader = await cluster.leader();
+    down.add(leader);
+    await leader[how]();
+  };
+  const start = async () => {
+    for (const node of down) await node.start();
+    down.clear();
+  };
+  return {
+    name,
+    url: cluster.url,
+    port: cluster.nodes[0]!.port,
+    dataDir: "",
+    start,
+    stop: () => hit("stop"),
+    kill: () => hit("kill"),
+    restart: async () => {
+      await hit("stop");
+      await start();
+    },
+    [Symbol.asyncDispose]: () => cluster[Symbol.asyncDispose](),
+  };
 }
 
 const hostPort = (url: string) => /\/\/(?:[^@/]*@)?([^/?]+)/.exec(url)?.[1] ?? url;
@@ -61,6 +109,22 @@ export const SETUPS: Readonly<Record<ChaosBroker, BrokerSetup>> = {
     start: (o) => startPrivate("sqs", { ...o }),
     adapter: (endpoint) => sqs({ endpoint, persistent: false }),
     address: (b, port) => (port === undefined ? b.url : withPort(b.url, port)),
+  },
+  "kafka-cluster": {
+    // 3 KRaft nodes, default replication factor 3, min.insync.replicas 2; adapter defaults.
+    durable: true,
+    cluster: true,
+    start: () => clusterBroker("kafka"),
+    adapter: (brokers) => kafka({ brokers }),
+    address: (b) => b.url,
+  },
+  "nats-cluster": {
+    // 3 routed JetStream nodes; streams with 3 replicas (the adapter's `replicas`; default 1).
+    durable: true,
+    cluster: true,
+    start: () => clusterBroker("nats"),
+    adapter: (url) => nats({ url, replicas: 3 }),
+    address: (b) => b.url,
   },
 };
 

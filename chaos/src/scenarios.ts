@@ -125,9 +125,12 @@ export async function runScenario(
     if (scenario === "consumer-kill") return await consumerKill(broker, address, queue, size, log, track);
     const fault =
       scenario === "restart"
-        ? { label: "graceful restart", run: () => server.restart() }
+        ? {
+            label: setup.cluster ? "graceful restart of the leader" : "graceful restart",
+            run: () => server.restart(),
+          }
         : {
-            label: "SIGKILL and start",
+            label: setup.cluster ? "SIGKILL the leader and start it again" : "SIGKILL and start",
             run: async () => {
               await server.kill();
               await server.start();

@@ -10,6 +10,8 @@ describe("parseUrl", () => {
       servers: ["a:1", "b:2", "[::1]:3"],
       connection: { user: "alice", pass: "s@cret", name: "app" },
     });
+    // A list in NATS's own form, the scheme repeated per server.
+    expect(parseUrl("nats://a:1,nats://b:2")).toEqual({ servers: ["a:1", "b:2"], connection: {} });
     expect(parseUrl("nats://tok@host?tls=true")).toEqual({
       servers: ["host"],
       connection: { token: "tok", tls: {} },

@@ -166,7 +166,11 @@ export function parseUrl(url: string): ParsedUrl {
   }
   const servers: string[] = [];
   for (const part of rest.split(",")) {
-    const server = part.trim().replace(/\/$/, "");
+    // Each entry may repeat the scheme (nats://a:4222,nats://b:4222), as NATS's own URL lists do.
+    const server = part
+      .trim()
+      .replace(/^nats:\/\//i, "")
+      .replace(/\/$/, "");
     if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(server))
       throw bad(`bad server "${server}"`);
     servers.push(server);

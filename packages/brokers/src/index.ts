@@ -4,6 +4,8 @@
  * @module
  */
 
+export type { ClusterBroker, ClusterNode, ClusterOptions, PrivateCluster } from "./cluster.js";
+export { startCluster } from "./cluster.js";
 export type { BrokerName, BrokerSource } from "./config.js";
 export { BROKER_NAMES, BROKER_SPECS, brokerUrl, maskUrl } from "./config.js";
 export { kafkaProxyHarness, proxyHarness, restartHarness } from "./harness.js";

@@ -12,7 +12,7 @@ import {
   stopProcess,
   writeJson,
 } from "./process.js";
-import { needsAuxPort, planServer } from "./servers.js";
+import { needsAuxPort, planServer, type ServerOptions } from "./servers.js";
 
 /** What the state files in `.omnibus/` hold about a server this tool started. */
 export interface InstanceRecord extends Partial<ProcessRecord> {
@@ -29,7 +29,7 @@ export interface InstanceRecord extends Partial<ProcessRecord> {
 /** Starts a local server and resolves once it answers its protocol; stops it again if it does not. */
 export async function launch(
   name: BrokerName,
-  options: { port: number; auxPort: number; dataDir: string; persistence?: boolean; advertisedPort?: number },
+  options: ServerOptions,
 ): Promise<ProcessRecord & { url: string }> {
   const plan = await planServer(name, options);
   const url = localUrl(name, options.port);

@@ -25,6 +25,22 @@ export interface ServerOptions {
   readonly persistence?: boolean;
   /** Kafka: the port the broker tells clients to use (a proxy in front of it). @default port */
   readonly advertisedPort?: number;
+  /** One node of a cluster (see cluster.ts); absent for a single server. */
+  readonly cluster?: ClusterMember;
+}
+
+/** What a cluster node needs beyond a single server's options. */
+export interface ClusterMember {
+  /** 1-based node number: Kafka's `node.id`, NATS's server name `n<id>`. */
+  readonly id: number;
+  /** Kafka: `controller.quorum.voters`; NATS: the other nodes' route URLs. */
+  readonly peers: string;
+  /** Kafka: the cluster id every node's storage is formatted with. */
+  readonly clusterId: string;
+  /** Kafka: default replication factor (min.insync.replicas is one less). */
+  readonly replicas: number;
+  /** NATS: the HTTP monitoring port (`/jsz` tells the stream leaders). */
+  readonly monitorPort: number;
 }
 
 /** Which brokers need a second port (see {@link ServerOptions.auxPort}). */
@@ -124,12 +140,36 @@ async function nats(o: ServerOptions): Promise<LaunchPlan> {
       "-sd",
       join(o.dataDir, "jetstream"),
       // The log goes to stdout (the log file), so that a failed start shows its reason.
+      ...(o.cluster
+        ? [
+            "--server_name",
+            `n${o.cluster.id}`,
+            "--cluster_name",
+            "omnibus",
+            "--cluster",
+            `nats://127.0.0.1:${o.auxPort}`,
+            "--routes",
+            o.cluster.peers,
+            "-m",
+            String(o.cluster.monitorPort),
+          ]
+        : []),
     ],
     cwd: o.dataDir,
     logFile: join(o.dataDir, "stdout.log"),
     readyTimeoutMs: 15_000,
     env: childEnv(),
   };
+}
+
+/**
+ * A new Kafka cluster id. A base64url id can start with "-", which kafka-storage's argument
+ * parser takes for an option (1 start in 64 failed that way): draw again until it does not.
+ */
+export function kafkaClusterId(): string {
+  let clusterId = randomBytes(16).toString("base64url");
+  while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
+  return clusterId;
 }
 
 function java(): Promise<string> {
@@ -145,12 +185,13 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
   const logs = join(o.dataDir, "logs");
   mkdirSync(logs, { recursive: true });
   const properties = join(o.dataDir, "server.properties");
+  const replicas = o.cluster?.replicas ?? 1;
   writeFileSync(
     properties,
     [
       "process.roles=broker,controller",
-      "node.id=1",
-      `controller.quorum.voters=1@127.0.0.1:${o.auxPort}`,
+      `node.id=${o.cluster?.id ?? 1}`,
+      `controller.quorum.voters=${o.cluster?.peers ?? `1@127.0.0.1:${o.auxPort}`}`,
       `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.auxPort}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${o.advertisedPort ?? o.port}`,
       "controller.listener.names=CONTROLLER",
@@ -158,12 +199,14 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
       "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
       `log.dirs=${join(o.dataDir, "data")}`,
       "num.partitions=1",
-      "offsets.topic.replication.factor=1",
+      `default.replication.factor=${replicas}`,
+      `min.insync.replicas=${Math.max(1, replicas - 1)}`,
+      `offsets.topic.replication.factor=${replicas}`,
       "offsets.topic.num.partitions=10",
-      "transaction.state.log.replication.factor=1",
-      "transaction.state.log.min.isr=1",
-      "share.coordinator.state.topic.replication.factor=1",
-      "share.coordinator.state.topic.min.isr=1",
+      `transaction.state.log.replication.factor=${replicas}`,
+      `transaction.state.log.min.isr=${Math.max(1, replicas - 1)}`,
+      `share.coordinator.state.topic.replication.factor=${replicas}`,
+      `share.coordinator.state.topic.min.isr=${Math.max(1, replicas - 1)}`,
       "group.initial.rebalance.delay.ms=0",
       "auto.create.topics.enable=true",
       "",
@@ -195,10 +238,7 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
     classpath,
   ];
   if (!existsSync(join(o.dataDir, "data", "meta.properties"))) {
-    // A base64url id can start with "-", which kafka-storage's argument parser takes for an option
-    // (1 start in 64 failed that way): draw again until it does not.
-    let clusterId = randomBytes(16).toString("base64url");
-    while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
+    const clusterId = o.cluster?.clusterId ?? kafkaClusterId();
     try {
       await run(
         command,
