@@ -23,6 +23,7 @@ export const CHAOS_BROKERS = [
   "nats",
   "redis",
   "sqs",
+  "rabbitmq-cluster",
   "kafka-cluster",
   "nats-cluster",
 ] as const;
@@ -46,7 +47,7 @@ export interface BrokerSetup {
  * A three-node private cluster seen as one broker: `kill` and `stop` hit the node leading the
  * run's data (see `PrivateCluster.leader`), `start` brings back whichever nodes are down.
  */
-async function clusterBroker(name: "nats" | "kafka"): Promise<PrivateBroker> {
+async function clusterBroker(name: "nats" | "kafka" | "rabbitmq"): Promise<PrivateBroker> {
   const cluster: PrivateCluster = await startCluster(name);
   const down = new Set<ClusterNode>();
   const hit = async (how: "kill" | "stop") => {
@@ -109,6 +110,14 @@ export const SETUPS: Readonly<Record<ChaosBroker, BrokerSetup>> = {
     start: (o) => startPrivate("sqs", { ...o }),
     adapter: (endpoint) => sqs({ endpoint, persistent: false }),
     address: (b, port) => (port === undefined ? b.url : withPort(b.url, port)),
+  },
+  "rabbitmq-cluster": {
+    // 3 nodes, quorum queues (replicated to every node; classic queues are not replicated).
+    durable: true,
+    cluster: true,
+    start: () => clusterBroker("rabbitmq"),
+    adapter: (url) => rabbitmq({ url, queueType: "quorum" }),
+    address: (b) => b.url,
   },
   "kafka-cluster": {
     // 3 KRaft nodes, default replication factor 3, min.insync.replicas 2; adapter defaults.

@@ -238,15 +238,38 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     });
   }
 
+  /** A cluster's node to try first on the next connect: the one after the node last lost. */
+  #nextNode = 0;
+
+  /** A connection to the first node of `urls` that answers, from {@link #nextNode} on. */
+  async #connectAny(): Promise<ChannelModel> {
+    const urls = this.#o.urls;
+    let failure: unknown;
+    for (let k = 0; k < urls.length; k++) {
+      const at = (this.#nextNode + k) % urls.length;
+      try {
+        const connection = await amqp.connect(urls[at]!, {
+          ...this.#o.socketOptions,
+          noDelay: true,
+          timeout: this.#o.connectTimeoutMs,
+          clientProperties: { connection_name: this.#o.connectionName, product: CLIENT_PRODUCT },
+        });
+        // When this node is lost, the reconnect starts with the next one.
+        this.#nextNode = (at + 1) % urls.length;
+        return connection;
+      } catch (error) {
+        failure = error;
+        const code = amqpCode(error);
+        if (code === 403 || /ACCESS.REFUSED|403/.test((error as Error)?.message ?? "")) break;
+      }
+    }
+    throw failure;
+  }
+
   async #open(): Promise<Link> {
     let connection: ChannelModel;
     try {
-      connection = await amqp.connect(this.#o.url, {
-        ...this.#o.socketOptions,
-        noDelay: true,
-        timeout: this.#o.connectTimeoutMs,
-        clientProperties: { connection_name: this.#o.connectionName, product: CLIENT_PRODUCT },
-      });
+      connection = await this.#connectAny();
     } catch (error) {
       const code = amqpCode(error);
       const reason = (error as Error)?.message ?? String(error);

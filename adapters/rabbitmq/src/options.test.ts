@@ -31,6 +31,18 @@ describe("options", () => {
     expect(() => resolveOptions({ maxPriority: 256 })).toThrow(ConfigError);
   });
 
+  it("reads a cluster's nodes as hosts or as whole URLs, and masks every password", () => {
+    expect(resolveOptions({ url: "amqp://u:p@h1:1,h2:2/vh?frameMax=8192" }).urls).toEqual([
+      "amqp://u:p@h1:1/vh?frameMax=8192&heartbeat=30",
+      "amqp://u:p@h2:2/vh?frameMax=8192&heartbeat=30",
+    ]);
+    const o = resolveOptions({ url: "amqp://a:s3cret@h1:1,amqps://b:s3cret@h2:2" });
+    expect(o.urls).toEqual(["amqp://a:s3cret@h1:1?heartbeat=30", "amqps://b:s3cret@h2:2?heartbeat=30"]);
+    expect(o.url).toBe(o.urls[0]);
+    expect(o.safeUrl).not.toContain("s3cret");
+    expect(() => resolveOptions({ url: "amqp://h1:1,amqp://" })).toThrow(ConfigError);
+  });
+
   it("keeps a heartbeat given in the URL and adds one otherwise", () => {
     expect(resolveUrl("amqp://h/vh?heartbeat=5", 30)).toBe("amqp://h/vh?heartbeat=5");
     expect(resolveUrl("amqps://h:5671/%2F?frameMax=8192", 10)).toBe(

@@ -36,7 +36,10 @@ export interface ReconnectOptions {
 export interface RabbitMQOptions {
   /**
    * `amqp://user:password@host:port/vhost?heartbeat=30&frameMax=131072` (or `amqps://`). The
-   * password is never written into an error or log.
+   * password is never written into an error or log. A cluster's nodes are listed with commas,
+   * either as hosts (`amqp://u:p@h1:5672,h2:5672/vhost`) or as whole URLs
+   * (`amqp://u:p@h1:5672,amqp://u:p@h2:5672`): a connection goes to the first that answers,
+   * and a reconnect tries the node after the one that was lost first.
    * @default "amqp://guest:guest@127.0.0.1:5672"
    */
   readonly url?: string;
@@ -144,6 +147,8 @@ export interface RabbitMQOptions {
 export interface ResolvedOptions {
   /** The URL handed to amqplib (heartbeat added). Never print it: use {@link ResolvedOptions.safeUrl}. */
   readonly url: string;
+  /** One URL per node listed in `url` (the first is {@link ResolvedOptions.url}). */
+  readonly urls: readonly string[];
   readonly safeUrl: string;
   readonly queueType: QueueType;
   readonly maxPriority: number;
@@ -189,6 +194,18 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity 
   return int(name, value, fallback, 0);
 }
 
+/**
+ * One URL per node of a cluster URL: `amqp://u:p@h1:1,h2:2/vh?q` (hosts sharing credentials,
+ * vhost and query) or `amqp://u:p@h1:1,amqp://u:p@h2:2` (whole URLs); a plain URL as it is.
+ */
+export function splitHosts(url: string): string[] {
+  return url.split(/,(?=\s*amqps?:\/\/)/i).flatMap((part) => {
+    const match = /^(\s*amqps?:\/\/)((?:[^@/?#]*@)?)([^/?#]*)(.*)$/is.exec(part);
+    if (!match || !match[3]!.includes(",")) return [part.trim()];
+    return match[3]!.split(",").map((host) => `${match[1]!.trim()}${match[2]}${host.trim()}${match[4]}`);
+  });
+}
+
 /** Check the URL and add the heartbeat parameter when the URL has none. */
 export function resolveUrl(url: unknown, heartbeatSeconds: number): string {
   if (typeof url !== "string") throw new ConfigError(`rabbitmq: url must be a string, got ${typeof url}`);
@@ -216,7 +233,10 @@ export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
   if (typeof options !== "object" || options === null)
     throw new ConfigError("rabbitmq: options must be an object");
   const heartbeat = int("heartbeatSeconds", options.heartbeatSeconds, 30, 0, 3600);
-  const url = resolveUrl(options.url ?? DEFAULT_URL, heartbeat);
+  if (options.url !== undefined && typeof options.url !== "string")
+    throw new ConfigError(`rabbitmq: url must be a string, got ${typeof options.url}`);
+  const urls = splitHosts(options.url ?? DEFAULT_URL).map((u) => resolveUrl(u, heartbeat));
+  const url = urls[0]!;
   const maxPriority = int("maxPriority", options.maxPriority, 0, 0, 255);
   const queueType = options.queueType ?? "classic";
   if (queueType !== "quorum" && queueType !== "classic") {
@@ -263,7 +283,8 @@ export function resolveOptions(options: RabbitMQOptions = {}): ResolvedOptions {
   }
   return {
     url,
-    safeUrl: maskUrl(url),
+    urls,
+    safeUrl: urls.map((u) => maskUrl(u)).join(","),
     queueType,
     maxPriority,
     singleActiveConsumer: options.singleActiveConsumer ?? false,

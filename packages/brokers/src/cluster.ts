@@ -2,11 +2,11 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { localUrl } from "./config.js";
 import { launch, privateRoot } from "./instance.js";
-import { freePort, isAlive, type ProcessRecord, stopProcess } from "./process.js";
-import { kafkaClusterId } from "./servers.js";
+import { freePort, isAlive, type ProcessRecord, run, stopProcess } from "./process.js";
+import { kafkaClusterId, nodeName } from "./servers.js";
 
 /** The brokers {@link startCluster} can run as a cluster. */
-export type ClusterBroker = "nats" | "kafka";
+export type ClusterBroker = "nats" | "kafka" | "rabbitmq";
 
 /** One node of a {@link PrivateCluster}. */
 export interface ClusterNode {
@@ -95,13 +95,14 @@ export async function startCluster(
   const root = join(privateRoot(), `${name}-cluster-${ports[0]}`);
   const clusterId = kafkaClusterId();
   const records: (ProcessRecord | undefined)[] = Array.from({ length: n }, () => undefined);
-  const peers = (i: number) =>
-    name === "kafka"
-      ? aux.map((p, j) => `${j + 1}@127.0.0.1:${p}`).join(",")
-      : aux
-          .filter((_, j) => j !== i)
-          .map((p) => `nats://127.0.0.1:${p}`)
-          .join(",");
+  const peers = (i: number) => {
+    if (name === "kafka") return aux.map((p, j) => `${j + 1}@127.0.0.1:${p}`).join(",");
+    if (name === "rabbitmq") return ports.map((p) => nodeName(p)).join(",");
+    return aux
+      .filter((_, j) => j !== i)
+      .map((p) => `nats://127.0.0.1:${p}`)
+      .join(",");
+  };
   const startNode = async (i: number): Promise<void> => {
     const current = records[i];
     if (current && isAlive(current)) return;
@@ -136,8 +137,14 @@ export async function startCluster(
     throw error;
   }
   const url = ports.map((p) => localUrl(name, p)).join(",");
-  const leader = () => (name === "kafka" ? kafkaLeader(url, nodes) : natsLeader(monitor, nodes));
-  // Ready once the nodes have elected a leader (NATS's JetStream meta leader, Kafka's controller).
+  const leader = () =>
+    name === "kafka"
+      ? kafkaLeader(url, nodes)
+      : name === "rabbitmq"
+        ? rabbitLeader(root, ports, nodes)
+        : natsLeader(monitor, nodes);
+  // Ready once the nodes have elected a leader (NATS's JetStream meta leader, Kafka's controller,
+  // every RabbitMQ node running in one cluster).
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
@@ -197,4 +204,41 @@ async function kafkaLeader(url: string, nodes: readonly ClusterNode[]): Promise<
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+/** `rabbitmqctl` against one node of the cluster (its data folder holds the shared cookie). */
+async function rabbitmqctl(root: string, i: number, port: number, args: string[]): Promise<string> {
+  const { stdout } = await run("/usr/lib/rabbitmq/bin/rabbitmqctl", ["-n", nodeName(port), ...args], {
+    env: { ...process.env, HOME: join(root, `node-${i + 1}`) },
+    timeout: 15_000,
+  });
+  return stdout;
+}
+
+async function rabbitLeader(
+  root: string,
+  ports: readonly number[],
+  nodes: readonly ClusterNode[],
+): Promise<ClusterNode> {
+  for (const [i, port] of ports.entries()) {
+    if (!nodes[i]!.running) continue;
+    try {
+      const status = JSON.parse(
+        await rabbitmqctl(root, i, port, ["cluster_status", "--formatter", "json"]),
+      ) as { running_nodes?: string[] };
+      if ((status.running_nodes?.length ?? 0) < nodes.filter((n) => n.running).length) continue;
+      const queues = JSON.parse(
+        await rabbitmqctl(root, i, port, ["list_queues", "name", "type", "leader", "--formatter", "json"]),
+      ) as { name: string; type: string; leader?: string }[];
+      const quorum = queues
+        .filter((q) => q.type === "quorum" && q.leader)
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const leader = quorum[0]?.leader ?? nodeName(port);
+      const at = ports.findIndex((p) => nodeName(p) === leader);
+      if (at >= 0) return nodes[at]!;
+    } catch {
+      // ask the next node
+    }
+  }
+  throw new Error("rabbitmq cluster: no running node answers with every running node joined");
 }

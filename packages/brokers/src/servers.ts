@@ -33,9 +33,9 @@ export interface ServerOptions {
 export interface ClusterMember {
   /** 1-based node number: Kafka's `node.id`, NATS's server name `n<id>`. */
   readonly id: number;
-  /** Kafka: `controller.quorum.voters`; NATS: the other nodes' route URLs. */
+  /** Kafka: `controller.quorum.voters`; NATS: the other nodes' route URLs; RabbitMQ: every node name. */
   readonly peers: string;
-  /** Kafka: the cluster id every node's storage is formatted with. */
+  /** Kafka: the cluster id every node's storage is formatted with; RabbitMQ: the Erlang cookie. */
   readonly clusterId: string;
   /** Kafka: default replication factor (min.insync.replicas is one less). */
   readonly replicas: number;
@@ -66,10 +66,21 @@ async function rabbitmq(o: ServerOptions): Promise<LaunchPlan> {
   ]);
   mkdirSync(join(o.dataDir, "log"), { recursive: true });
   writeFileSync(join(o.dataDir, "enabled_plugins"), "[].\n");
-  writeFileSync(
-    join(o.dataDir, "rabbitmq.conf"),
-    `listeners.tcp.default = 127.0.0.1:${o.port}\nloopback_users.guest = true\n`,
-  );
+  const conf = [`listeners.tcp.default = 127.0.0.1:${o.port}`, "loopback_users.guest = true"];
+  if (o.cluster) {
+    // Peers listed in the config form the cluster at first boot (they share the Erlang cookie).
+    conf.push(
+      "cluster_formation.peer_discovery_backend = classic_config",
+      ...o.cluster.peers
+        .split(",")
+        .map((node, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${node}`),
+      "cluster_formation.randomized_startup_delay_range.min = 0",
+      "cluster_formation.randomized_startup_delay_range.max = 1",
+    );
+    const cookie = join(o.dataDir, ".erlang.cookie");
+    if (!existsSync(cookie)) writeFileSync(cookie, o.cluster.clusterId, { mode: 0o400 });
+  }
+  writeFileSync(join(o.dataDir, "rabbitmq.conf"), `${conf.join("\n")}\n`);
   return {
     command,
     args: [],
