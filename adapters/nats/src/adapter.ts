@@ -98,6 +98,9 @@ function signal(fired = false): Signal {
  * `promise`'s value, or `undefined` once `deadline` (epoch ms) passed or `interrupt` resolved
  * first. A rejection of `promise` is passed on.
  */
+/** How long one stream-creation request of a send may go unanswered before it is asked again. */
+const STREAM_ATTEMPT_MS = 2_000;
+
 async function race<T>(
   promise: Promise<T>,
   deadline: number,
@@ -645,15 +648,17 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       const down = this.#down.promise;
       let error: unknown;
       try {
+        // Each request gets a few seconds: on a cluster, a request that reached JetStream while it
+        // was electing a leader is never answered (seen: the whole 10 s deadline spent waiting).
         if (
           await race(
             this.#ensureStream(config, true).then(() => true),
-            deadline,
+            Math.min(deadline, Date.now() + STREAM_ATTEMPT_MS),
             down,
           )
         )
           return;
-        continue; // disconnected (or out of time) before the answer
+        continue; // disconnected, unanswered, or out of time: ask again (the loop checks the deadline)
       } catch (e) {
         error = e;
       }
