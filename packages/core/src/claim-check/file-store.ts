@@ -52,12 +52,22 @@ export function fileBlobStore(options: FileBlobStoreOptions): FileBlobStore {
     directory,
     async put(key, body) {
       const path = pathOf(key);
-      await mkdir(join(path, ".."), { recursive: true });
       // Written aside, then renamed: a reader sees the whole payload or none.
       const temporary = join(directory, `.tmp-${randomUUID()}`);
       try {
+        await mkdir(directory, { recursive: true });
         await writeFile(temporary, body);
-        await rename(temporary, path);
+        // A delete of the destination's last payload removes its directory (see delete): one
+        // running between our mkdir and rename makes the rename fail with ENOENT; make it again.
+        for (let attempt = 1; ; attempt++) {
+          await mkdir(join(path, ".."), { recursive: true });
+          try {
+            await rename(temporary, path);
+            return;
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw error;
+          }
+        }
       } catch (error) {
         await rm(temporary, { force: true });
         throw error;
@@ -79,8 +89,8 @@ export function fileBlobStore(options: FileBlobStoreOptions): FileBlobStore {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
         return;
       }
-      // The destination's directory goes with its last payload (a race with a put is harmless:
-      // rmdir fails on a directory that is not empty, and put creates it again).
+      // The destination's directory goes with its last payload (rmdir fails on a directory that
+      // is not empty; a put racing with it creates the directory again).
       await rmdir(join(path, "..")).catch(() => {});
     },
     async sweep(olderThanMs) {
