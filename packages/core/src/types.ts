@@ -65,7 +65,10 @@ export interface Message<T = unknown> {
   readonly source: string;
   /** The group, for topic subscriptions. */
   readonly group: string | undefined;
-  /** The encoded body as it travelled. */
+  /**
+   * The encoded body the codec decoded: as it travelled, or as a middleware's `inbound` step
+   * restored it (the claim check's payload, not the reference that travelled).
+   */
   readonly rawBody: Uint8Array;
   /** The broker's own message object; see the adapter's docs for its type. */
   readonly native: unknown;

@@ -18,7 +18,8 @@ export interface FileBlobStore extends BlobStore {
   readonly directory: string;
   /**
    * Delete every payload older than `olderThanMs` (by modification time) — those of topic
-   * messages, which no consumer deletes, and any left behind. Resolves with how many went.
+   * messages, which no consumer deletes, and any left behind — and the empty directories.
+   * Resolves with how many payloads went.
    */
   sweep(olderThanMs: number): Promise<number>;
 }
@@ -57,15 +58,15 @@ export function fileBlobStore(options: FileBlobStoreOptions): FileBlobStore {
       try {
         await mkdir(directory, { recursive: true });
         await writeFile(temporary, body);
-        // A delete of the destination's last payload removes its directory (see delete): one
-        // running between our mkdir and rename makes the rename fail with ENOENT; make it again.
+        // A sweep removes empty directories: one that ran between our mkdir and rename (or inside
+        // mkdir, between its EEXIST and its stat) fails them with ENOENT; make the directory again.
         for (let attempt = 1; ; attempt++) {
-          await mkdir(join(path, ".."), { recursive: true });
           try {
+            await mkdir(join(path, ".."), { recursive: true });
             await rename(temporary, path);
             return;
           } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw error;
+            if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 10) throw error;
           }
         }
       } catch (error) {
@@ -82,16 +83,13 @@ export function fileBlobStore(options: FileBlobStoreOptions): FileBlobStore {
       }
     },
     async delete(key) {
-      const path = pathOf(key);
+      // The file only: removing its directory when empty would race with puts into it (the
+      // bench measured such failures); `sweep` removes empty directories.
       try {
-        await unlink(path);
+        await unlink(pathOf(key));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-        return;
       }
-      // The destination's directory goes with its last payload (rmdir fails on a directory that
-      // is not empty; a put racing with it creates the directory again).
-      await rmdir(join(path, "..")).catch(() => {});
     },
     async sweep(olderThanMs) {
       const before = Date.now() - olderThanMs;
