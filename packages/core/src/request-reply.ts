@@ -101,11 +101,13 @@ export class RequestBroker {
     // A late reply after a timeout, or a duplicate. (A payload it offloaded to a claim-check
     // store is left to the store's expiry: fetching it only to delete it is not worth it.)
     if (!pending) return;
-    this.cancel(id!);
     if (this.#client.inbound.length > 0) {
-      void this.#receive(m, pending, acked);
+      // The request's timer keeps running while the steps fetch: a slow store cannot make the
+      // request wait past its timeout.
+      void this.#receive(id!, m, pending, acked);
       return;
     }
+    this.cancel(id!);
     if (m.headers[HeaderNames.ReplyStatus] === "error") {
       pending.reject(
         new RemoteError(
@@ -123,14 +125,16 @@ export class RequestBroker {
   }
 
   /** A reply through the middleware's `inbound` steps (a claim check fetching its payload). */
-  async #receive(m: InboundMessage, pending: Pending, acked: Promise<boolean>): Promise<void> {
+  async #receive(id: string, m: InboundMessage, pending: Pending, acked: Promise<boolean>): Promise<void> {
     let received: Received;
     try {
       received = await runInbound(this.#client.inbound, { kind: "queue", name: this.#name }, m);
     } catch (error) {
+      this.cancel(id);
       pending.reject(error as Error);
       return;
     }
+    this.cancel(id);
     if (received.headers[HeaderNames.ReplyStatus] === "error") {
       pending.reject(
         new RemoteError(

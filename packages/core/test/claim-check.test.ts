@@ -332,6 +332,30 @@ describe("claim check", () => {
     await waitFor(async () => (await stored()).length === 0);
   });
 
+  it("request-reply: a store slower than the request's timeout does not hold the request past it", async () => {
+    let slow = false;
+    const laggard: BlobStore = {
+      name: store.name,
+      put: (k, b, i) => store.put(k, b, i),
+      get: async (k) => {
+        if (slow) await new Promise((r) => setTimeout(r, 2_000));
+        return store.get(k);
+      },
+      delete: (k) => store.delete(k),
+    };
+    const c = bus({ use: [claimCheck({ store: laggard, thresholdBytes: 0 })] });
+    const queue = q("rpc-slow");
+    await c.reply(queue, (m) => {
+      slow = true; // the reply's payload is slow to fetch, not the request's
+      return m.body;
+    });
+    const started = Date.now();
+    await expect(c.request(queue, "ping", { timeoutMs: 300 })).rejects.toMatchObject({
+      code: ErrorCode.RequestTimeout,
+    });
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
   it("without the middleware the same body is too large for the broker", async () => {
     const c = bus();
     await expect(
