@@ -36,6 +36,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The S3 blob store against fauxqs's S3 API, with the claim-check cases on SQS and Redis.
+          name: "s3-store",
+          include: ["packages/s3-store/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "conformance",
           include: ["conformance/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],

@@ -50,6 +50,8 @@ const projectBrokers = {
   sqs: ["sqs", "sns"],
   nats: ["nats"],
   redis: ["redis"],
+  // fauxqs's S3 API, and the claim-check cases on SQS + SNS (fauxqs) and Redis.
+  "s3-store": ["sns", "redis"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
   repo: ["redis"],
 };

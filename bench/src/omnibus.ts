@@ -1,8 +1,13 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type Client,
   type ClientOptions,
   type ConsumerOptions,
+  claimCheck,
   createClient,
+  fileBlobStore,
   type Subscription,
 } from "@omnibus/core";
 import { type Body, body } from "./payload.js";
@@ -23,6 +28,11 @@ export interface OmnibusSetup {
   readonly sendMode?: "batch" | "concurrent";
   /** Delete the run's queues when the driver closes rather than after each run (Kafka). @default false */
   readonly deferCleanup?: boolean;
+  /**
+   * Send every body over this many bytes through the claim-check middleware (a file store in a
+   * temporary directory, removed on close). @default no claim check
+   */
+  readonly claimCheckBytes?: number;
 }
 
 /** Omnibus through `createClient({ url })`. */
@@ -41,6 +51,11 @@ export class OmnibusDriver implements Driver {
   async connect(): Promise<void> {
     const options: ClientOptions = { url: this.setup.url };
     if (this.setup.adapterOptions) options.adapterOptions = this.setup.adapterOptions;
+    if (this.setup.claimCheckBytes !== undefined) {
+      this.#blobs = await mkdtemp(join(tmpdir(), "omnibus-bench-cc-"));
+      const store = fileBlobStore({ directory: this.#blobs });
+      options.use = [claimCheck({ store, thresholdBytes: this.setup.claimCheckBytes })];
+    }
     this.#client = createClient(options);
     await this.#client.connect();
   }
@@ -102,9 +117,12 @@ export class OmnibusDriver implements Driver {
   }
 
   readonly #deferred: string[] = [];
+  /** The claim check's store directory, if any. */
+  #blobs: string | undefined;
 
   async close(): Promise<void> {
     for (const queue of this.#deferred) await this.client.adapter.deleteQueue?.(queue).catch(() => {});
     await this.#client?.close();
+    if (this.#blobs !== undefined) await rm(this.#blobs, { recursive: true, force: true });
   }
 }

@@ -23,6 +23,8 @@ Omnibus tuning (default: none, i.e. createClient({ url }) with core's defaults):
   --prefetch N        consumer prefetch
   --send-mode M       batch (sendBatch per window, default) or concurrent (one send() per message)
   --adapter-options J adapterOptions as JSON, e.g. '{"queueType":"classic"}' (raw RabbitMQ follows queueType)
+  --claim-check N     bodies over N bytes through the claim-check middleware (file store in a temp dir);
+                      e.g. --size 1048576 --claim-check 65536 --messages 300 --window 10 --rate 20
 `;
 
 function list<T extends string>(value: string | undefined, all: readonly T[], what: string): T[] {
@@ -69,6 +71,7 @@ export function parseCli(argv: string[]): CliOptions {
       prefetch: { type: "string" },
       "send-mode": { type: "string" },
       "adapter-options": { type: "string" },
+      "claim-check": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: false,
@@ -94,6 +97,12 @@ export function parseCli(argv: string[]): CliOptions {
   if (Object.keys(consumer).length > 0) omnibus.consumer = consumer;
   if (mode !== undefined) omnibus.sendMode = mode;
   if (values["adapter-options"] !== undefined) omnibus.adapterOptions = JSON.parse(values["adapter-options"]);
+  if (values["claim-check"] !== undefined) {
+    const n = Number(values["claim-check"]);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`--claim-check takes bytes (an integer >= 0), got ${values["claim-check"]}`);
+    omnibus.claimCheckBytes = n;
+  }
   return {
     brokers: list<BrokerName>(values.broker, BROKERS, "broker"),
     scenarios: list<ScenarioName>(values.scenario, SCENARIOS, "scenario"),

@@ -58,7 +58,7 @@ export function brokerTable(b: BrokerResult): string {
 
 export function textReport(report: BenchReport): string {
   const head = `Omnibus bench ${report.startedAt} — ${report.machine.cpus} CPU(s), ${report.machine.cpuModel}, Node ${report.machine.node}
-${report.options.workload.messages} × ${report.options.workload.size} B, window ${report.options.workload.window}, rpc ${report.options.workload.rpcCount}, stream ${report.options.workload.streamRate} msg/s × ${report.options.workload.streamSeconds} s, ${report.options.repeat} repeat(s); ratio = Omnibus / raw (throughput: higher is better; latency: lower is better)`;
+${report.options.workload.messages} × ${report.options.workload.size} B, window ${report.options.workload.window}, rpc ${report.options.workload.rpcCount}, stream ${report.options.workload.streamRate} msg/s × ${report.options.workload.streamSeconds} s, ${report.options.repeat} repeat(s); ratio = Omnibus / raw (throughput: higher is better; latency: lower is better)${report.options.omnibus?.claimCheckBytes === undefined ? "" : `\nOmnibus with the claim check: bodies over ${report.options.omnibus.claimCheckBytes} B go through a file store (the raw clients send them whole)`}`;
   return [head, ...report.brokers.map(brokerTable)].join("\n\n");
 }
 

@@ -78,4 +78,18 @@ describe("pnpm bench on a tiny size", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it("--claim-check: 128 KiB bodies over memory:// go through the store, none lost", async () => {
+    const cli = parseCli(
+      "--broker memory --scenario e2e,rpc --messages 20 --size 131072 --window 5 --rpc 5 --repeat 1 --no-warmup --claim-check 65536".split(
+        " ",
+      ),
+    );
+    expect(cli.omnibus?.claimCheckBytes).toBe(65536);
+    const report = await runBench({ ...cli, quiet: true });
+    const memory = report.brokers[0]!;
+    expect(memory.scenarios.e2e!.omnibus.runs.map((r) => r.error)).toEqual([undefined]);
+    expect(memory.scenarios.rpc!.omnibus.summary.p50!.median).toBeGreaterThan(0);
+    expect(textReport(report)).toContain("Omnibus with the claim check: bodies over 65536 B");
+  }, 60_000);
 });

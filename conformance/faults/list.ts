@@ -379,6 +379,28 @@ export const faultList: readonly FaultSpec[] = [
       "a topic group dead-letters to <topic>.<group>.dlq: topic a.b group c and topic a group b.c share it",
   },
   {
+    id: "core-claim-check-digest-unchecked",
+    layer: "core",
+    description:
+      "the claim check does not compare the fetched payload's SHA-256: a tampered payload reaches the handler",
+  },
+  {
+    id: "core-claim-check-delete-on-fetch",
+    layer: "core",
+    description:
+      "the claim check deletes a payload as soon as it fetched it: a retry or a dead-lettered copy finds it gone",
+  },
+  {
+    id: "core-claim-check-topic-deleted",
+    layer: "core",
+    description: "topic payloads are deleted after the first group's ack: the other groups find them gone",
+  },
+  {
+    id: "core-claim-check-acked-ignored",
+    layer: "core",
+    description: "core never runs the onAcked callbacks: queue payloads stay in the store forever",
+  },
+  {
     id: "nack-redelivery-late",
     layer: "spi",
     description: "a nack without delay brings the message back only after 2.5 s (a slow poll loop)",

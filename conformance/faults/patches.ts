@@ -19,6 +19,8 @@ const REPLY = "packages/core/src/request-reply.ts";
 const IDEMPOTENCY = "packages/core/src/idempotency/middleware.ts";
 const OUTCOME = "packages/core/src/consumer/outcome.ts";
 const NAMES = "packages/core/src/names.ts";
+const CLAIM_CHECK = "packages/core/src/claim-check/middleware.ts";
+const WIRE = "packages/core/src/client/wire.ts";
 /** Source text of names.ts: the hashed group dead-letter name, and the ambiguous plain one. */
 const GROUP_DLQ = "  const h = hash(`" + "$" + "{source.name}\\u0000" + "$" + "{source.group}`);\n";
 const TEMPLATE_PLAIN_GROUP_DLQ = "`" + "$" + "{source.name}." + "$" + "{source.group}.dlq`";
@@ -168,6 +170,31 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   ],
   "core-reserved-headers-allowed": [
     { file: SEND, find: "      if (!internal && k.length >= 8", replace: "      if (false && k.length >= 8" },
+  ],
+  "core-claim-check-digest-unchecked": [
+    {
+      file: CLAIM_CHECK,
+      find: "if (digest !== reference.sha256)",
+      replace: "if (digest === reference.sha256 && false)",
+    },
+  ],
+  "core-claim-check-delete-on-fetch": [
+    {
+      file: CLAIM_CHECK,
+      find: "      const payload = await collect(found, reference);\n",
+      replace:
+        "      const payload = await collect(found, reference);\n      await store.delete(reference.key);\n",
+    },
+  ],
+  "core-claim-check-topic-deleted": [
+    {
+      file: CLAIM_CHECK,
+      find: '      if (deleteAfterAck && ctx.kind === "queue") {',
+      replace: "      if (deleteAfterAck) {",
+    },
+  ],
+  "core-claim-check-acked-ignored": [
+    { file: WIRE, find: '      if (typeof callback === "function") acked.push(callback);', replace: "" },
   ],
   "core-group-dlq-ambiguous": [
     { file: NAMES, find: GROUP_DLQ, replace: `  return ${TEMPLATE_PLAIN_GROUP_DLQ};\n${GROUP_DLQ}` },

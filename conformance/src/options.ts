@@ -1,4 +1,4 @@
-import type { Adapter } from "@omnibus/core";
+import type { Adapter, BlobStore } from "@omnibus/core";
 
 /**
  * What an adapter author tells the suite about the adapter under test and its broker. Only
@@ -84,6 +84,12 @@ export interface ConformanceOptions {
    * only requires `native` to be a non-null object that stays the same across reads.
    */
   checkNative?: (native: unknown) => string | undefined;
+  /**
+   * The blob store the claim-check cases put payloads in (called once per case): an S3 store,
+   * say, to prove it on this broker. The cases delete what they leave in it.
+   * @default a `fileBlobStore` in a new temporary directory, removed after the case
+   */
+  blobStore?: () => BlobStore | Promise<BlobStore>;
 }
 
 /**
@@ -114,7 +120,7 @@ export interface ProxyHarness {
 /** {@link ConformanceOptions} with every default filled in. */
 export interface ResolvedConformanceOptions
   extends Required<
-    Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy">
+    Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy" | "blobStore">
   > {
   /** As given: {@link ConformanceOptions.unreachable}. */
   readonly unreachable: ConformanceOptions["unreachable"];
@@ -125,6 +131,8 @@ export interface ResolvedConformanceOptions
   readonly restart: ConformanceOptions["restart"];
   /** As given: {@link ConformanceOptions.proxy}. */
   readonly proxy: ConformanceOptions["proxy"];
+  /** As given: {@link ConformanceOptions.blobStore}. */
+  readonly blobStore: ConformanceOptions["blobStore"];
 }
 
 /** Fill in the defaults of {@link ConformanceOptions}. */
@@ -154,5 +162,6 @@ export function resolveConformanceOptions(options: ConformanceOptions): Resolved
     proxy: options.proxy,
     resumeWithinMs: positive("resumeWithinMs", options.resumeWithinMs, 15_000),
     checkNative: options.checkNative,
+    blobStore: options.blobStore,
   };
 }

@@ -26,6 +26,7 @@ import { ackIsolated, settleOnce } from "./adapter/settle.js";
 import { stopHalts, stopReleases } from "./adapter/stop.js";
 import { fanout, groupKeptOffline, groupStartsNow } from "./adapter/topics.js";
 import { unreachable } from "./adapter/unreachable.js";
+import { clientClaimCheck, clientClaimCheckTopic } from "./client/claim-check.js";
 import {
   clientCloseRace,
   clientDeadLetterNearLimit,
@@ -154,6 +155,8 @@ export const clientCases: readonly Case<any>[] = [
   clientCloseRace,
   clientCrash,
   clientMaxSize,
+  clientClaimCheck,
+  clientClaimCheckTopic,
   clientBrokerRestart,
   clientConnectionCut,
 ];

@@ -8,6 +8,11 @@ export interface PlaceOrder {
   sku: string;
   qty: number;
   unitPrice: number;
+  /**
+   * The customer's signed order form, a base64 PDF (2 MiB for the first order of a run): larger
+   * than SQS, NATS or Kafka take in one message, it travels through the claim check.
+   */
+  attachment?: string;
 }
 
 /** An event: the order was accepted and stock reserved. */

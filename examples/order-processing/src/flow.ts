@@ -1,4 +1,8 @@
-import type { IdempotencyStore, Logger } from "@omnibus/core";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BlobStore, claimCheck, fileBlobStore, type IdempotencyStore, type Logger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import type { PlaceOrder } from "./contract.js";
 import { startCheckout } from "./services/checkout.js";
@@ -20,6 +24,11 @@ export interface FlowOptions {
   logger?: Logger;
   /** Deadline for the whole flow to settle. @default 60000 */
   timeoutMs?: number;
+  /**
+   * Where large bodies go (the claim check). @default a file store in a new temporary directory,
+   * removed after the run
+   */
+  blobStore?: BlobStore;
 }
 
 /** What a run did; the same on every broker. */
@@ -31,7 +40,14 @@ export interface FlowSummary {
   emailed: number;
   deadLettered: number;
   quotes: number;
+  /** Order forms (2 MiB) that reached inventory byte for byte. */
+  attachmentsIntact: number;
+  /** Payloads left in the blob store after the run (queue payloads go once acked). */
+  payloadsLeft: number;
 }
+
+/** Size of the order form attached to the first order: more than SQS, NATS or Kafka take. */
+const ATTACHMENT_BYTES = 2 * 1024 * 1024;
 
 const skus = ["widget", "gadget", "gizmo"];
 
@@ -42,8 +58,12 @@ const skus = ["widget", "gadget", "gizmo"];
  */
 export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
   const count = options.orders ?? 10;
+  // Bodies over the broker's limit travel through a blob store: the same services on every broker.
+  const directory = options.blobStore ? undefined : await mkdtemp(join(tmpdir(), "omnibus-shop-"));
+  const blobs = options.blobStore ?? fileBlobStore({ directory: directory! });
   const base = {
     url: options.url,
+    use: [claimCheck({ store: blobs })],
     ...(options.log ? { log: options.log } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   };
@@ -57,6 +77,8 @@ export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
   try {
     const run = Date.now().toString(36);
     const placed: { order: PlaceOrder; messageId: string }[] = [];
+    const form = Buffer.concat([Buffer.from("%PDF-1.7\n"), randomBytes(ATTACHMENT_BYTES - 9)]);
+    const formDigest = createHash("sha256").update(form).digest("hex");
     for (let i = 1; i <= count; i++) {
       const order = {
         orderId: `o-${run}-${i}`,
@@ -64,6 +86,7 @@ export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
         email: i === Math.ceil(count / 2) ? `nobody@bounce.invalid` : `customer${i}@example.com`,
         sku: skus[i % skus.length]!,
         qty: i,
+        ...(i === 1 ? { attachment: form.toString("base64") } : {}),
       };
       const { messageId, total } = await checkout.placeOrder(order);
       placed.push({ order: { ...order, unitPrice: total / order.qty }, messageId });
@@ -86,7 +109,10 @@ export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
           `shipped=${shipping.stats.shipped.size} emailed=${email.stats.sent.size} dead=${email.stats.deadLettered.size}`,
       },
     );
+    await Promise.allSettled(services.map((s) => s.close())); // waits for acks and deletions
     return {
+      attachmentsIntact: [...inventory.stats.attachments.values()].filter((d) => d === formDigest).length,
+      payloadsLeft: directory === undefined ? 0 : await filesIn(directory),
       ordersPlaced: checkout.stats.placed,
       stockReserved: inventory.stats.reserved,
       duplicatesDropped: inventory.stats.duplicatesDropped,
@@ -98,7 +124,13 @@ export async function runOrderFlow(options: FlowOptions): Promise<FlowSummary> {
   } finally {
     await Promise.allSettled(services.map((s) => s.close()));
     await store?.close();
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   }
+}
+
+async function filesIn(directory: string): Promise<number> {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).length;
 }
 
 async function redisStore(url: string): Promise<{ store: IdempotencyStore; close(): Promise<void> }> {

@@ -39,3 +39,6 @@ console.log(
 );
 console.log(`  emails sent          ${summary.emailed}`);
 console.log(`  dead-lettered        ${summary.deadLettered}`);
+console.log(
+  `  2 MiB order forms    ${summary.attachmentsIntact} intact (claim check), ${summary.payloadsLeft} left in the store`,
+);

@@ -3,6 +3,12 @@
  * @module
  * @mergeModuleWith <project>
  */
+export type { FileBlobStore, FileBlobStoreOptions } from "./claim-check/file-store.js";
+export { fileBlobStore } from "./claim-check/file-store.js";
+export type { ClaimCheckOptions, ClaimCheckReference } from "./claim-check/middleware.js";
+export { CLAIM_CHECK_CONTENT_TYPE, claimCheck } from "./claim-check/middleware.js";
+export type { BlobBody, BlobInfo, BlobStore } from "./claim-check/store.js";
+export { isBlobKey } from "./claim-check/store.js";
 export { createClient, INBOX_PREFIX } from "./client/client.js";
 export type { Codec } from "./codec.js";
 export { builtinCodecs, bytesCodec, jsonCodec, textCodec } from "./codec.js";
@@ -82,8 +88,10 @@ export type {
   DeleteOptions,
   DeleteTopicOptions,
   Handler,
+  InboundContext,
   Message,
   Middleware,
+  OutboundContext,
   RequestOptions,
   SendContext,
   SendOptions,

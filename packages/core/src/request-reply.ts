@@ -9,10 +9,11 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ClientInternals } from "./client/internals.js";
 import { validate } from "./client/schema.js";
 import { encode, normalise } from "./client/send.js";
+import { type Received, runAcked, runInbound } from "./client/wire.js";
 import type { Codec } from "./codec.js";
 import { errorCode, errorMessage } from "./consumer/outcome.js";
 import { ClosedError, ConnectionError, RemoteError, RequestTimeoutError } from "./errors.js";
-import type { Adapter, ConsumerHandle, Delivery } from "./spi.js";
+import type { Adapter, ConsumerHandle, Delivery, InboundMessage } from "./spi.js";
 import { HeaderNames, type Message } from "./types.js";
 
 interface Pending {
@@ -90,11 +91,22 @@ export class RequestBroker {
   }
 
   #onReply(delivery: Delivery): void {
-    void delivery.ack().catch(() => {});
+    const acked = delivery.ack().then(
+      () => true,
+      () => false,
+    );
     const m = delivery.message;
     const id = m.correlationId;
     const pending = id === undefined ? undefined : this.#pending.get(id);
-    if (!pending) return; // late reply after a timeout, or a duplicate
+    // A late reply after a timeout, or a duplicate. (A payload it offloaded to a claim-check
+    // store is left to the store's expiry: fetching it only to delete it is not worth it.)
+    if (!pending) return;
+    if (this.#client.inbound.length > 0) {
+      // The request's timer keeps running while the steps fetch: a slow store cannot make the
+      // request wait past its timeout.
+      void this.#receive(id!, m, pending, acked);
+      return;
+    }
     this.cancel(id!);
     if (m.headers[HeaderNames.ReplyStatus] === "error") {
       pending.reject(
@@ -110,6 +122,34 @@ export class RequestBroker {
     } catch (error) {
       pending.reject(error as Error);
     }
+  }
+
+  /** A reply through the middleware's `inbound` steps (a claim check fetching its payload). */
+  async #receive(id: string, m: InboundMessage, pending: Pending, acked: Promise<boolean>): Promise<void> {
+    let received: Received;
+    try {
+      received = await runInbound(this.#client.inbound, { kind: "queue", name: this.#name }, m);
+    } catch (error) {
+      this.cancel(id);
+      pending.reject(error as Error);
+      return;
+    }
+    this.cancel(id);
+    if (received.headers[HeaderNames.ReplyStatus] === "error") {
+      pending.reject(
+        new RemoteError(
+          received.headers[HeaderNames.ReplyErrorMessage] ?? "unknown error",
+          received.headers[HeaderNames.ReplyErrorCode],
+        ),
+      );
+    } else {
+      try {
+        pending.resolve(this.#client.decode(received.headers, received.body));
+      } catch (error) {
+        pending.reject(error as Error);
+      }
+    }
+    if (received.acked.length > 0 && (await acked)) await runAcked(this.#client.logger, received.acked, m.id);
   }
 
   async close(): Promise<void> {
@@ -163,12 +203,13 @@ export function replyHandler(
     }
     if (message.replyTo === undefined) return; // fire-and-forget request
     const options = normalise(adapter, { headers, correlationId: message.correlationId ?? message.id }, true);
-    const reply = encode(adapter, config.codec, result, options);
+    // With `outbound` middleware steps (a claim check), the size is checked after them.
+    const reply = encode(adapter, config.codec, result, options, !client.hasOutbound);
     // The handler ran: a reply that cannot be delivered is dropped after one more try, never a
     // reason to run the handler again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply);
+        await client.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply, true);
         return;
       } catch (error) {
         if (attempt >= 2 || client.closing()) {

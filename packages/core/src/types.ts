@@ -38,6 +38,11 @@ export const HeaderNames = {
   ReplyErrorCode: "omnibus-reply-error-code",
   /** On error replies: the remote error's message. */
   ReplyErrorMessage: "omnibus-reply-error-message",
+  /**
+   * The body was offloaded to a blob store by the `claimCheck` middleware: the message carries a
+   * reference (store, key, size, SHA-256) instead of the payload. Value: the reference format, `v1`.
+   */
+  ClaimCheck: "omnibus-claim-check",
 } as const;
 
 /** A received message. */
@@ -60,7 +65,10 @@ export interface Message<T = unknown> {
   readonly source: string;
   /** The group, for topic subscriptions. */
   readonly group: string | undefined;
-  /** The encoded body as it travelled. */
+  /**
+   * The encoded body the codec decoded: as it travelled, or as a middleware's `inbound` step
+   * restored it (the claim check's payload, not the reference that travelled).
+   */
   readonly rawBody: Uint8Array;
   /** The broker's own message object; see the adapter's docs for its type. */
   readonly native: unknown;
@@ -112,7 +120,65 @@ export interface SendContext {
   readonly client: Client;
 }
 
-/** A middleware: optional steps on the send path and on the consume path. */
+/**
+ * What a middleware's `outbound` step sees: one message after its body was encoded, before core
+ * checks it against the adapter's size limit and hands it over.
+ */
+export interface OutboundContext {
+  /** `queue` (sends, requests and replies) or `topic`. */
+  readonly kind: "queue" | "topic";
+  /** The queue or topic the message goes to. */
+  readonly destination: string;
+  /** The message's id. */
+  readonly id: string;
+  /** The encoded body. Replace it to change what travels. */
+  body: Uint8Array;
+  /** The message's headers, core's own (`omnibus-content-type`) included; change them in place. */
+  readonly headers: Record<string, string>;
+  /** The adapter's limit on body plus header names and values (`features.maxMessageBytes`). */
+  readonly maxMessageBytes: number;
+  /** The client sending. */
+  readonly client: Client;
+}
+
+/**
+ * What a middleware's `inbound` step sees: one received message before core decodes its body.
+ * A step that throws a `DecodeError` dead-letters the message at once; any other error counts
+ * as a failed attempt (retried with backoff, then dead-lettered).
+ */
+export interface InboundContext {
+  /** `queue` or `topic`. */
+  readonly kind: "queue" | "topic";
+  /** The queue or topic the message was read from (a request inbox for replies). */
+  readonly source: string;
+  /** The group, for topic subscriptions. */
+  readonly group: string | undefined;
+  /** The message's id. */
+  readonly id: string;
+  /** 1 on the first delivery, +1 on each redelivery. */
+  readonly attempt: number;
+  /** The body as it travelled. Replace it with what the codec should decode. */
+  body: Uint8Array;
+  /** A copy of the message's headers: what the handler will see; change them in place. */
+  readonly headers: Record<string, string>;
+  /**
+   * Run `callback` once the message was acked after its handler succeeded — never when it is
+   * retried, dead-lettered or its ack failed. A callback that fails is logged (warn), nothing
+   * more: the message is settled already.
+   */
+  onAcked(callback: () => Promise<void> | void): void;
+}
+
+/**
+ * A middleware: optional steps on the send path and on the consume path.
+ *
+ * `send` and `consume` form onions around the decoded body and the handler. `outbound` and
+ * `inbound` work on the bytes as they travel: `outbound` runs on every encoded message core
+ * sends for the application (sends, batches, publishes, requests, replies; never a dead-letter
+ * copy, which keeps the bytes it came with), in `use` order; `inbound` runs on every received
+ * message before decoding, in the reverse order, so that the steps nest (the last to change the
+ * bytes on the way out is the first to undo it on the way in).
+ */
 export interface Middleware {
   /** For logs and errors. */
   readonly name: string;
@@ -120,6 +186,10 @@ export interface Middleware {
   send?(ctx: SendContext, next: () => Promise<void>): Promise<void>;
   /** Around every handler call. Throwing settles the message as a failure. */
   consume?(ctx: ConsumeContext, next: () => Promise<void>): Promise<void>;
+  /** On every encoded message before the size check (see {@link OutboundContext}). */
+  outbound?(ctx: OutboundContext): Promise<void> | void;
+  /** On every received message before decoding (see {@link InboundContext}). */
+  inbound?(ctx: InboundContext): Promise<void> | void;
 }
 
 /** Handler of messages. Return (or resolve) to ack; throw to retry or dead-letter. */

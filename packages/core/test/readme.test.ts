@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, ErrorCode } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
-import { deleteExample, idempotencyKeyExample, middlewareExample } from "./readme-examples.js";
+import {
+  claimCheckExample,
+  deleteExample,
+  idempotencyKeyExample,
+  middlewareExample,
+} from "./readme-examples.js";
 
 const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
 const examples = readFileSync(join(import.meta.dirname, "readme-examples.ts"), "utf8");
@@ -25,6 +30,9 @@ describe("core README, section Details", () => {
   });
   it("the idempotency key decides what counts as a duplicate", async () => {
     expect(await idempotencyKeyExample()).toBe(1);
+  });
+  it("the claim check carries a body over the broker's limit and deletes its payload after the ack", async () => {
+    expect(await claimCheckExample()).toEqual({ bytes: 3 * 1024 * 1024, header: "v1", left: 0 });
   });
   it("the delete calls leave only what was kept", async () => {
     expect(await deleteExample()).toEqual(["orders.dlq"]);

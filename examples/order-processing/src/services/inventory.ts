@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type IdempotencyStore, idempotency, memoryIdempotencyStore } from "@omnibus/core";
 import { connect, type Service, type ServiceOptions, service } from "./bus.js";
 
@@ -10,17 +11,25 @@ export interface InventoryOptions extends ServiceOptions {
  * Consumes PlaceOrder commands, reserves stock once per order (duplicates are dropped by the
  * idempotency middleware), and publishes OrderPlaced.
  */
-export async function startInventory(
-  options: InventoryOptions,
-): Promise<Service<{ reserved: number; duplicatesDropped: number; stock: Record<string, number> }>> {
+export async function startInventory(options: InventoryOptions): Promise<
+  Service<{
+    reserved: number;
+    duplicatesDropped: number;
+    stock: Record<string, number>;
+    /** SHA-256 of each order's attachment, as received, by order id. */
+    attachments: Map<string, string>;
+  }>
+> {
   const stats = {
     reserved: 0,
     duplicatesDropped: 0,
+    attachments: new Map<string, string>(),
     stock: { widget: 1000, gadget: 1000, gizmo: 1000 } as Record<string, number>,
   };
   const bus = connect({
     ...options,
     use: [
+      ...(options.use ?? []),
       idempotency({
         store: options.store ?? memoryIdempotencyStore(),
         key: (m) => `inventory:${(m.body as { orderId: string }).orderId}`,
@@ -37,6 +46,11 @@ export async function startInventory(
       stats.stock[order.sku] = (stats.stock[order.sku] ?? 0) - order.qty;
       stats.reserved++;
       options.log?.("inventory", `reserved ${order.qty} × ${order.sku} for ${order.orderId}`);
+      if (order.attachment !== undefined) {
+        const pdf = Buffer.from(order.attachment, "base64");
+        stats.attachments.set(order.orderId, createHash("sha256").update(pdf).digest("hex"));
+        options.log?.("inventory", `filed the ${pdf.byteLength}-byte order form of ${order.orderId}`);
+      }
       await bus.publish(
         "shop.order-placed",
         {

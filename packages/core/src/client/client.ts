@@ -45,6 +45,7 @@ import { positiveInt, type ResolvedOptions, resolveOptions } from "./options.js"
 import { portable } from "./portable.js";
 import { schemaFor, validate } from "./schema.js";
 import { checkSize, encode, type Normalised, normalise } from "./send.js";
+import { inboundSteps, type OutboundStep, outboundSteps, runOutbound } from "./wire.js";
 
 /**
  * Request-reply inboxes are ephemeral queues named `<INBOX_PREFIX><client id>`. Adapters may rely
@@ -87,6 +88,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   constructor(options: ClientOptions<C>) {
     this.#options = resolveOptions(options);
     const o = this.#options;
+    this.#outbound = outboundSteps(o.use);
     this.#internals = {
       client: this as unknown as Client,
       logger: o.logger,
@@ -94,14 +96,13 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       connectTimeoutMs: o.connectTimeoutMs,
       closing: () => this.#closing !== undefined,
       decode: (headers, bytes) => o.codecs.decode(headers[HeaderNames.ContentType], bytes, jsonCodec),
-      sendPrepared: (adapter, address, message) => {
-        try {
-          checkSize(adapter, message.body, message.headers);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return this.#transmit(adapter, address, [message]);
+      sendPrepared: async (adapter, address, message, outbound = false) => {
+        const wire = outbound ? await this.#wire(adapter, address, message) : message;
+        checkSize(adapter, wire.body, wire.headers);
+        return this.#transmit(adapter, address, [wire]);
       },
+      hasOutbound: this.#outbound.length > 0,
+      inbound: inboundSteps(o.use),
     };
     const steps = this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m));
     this.#sendChain = steps.length === 0 ? undefined : compose<SendContext>(steps, async () => {});
@@ -220,7 +221,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   ): Promise<OutboundMessage[]> {
     if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
     const schema = schemaFor(this.#options.contract, kind, destination);
-    if (this.#sendChain === undefined && schema === undefined) {
+    if (this.#sendChain === undefined && schema === undefined && this.#outbound.length === 0) {
       return items.map((item) => encode(adapter, this.#options.codec, item.body, normalise(adapter, item)));
     }
     return Promise.all(
@@ -232,6 +233,24 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   /** The client's send middleware, composed once; undefined when there is none. */
   readonly #sendChain: ((ctx: SendContext) => Promise<void>) | undefined;
+  /** The `outbound` steps of the client's middleware, in `use` order. */
+  readonly #outbound: readonly OutboundStep[];
+
+  /** The encoded message after the `outbound` steps (itself when there are none), size unchecked. */
+  #wire(
+    adapter: Adapter,
+    address: Address,
+    message: OutboundMessage,
+  ): Promise<OutboundMessage> | OutboundMessage {
+    if (this.#outbound.length === 0) return message;
+    return runOutbound(
+      this.#outbound,
+      this.#internals.client,
+      adapter.features.maxMessageBytes,
+      address,
+      message,
+    );
+  }
 
   /** Run one message through the send middleware, validate it, encode it. */
   async #throughMiddleware(
@@ -246,7 +265,11 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     const ctx: SendContext = { kind, destination, body, options, client: this.#internals.client };
     if (this.#sendChain) await this.#sendChain(ctx);
     const checked = schema ? await validate(schema, ctx.body, what) : ctx.body;
-    return encode(adapter, this.#options.codec, checked, options);
+    if (this.#outbound.length === 0) return encode(adapter, this.#options.codec, checked, options);
+    const encoded = encode(adapter, this.#options.codec, checked, options, false);
+    const wire = await this.#wire(adapter, { kind, name: destination }, encoded);
+    checkSize(adapter, wire.body, wire.headers);
+    return wire;
   }
 
   // ---- consuming

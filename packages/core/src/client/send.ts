@@ -73,12 +73,17 @@ export function normalise(adapter: Adapter, item: SendOptions, internal = false)
   } as Normalised;
 }
 
-/** Encode a body with `options.codec` (or `fallback`) into the message handed to the adapter. */
+/**
+ * Encode a body with `options.codec` (or `fallback`) into the message handed to the adapter,
+ * checked against its size limit unless `check` is false (middleware with `outbound` steps may
+ * still shrink it: the check then follows them).
+ */
 export function encode(
   adapter: Adapter,
   fallback: Codec<any>,
   body: unknown,
   options: Normalised,
+  check = true,
 ): OutboundMessage {
   const codec = options.codec ?? fallback;
   let bytes: Uint8Array;
@@ -92,7 +97,7 @@ export function encode(
   // JSON is the wire default: no header for it (one header less per message on every broker).
   if (codec.contentType !== jsonCodec.contentType)
     options.headers[HeaderNames.ContentType] = codec.contentType;
-  checkSize(adapter, bytes, options.headers);
+  if (check) checkSize(adapter, bytes, options.headers);
   return {
     id: options.id,
     body: bytes,

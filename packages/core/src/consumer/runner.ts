@@ -9,6 +9,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ClientInternals } from "../client/internals.js";
 import { positiveInt, type ResolvedOptions } from "../client/options.js";
 import { schemaFor, validate } from "../client/schema.js";
+import { type InboundStep, inboundSteps, type Received, runAcked, runInbound } from "../client/wire.js";
 import type { Codec } from "../codec.js";
 import { compose } from "../compose.js";
 import { ConnectionError, DeadLetterError, DecodeError } from "../errors.js";
@@ -42,6 +43,8 @@ export interface RunnerConfig {
   dlq: string;
   chain: (ctx: ConsumeContext) => Promise<void>;
   hasMiddleware: boolean;
+  /** The middleware's `inbound` steps, innermost first; empty when none. */
+  inbound: readonly InboundStep[];
   orderByKey: boolean;
   startTimeoutMs: number;
   schema: StandardSchemaV1 | undefined;
@@ -68,7 +71,8 @@ export function runnerConfig(
   );
   const retry = options.retry ? resolveRetryPolicy({ ...defaults.retry, ...options.retry }) : defaults.retry;
   const dlq = validateName("queue", options.deadLetterQueue ?? deadLetterQueueFor(source));
-  const middleware = [...defaults.use, ...(options.use ?? [])].filter((m) => m.consume);
+  const use = [...defaults.use, ...(options.use ?? [])];
+  const middleware = use.filter((m) => m.consume);
   return {
     client,
     adapter,
@@ -85,6 +89,7 @@ export function runnerConfig(
       },
     ),
     hasMiddleware: middleware.length > 0,
+    inbound: inboundSteps(use),
     orderByKey: options.orderByKey ?? true,
     startTimeoutMs: defaults.connectTimeoutMs,
     codec: options.codec,
@@ -251,16 +256,29 @@ export class ConsumerRunner implements Subscription {
         new DeadLetterError(`delivered ${inbound.attempt} times (max ${retry.maxAttempts})`),
       );
     }
+    // The bytes as they travelled, through the middleware's inbound steps (a claim check fetches
+    // and verifies its payload here): a DecodeError dead-letters at once, anything else is a
+    // failed attempt (a blob store that is down is retried).
+    let wire: Received | undefined;
+    if (this.#c.inbound.length > 0) {
+      try {
+        wire = await runInbound(this.#c.inbound, this.#c.source, inbound);
+      } catch (error) {
+        return error instanceof DecodeError
+          ? this.#deadLetter(delivery, error)
+          : this.#failed(delivery, error);
+      }
+    }
+    const headers = wire?.headers ?? inbound.headers;
+    const bytes = wire?.body ?? inbound.body;
     let message: Message;
     try {
-      let body = this.#c.codec
-        ? decodeWith(this.#c.codec, inbound.body)
-        : client.decode(inbound.headers, inbound.body);
+      let body = this.#c.codec ? decodeWith(this.#c.codec, bytes) : client.decode(headers, bytes);
       if (this.#c.schema) body = await validate(this.#c.schema, body, describeSource(this.#c.source));
       message = {
         id: inbound.id,
         body,
-        headers: inbound.headers,
+        headers,
         key: inbound.key,
         correlationId: inbound.correlationId,
         replyTo: inbound.replyTo,
@@ -268,7 +286,7 @@ export class ConsumerRunner implements Subscription {
         attempt: inbound.attempt,
         source: this.#c.source.name,
         group: this.#c.source.kind === "topic" ? this.#c.source.group : undefined,
-        rawBody: inbound.body,
+        rawBody: bytes,
         native: inbound.native,
       };
     } catch (error) {
@@ -283,7 +301,20 @@ export class ConsumerRunner implements Subscription {
     } catch (error) {
       return this.#failed(delivery, error);
     }
-    this.#background(settle(client.logger, "ack", () => delivery.ack()));
+    if (wire !== undefined && wire.acked.length > 0) this.#background(this.#ackThen(delivery, wire.acked));
+    else this.#background(settle(client.logger, "ack", () => delivery.ack()));
+  }
+
+  /** Ack, and once the broker took the ack, run the middleware's `onAcked` callbacks. */
+  async #ackThen(delivery: Delivery, callbacks: Received["acked"]): Promise<void> {
+    const { logger } = this.#c.client;
+    try {
+      await delivery.ack();
+    } catch (error) {
+      logger.warn("ack failed; the message will be redelivered", { error });
+      return;
+    }
+    await runAcked(logger, callbacks, delivery.message.id);
   }
 
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
