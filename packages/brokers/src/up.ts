@@ -22,7 +22,7 @@ import { dockerMayAnswer } from "./container.js";
 import { type InstanceRecord, launch, privateRoot, readRecord, recordAlive, stopRecord } from "./instance.js";
 import { answers, probe, waitReady } from "./probe.js";
 import { isAlive, portTaken, removeFile, writeJson } from "./process.js";
-import { BrokerAbsentError } from "./servers.js";
+import { BrokerAbsentError, pubsubEmulatorJar } from "./servers.js";
 
 /** One broker as `up` or `status` found it. */
 export interface BrokerStatus {
@@ -309,4 +309,22 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
   if (names.includes("pubsub") && (fromEnv("pubsub") || liveRecord("pubsub")))
     out.pubsub = `pubsub://omnibus?emulatorHost=${url("pubsub")}`;
   return out;
+}
+
+/**
+ * Why an optional broker cannot be had here (the Pub/Sub emulator not installed, nothing
+ * answering for it), or `undefined` when it can: tests of such a broker skip with this reason.
+ * @example
+ * const absent = await absentReason("pubsub");
+ * describe.skipIf(absent !== undefined)(`pubsub${absent ? ` (skipped: ${absent})` : ""}`, () => {});
+ */
+export async function absentReason(name: BrokerName): Promise<string | undefined> {
+  if (!BROKER_SPECS[name].optional || fromEnv(name)) return undefined;
+  if (await answers(name, liveRecord(name)?.url ?? brokerUrl(name))) return undefined;
+  try {
+    if (name === "pubsub") pubsubEmulatorJar();
+  } catch (error) {
+    if (error instanceof BrokerAbsentError) return error.message;
+  }
+  return undefined;
 }
