@@ -7,8 +7,8 @@
  *   creates both, so nothing sent before the first consumer is lost.
  * - A topic is a topic; each group is a subscription of it, created by `ensureGroup` or its first
  *   consumer (a new subscription receives only what is published after it exists).
- * - Every subscription has message ordering on (ordering keys = Omnibus keys) and a dead-letter
- *   policy: only with one does Pub/Sub count delivery attempts.
+ * - Every subscription has a dead-letter policy (only with one does Pub/Sub count delivery
+ *   attempts), and message ordering when `messageOrdering` is set (ordering keys = Omnibus keys).
  * - Sends resolve on the publish response; concurrent sends to one topic are gathered while a
  *   publish is in flight (one request in flight per topic keeps per-key order).
  * @module
@@ -72,21 +72,9 @@ const codeOf = (error: unknown): number | undefined => (error as { code?: number
 /** The Pub/Sub adapter. Build it with {@link pubsub}. */
 export class PubsubAdapter implements Adapter<PubsubNative> {
   readonly name = "pubsub";
-  readonly features: Features = Object.freeze({
-    // The emulator keeps everything in memory; Google Cloud stores messages durably (7 days by
-    // default). Declared for what the suite can prove here: resumption, not durability.
-    persistent: false,
-    fanout: true,
-    orderingByKey: true,
-    // Pub/Sub has no delayed delivery of a publish; nack delays are honoured (modifyAckDeadline).
-    delay: false,
-    maxDelayMs: 0,
-    priority: false,
-    maxPriority: 0,
-    maxMessageBytes: MAX_REQUEST_BYTES - RESERVE_BYTES,
-    maxBatchSize: MAX_BATCH,
-  });
+  readonly features: Features;
   readonly #o: ResolvedOptions;
+
   #logger: Logger;
   #native: PubsubNative | undefined;
   #closed = false;
@@ -99,6 +87,20 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
+    this.features = Object.freeze({
+      // The emulator keeps everything in memory; Google Cloud stores messages durably (7 days by
+      // default). Declared for what the suite can prove here: resumption, not durability.
+      persistent: false,
+      fanout: true,
+      orderingByKey: options.messageOrdering,
+      // Pub/Sub has no delayed delivery of a publish; nack delays are honoured (modifyAckDeadline).
+      delay: false,
+      maxDelayMs: 0,
+      priority: false,
+      maxPriority: 0,
+      maxMessageBytes: MAX_REQUEST_BYTES - RESERVE_BYTES,
+      maxBatchSize: MAX_BATCH,
+    });
     this.#logger = consoleLogger("warn");
     this.#inFlight = new Semaphore(options.maxInFlight);
     this.#commit = new GroupCommit<string, WireMessage>({
@@ -194,7 +196,7 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
         name: this.#subscriptionPath(id),
         topic: this.#topicPath(topic),
         ackDeadlineSeconds: Math.min(MAX_DEADLINE_S, Math.max(10, Math.ceil(this.#o.leaseMs / 1000))),
-        enableMessageOrdering: true,
+        enableMessageOrdering: this.#o.messageOrdering,
         // Never expire for inactivity (the default is 31 days): a queue stays a queue.
         expirationPolicy: {},
         ...(deadLetter

@@ -47,6 +47,16 @@ export interface PubsubOptions {
    */
   maxInFlight?: number;
   /**
+   * Create subscriptions with message ordering, so that messages of one key (Pub/Sub's ordering
+   * key) are delivered in publish order: `features.orderingByKey`. Off by default because of what
+   * Pub/Sub does on a nack with ordering on: it redelivers the messages published after the nacked
+   * one for its key, acknowledged or not (and the emulator treats messages without a key as one
+   * key: a retried message then brings back every later one, measured). A subscription keeps the
+   * setting it was created with.
+   * @default false
+   */
+  messageOrdering?: boolean;
+  /**
    * Deliveries after which Pub/Sub itself moves a message to {@link PubsubOptions.deadLetterTopic}
    * (the subscriptions' dead-letter policy, 5 to 100). Core dead-letters first with its own retry
    * policy; the policy is there because only with it does Pub/Sub count delivery attempts.
@@ -77,6 +87,7 @@ const SPECS = {
   leaseMs: option.ms({ default: 10_000, min: 1_000, max: 600_000 }),
   publishTimeoutMs: option.ms({ default: 10_000, min: 100 }),
   maxInFlight: option.int({ default: 10_000, min: 1 }),
+  messageOrdering: option.bool({ default: false }),
   maxDeliveryAttempts: option.int({ default: 100, min: 5, max: 100 }),
   deadLetterTopic: option.string({
     default: "omnibus.dead-letters",

@@ -1,6 +1,6 @@
 import { absentReason, brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
-import { describeConformance } from "@omnibus/conformance";
-import { describe, it } from "vitest";
+import { allCases, describeConformance, runCases } from "@omnibus/conformance";
+import { describe, expect, it } from "vitest";
 import { pubsub } from "../src/index.js";
 
 /**
@@ -36,5 +36,29 @@ if (absent !== undefined) {
     redeliveryBoundMs: 2_000,
     restart: restartHarness("pubsub", adapterFor),
     proxy: proxyHarness(brokerUrl("pubsub"), adapterFor),
+  });
+
+  // Ordering by key is opt-in (`messageOrdering`: a nack with ordering on brings back the later
+  // messages of its key): the ordering cases of both tiers on an adapter with it on.
+  describe("conformance: pubsub with messageOrdering", () => {
+    it("adapter/ordering and client/ordering pass", { timeout: 240_000 }, async () => {
+      const results = await runCases(
+        {
+          name: "pubsub+ordering",
+          adapter: () =>
+            pubsub({
+              emulatorHost: brokerUrl("pubsub"),
+              projectId: "omnibus",
+              leaseMs: LEASE_MS,
+              messageOrdering: true,
+            }),
+          leaseMs: LEASE_MS,
+        },
+        { cases: allCases.filter((c) => c.id.endsWith("/ordering")) },
+      );
+      expect(
+        results.map((r) => `${r.id} ${r.status}${r.status === "passed" ? "" : `: ${r.message}`}`),
+      ).toEqual(["adapter/ordering passed", "client/ordering passed"]);
+    });
   });
 }
