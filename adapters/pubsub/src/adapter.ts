@@ -30,7 +30,7 @@ import {
   PublishError,
   type Source,
 } from "@omnibus/core";
-import { GroupCommit, INBOX_PREFIX, OnceByKey, once, Semaphore } from "@omnibus/core/adapter";
+import { delay, GroupCommit, INBOX_PREFIX, OnceByKey, once, Semaphore } from "@omnibus/core/adapter";
 import { MAX_DEADLINE_S, PullConsumer } from "./consumer.js";
 import { groupSubscriptionId, queueIds, topicId } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
@@ -129,6 +129,10 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
     const { projectId, emulatorHost } = this.#o;
     const config = {
       projectId,
+      // gRPC backs reconnects off up to 120 s by default: after a broker restart the channel would
+      // wait that long to try again (measured: consumers back after 45 s). Try every second.
+      "grpc.initial_reconnect_backoff_ms": 250,
+      "grpc.max_reconnect_backoff_ms": 1_000,
       ...(emulatorHost
         ? // universeDomain: without it the auth library probes the GCE metadata server first.
           { apiEndpoint: emulatorHost, emulatorMode: true, universeDomain: "googleapis.com" }
@@ -213,9 +217,15 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
       } catch (error) {
         if (codeOf(error) === CODE.ALREADY_EXISTS) return;
         if (codeOf(error) === CODE.NOT_FOUND) {
-          // The topic went away since we made it: make it again.
+          // The topic, or the dead-letter policy's topic, went away since we made it (an emulator
+          // restart loses both): make them again.
           this.#topics.forget(topic);
           await this.#ensureTopic(topic);
+          if (deadLetter) {
+            this.#topics.forget(this.#o.deadLetterTopic);
+            this.#subscriptions.forget(this.#o.deadLetterTopic);
+            await this.#ensureDeadLetter();
+          }
           await this.#native!.subscriber.createSubscription(request).catch((e: unknown) => {
             if (codeOf(e) !== CODE.ALREADY_EXISTS) throw e;
           });
@@ -288,24 +298,39 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
   }
 
   async #publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
-    const native = this.#native;
-    if (!native || this.#closed) throw new ClosedError("pubsub: the adapter is closed");
-    const call = () =>
-      native.publisher.publish(
-        { topic: this.#topicPath(topic), messages: messages as WireMessage[] },
-        // The adapter batches itself (one request in flight per topic): no gax bundling delay.
-        { timeout: this.#o.publishTimeoutMs, isBundling: false },
-      );
-    try {
-      await call();
-    } catch (error) {
-      if (codeOf(error) !== CODE.NOT_FOUND || topic.startsWith(`omnibus.q.${INBOX_PREFIX}`)) throw error;
-      // Deleted by someone else since we declared it: declare again, publish once more.
-      this.#topics.forget(topic);
-      if (topic.startsWith("omnibus.q.")) this.#subscriptions.forget(topic);
-      if (topic.startsWith("omnibus.q.")) await this.#ensureSubscription(topic, topic);
-      else await this.#ensureTopic(topic);
-      await call();
+    const deadline = Date.now() + this.#o.publishTimeoutMs;
+    let redeclared = false;
+    for (;;) {
+      const native = this.#native;
+      if (!native || this.#closed) throw new ClosedError("pubsub: the adapter is closed");
+      try {
+        await native.publisher.publish(
+          { topic: this.#topicPath(topic), messages: messages as WireMessage[] },
+          // The adapter batches itself (one request in flight per topic): no gax bundling delay.
+          // It also retries itself, every 200 ms up to publishTimeoutMs: gax's own retries back
+          // off to seconds, so a send after a broker restart waited for the next one (measured:
+          // first confirm 11.6 s after the restart).
+          { timeout: Math.max(100, deadline - Date.now()), isBundling: false, maxRetries: 0 },
+        );
+        return;
+      } catch (error) {
+        const code = codeOf(error);
+        if (code === CODE.NOT_FOUND && !redeclared && !topic.startsWith(`omnibus.q.${INBOX_PREFIX}`)) {
+          // Deleted by someone else since we declared it (or the emulator restarted): declare
+          // again, publish once more.
+          redeclared = true;
+          this.#topics.forget(topic);
+          if (topic.startsWith("omnibus.q.")) {
+            this.#subscriptions.forget(topic);
+            await this.#ensureSubscription(topic, topic);
+          } else await this.#ensureTopic(topic);
+          continue;
+        }
+        const transient =
+          code === CODE.UNAVAILABLE || code === CODE.DEADLINE_EXCEEDED || code === 10 || code === 13;
+        if (!transient || Date.now() + 200 >= deadline) throw error;
+        await delay(200);
+      }
     }
   }
 
