@@ -30,7 +30,7 @@ import {
   PublishError,
   type Source,
 } from "@omnibus/core";
-import { delay, GroupCommit, INBOX_PREFIX, OnceByKey, once, Semaphore } from "@omnibus/core/adapter";
+import { delay, GroupCommit, INBOX_PREFIX, OnceByKey, once } from "@omnibus/core/adapter";
 import { MAX_DEADLINE_S, PullConsumer } from "./consumer.js";
 import { groupSubscriptionId, queueIds, topicId } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
@@ -81,7 +81,9 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
   readonly #consumers = new Set<PullConsumer>();
   readonly #topics = new OnceByKey<string, void>();
   readonly #subscriptions = new OnceByKey<string, void>();
-  readonly #inFlight: Semaphore;
+  /** Messages being published (bounded by `maxInFlight`), and the sends waiting for room. */
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
   readonly #commit: GroupCommit<string, WireMessage>;
   readonly #connect = once(() => this.#open());
 
@@ -102,7 +104,6 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
       maxBatchSize: MAX_BATCH,
     });
     this.#logger = consoleLogger("warn");
-    this.#inFlight = new Semaphore(options.maxInFlight);
     this.#commit = new GroupCommit<string, WireMessage>({
       maxItems: MAX_BATCH,
       maxBytes: MAX_REQUEST_BYTES - RESERVE_BYTES,
@@ -256,17 +257,28 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
       if (error instanceof PublishError) throw error;
       throw this.#publishError(address, error);
     }
-    const releases: (() => void)[] = [];
+    await this.#reserve(wire.length);
     try {
-      for (let i = 0; i < wire.length; i++) releases.push(await this.#inFlight.acquire());
       if (this.#closed) throw new ClosedError("pubsub: the adapter is closed");
       await this.#commit.add(topic, wire);
     } catch (error) {
       if (error instanceof ClosedError || error instanceof PublishError) throw error;
       throw this.#publishError(address, error);
     } finally {
-      for (const release of releases) release();
+      this.#unreserve(wire.length);
     }
+  }
+
+  /** Waits until `n` more messages may be in flight (one send larger than the limit goes alone). */
+  async #reserve(n: number): Promise<void> {
+    while (this.#inFlight > 0 && this.#inFlight + n > this.#o.maxInFlight)
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#inFlight += n;
+  }
+
+  #unreserve(n: number): void {
+    this.#inFlight -= n;
+    for (const wake of this.#waiting.splice(0)) wake();
   }
 
   #publishError(address: Address, error: unknown): PublishError {
