@@ -90,9 +90,10 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.features = Object.freeze({
-      // The emulator keeps everything in memory; Google Cloud stores messages durably (7 days by
-      // default). Declared for what the suite can prove here: resumption, not durability.
-      persistent: false,
+      // Google Cloud stores messages durably (7 days by default) and acknowledges a publish once
+      // it has; the emulator keeps everything in memory, so there it is false (and the suite
+      // proves resumption after a restart, not durability).
+      persistent: !options.emulatorHost,
       fanout: true,
       orderingByKey: options.messageOrdering,
       // Pub/Sub has no delayed delivery of a publish; nack delays are honoured (modifyAckDeadline).
