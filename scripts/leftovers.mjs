@@ -43,6 +43,7 @@ const url = {
   sns: env.OMNIBUS_SNS_ENDPOINT ?? "http://127.0.0.1:4575",
   nats: env.OMNIBUS_NATS_URL ?? "nats://127.0.0.1:4222",
   redis: env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379",
+  pubsub: env.OMNIBUS_PUBSUB_EMULATOR_HOST ?? "127.0.0.1:8085",
 };
 
 /** A client library, from the adapter package that depends on it. */
@@ -171,6 +172,26 @@ async function redis() {
   }
 }
 
+/** The Pub/Sub emulator's topics and subscriptions of project `omnibus` (the tests' project), over REST. */
+async function pubsub() {
+  const list = async (kind) => {
+    const names = [];
+    let pageToken = "";
+    do {
+      const response = await fetch(
+        `http://${url.pubsub}/v1/projects/omnibus/${kind}?pageSize=1000${pageToken ? `&pageToken=${pageToken}` : ""}`,
+      );
+      if (!response.ok) throw new Error(`pubsub: ${kind} answered HTTP ${response.status}`);
+      const body = await response.json();
+      for (const item of body[kind] ?? []) names.push(item.name.slice(item.name.lastIndexOf("/") + 1));
+      pageToken = body.nextPageToken ?? "";
+    } while (pageToken);
+    // The dead-letter policy's topic and subscription are the adapter's own, made once per project.
+    return names.filter((n) => n !== "omnibus.dead-letters").sort();
+  };
+  return { topics: await list("topics"), subscriptions: await list("subscriptions") };
+}
+
 const brokers = {
   rabbitmq,
   kafka,
@@ -178,6 +199,7 @@ const brokers = {
   "sqs+sns (fauxqs)": sns,
   nats,
   redis,
+  "pubsub (emulator)": pubsub,
 };
 
 const found = {};

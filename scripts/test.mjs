@@ -50,6 +50,7 @@ const projectBrokers = {
   sqs: ["sqs", "sns"],
   nats: ["nats"],
   redis: ["redis"],
+  pubsub: ["pubsub"],
   // fauxqs's S3 API, and the claim-check cases on SQS + SNS (fauxqs) and Redis.
   "s3-store": ["sns", "redis"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.

@@ -27,6 +27,8 @@ export function omnibusUrl(broker: BrokerName): string {
       return brokerUrl("nats");
     case "redis":
       return brokerUrl("redis");
+    case "pubsub":
+      return `pubsub://omnibus?emulatorHost=${brokerUrl("pubsub")}`;
   }
 }
 
@@ -60,6 +62,10 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
     case "sqs": {
       const { RawSqs } = await import("./raw/sqs.js");
       return new RawSqs(brokerUrl("sqs"));
+    }
+    case "pubsub": {
+      const { RawPubsub } = await import("./raw/pubsub.js");
+      return new RawPubsub(brokerUrl("pubsub"));
     }
   }
 }

@@ -27,6 +27,8 @@ export interface BenchOptions {
  */
 const CAPS: Partial<Record<BrokerName, Partial<Workload>>> = {
   sqs: { messages: 2000, rpcCount: 200, streamRate: 200 },
+  // The Pub/Sub emulator (Java, in memory) moves a few thousand messages a second.
+  pubsub: { messages: 5000, rpcCount: 200, streamRate: 500 },
 };
 
 function brokerWorkload(broker: BrokerName, w: Workload, uncapped: boolean): Workload {

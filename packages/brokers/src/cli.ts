@@ -7,12 +7,20 @@ import { down, envLines, status, up } from "./up.js";
 const USAGE = `usage: pnpm brokers up|down|status|env [${BROKER_NAMES.join("|")}…]`;
 
 function table(
-  rows: { name: string; source: string | undefined; url: string; ready: boolean; reason?: string }[],
+  rows: {
+    name: string;
+    source: string | undefined;
+    url: string;
+    ready: boolean;
+    reason?: string;
+    absent?: boolean;
+  }[],
 ): string {
   return rows
-    .map(
-      (r) =>
-        `${r.name.padEnd(9)} ${(r.source ?? "-").padEnd(9)} ${maskUrl(r.url)}${r.ready ? "" : `  (not answering: ${r.reason ?? "?"})`}`,
+    .map((r) =>
+      r.absent
+        ? `${r.name.padEnd(9)} ${"absent".padEnd(9)} ${r.reason ?? "not installed"}; its tests are skipped`
+        : `${r.name.padEnd(9)} ${(r.source ?? "-").padEnd(9)} ${maskUrl(r.url)}${r.ready ? "" : `  (not answering: ${r.reason ?? "?"})`}`,
     )
     .join("\n");
 }

@@ -2,11 +2,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator). */
-export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis";
+/**
+ * The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator);
+ * `pubsub` is Google's Pub/Sub emulator (Debian package `google-cloud-cli-pubsub-emulator`).
+ */
+export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis" | "pubsub";
 
 /** Every broker, in the order `up` and `status` list them. */
-export const BROKER_NAMES: readonly BrokerName[] = ["rabbitmq", "kafka", "sqs", "sns", "nats", "redis"];
+export const BROKER_NAMES: readonly BrokerName[] = [
+  "rabbitmq",
+  "kafka",
+  "sqs",
+  "sns",
+  "nats",
+  "redis",
+  "pubsub",
+];
 
 /** Where a broker came from. */
 export type BrokerSource = "env" | "running" | "local" | "container";
@@ -15,6 +26,11 @@ interface BrokerSpec {
   readonly envVar: string;
   readonly defaultUrl: string;
   readonly defaultPort: number;
+  /**
+   * A broker this tool cannot install: where it is absent, `up` reports it as such (with the package
+   * that is missing) instead of failing, and its tests skip with that reason.
+   */
+  readonly optional?: boolean;
 }
 
 /** The environment contract: variable names, defaults and standard loopback ports. */
@@ -29,6 +45,13 @@ export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
   sns: { envVar: "OMNIBUS_SNS_ENDPOINT", defaultUrl: "http://127.0.0.1:4575", defaultPort: 4575 },
   nats: { envVar: "OMNIBUS_NATS_URL", defaultUrl: "nats://127.0.0.1:4222", defaultPort: 4222 },
   redis: { envVar: "OMNIBUS_REDIS_URL", defaultUrl: "redis://127.0.0.1:6379", defaultPort: 6379 },
+  // `host:port`, the form of Google's PUBSUB_EMULATOR_HOST. 8085 is the emulator's own default.
+  pubsub: {
+    envVar: "OMNIBUS_PUBSUB_EMULATOR_HOST",
+    defaultUrl: "127.0.0.1:8085",
+    defaultPort: 8085,
+    optional: true,
+  },
 };
 
 export function isBrokerName(value: string): value is BrokerName {
@@ -53,6 +76,7 @@ export function localUrl(name: BrokerName, port: number): string {
     case "rabbitmq":
       return `amqp://guest:guest@127.0.0.1:${port}`;
     case "kafka":
+    case "pubsub":
       return `127.0.0.1:${port}`;
     case "sqs":
     case "sns":
@@ -78,7 +102,7 @@ export function maskUrl(url: string): string {
 /** host and port of the first entry of a broker URL or `host:port` list. */
 export function hostPort(name: BrokerName, url: string): { host: string; port: number } {
   const first = url.split(",")[0].trim();
-  if (name === "kafka" && !first.includes("://")) {
+  if ((name === "kafka" || name === "pubsub") && !first.includes("://")) {
     const i = first.lastIndexOf(":");
     return { host: first.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(first.slice(i + 1)) };
   }

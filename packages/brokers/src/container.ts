@@ -17,6 +17,11 @@ const IMAGES: Record<
   sns: { image: "kibertoad/fauxqs:1.9.2", port: 4566 },
   nats: { image: "nats:2.10-alpine", port: 4222, command: ["-js"] },
   redis: { image: "redis:7-alpine", port: 6379 },
+  pubsub: {
+    image: "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators",
+    port: 8085,
+    command: ["gcloud", "beta", "emulators", "pubsub", "start", "--host-port=0.0.0.0:8085"],
+  },
 };
 
 /** Whether a Docker engine is plausibly there (socket or DOCKER_HOST); testcontainers decides for real. */

@@ -14,4 +14,4 @@ export { startPrivate } from "./instance.js";
 export { probe, waitReady } from "./probe.js";
 export { freePort } from "./process.js";
 export type { BrokerStatus, DownReport } from "./up.js";
-export { down, envLines, omnibusUrls, status, up } from "./up.js";
+export { absentReason, down, envLines, omnibusUrls, status, up } from "./up.js";

@@ -180,6 +180,21 @@ async function probeSns(endpoint: string, timeoutMs: number): Promise<void> {
   }
 }
 
+/**
+ * Pub/Sub emulator (`host:port`): its REST gateway's ListTopics for a probe project. An HTTP/1.1
+ * call on the port the gRPC clients use (the emulator routes HTTP/1.1 and HTTP/2 on one port).
+ */
+async function probePubsub(address: string, timeoutMs: number): Promise<void> {
+  const { host, port } = hostPort("pubsub", address);
+  const response = await post(new URL(`http://${host}:${port}/v1/projects/omnibus-probe/topics`), {
+    method: "GET",
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`ListTopics answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+  JSON.parse(text);
+}
+
 /** One attempt to speak `name`'s protocol to `url`; rejects with the reason when it does not answer. */
 export function probe(name: BrokerName, url: string, timeoutMs = 3000): Promise<void> {
   switch (name) {
@@ -195,6 +210,8 @@ export function probe(name: BrokerName, url: string, timeoutMs = 3000): Promise<
       return probeSqs(url, timeoutMs);
     case "sns":
       return probeSns(url, timeoutMs);
+    case "pubsub":
+      return probePubsub(url, timeoutMs);
   }
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { type BrokerName, packageRoot, stateRoot } from "./config.js";
-import { ensureCommand, mavenClasspath, run } from "./process.js";
+import { ensureCommand, mavenClasspath, run, which } from "./process.js";
 
 /** How to run one local server: resolved once per start, idempotent (it may write config files). */
 export interface LaunchPlan {
@@ -51,7 +51,17 @@ export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = {
   sns: false,
   nats: false,
   redis: false,
+  pubsub: false,
 };
+
+/**
+ * A broker whose server is not installed here and that this tool cannot install (the Pub/Sub
+ * emulator comes from Google's apt repository or `gcloud components`): `up` reports it absent
+ * rather than failing, and its tests skip with {@link BrokerAbsentError.message}.
+ */
+export class BrokerAbsentError extends Error {
+  override readonly name = "BrokerAbsentError";
+}
 
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
@@ -336,6 +346,72 @@ async function fauxqs(o: ServerOptions): Promise<LaunchPlan> {
   };
 }
 
+/** The Debian package (and gcloud component) that holds the Pub/Sub emulator. */
+export const PUBSUB_EMULATOR_PACKAGE = "google-cloud-cli-pubsub-emulator";
+
+/**
+ * The Pub/Sub emulator's jar: under `$CLOUDSDK_ROOT_DIR` when it is set, else the usual install
+ * folders and the SDK folder of the `gcloud` on the PATH. Run directly with Java (no gcloud, no Python): it starts in
+ * ~2 s and our pid is the JVM, so a stop or kill ends the emulator itself.
+ */
+export function pubsubEmulatorJar(): string {
+  // CLOUDSDK_ROOT_DIR, when set, is the only place looked at (as gcloud itself does).
+  const roots: (string | undefined)[] = [process.env.CLOUDSDK_ROOT_DIR];
+  if (!process.env.CLOUDSDK_ROOT_DIR) {
+    roots.push("/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk");
+    const gcloud = which("gcloud");
+    if (gcloud) {
+      try {
+        roots.push(dirname(dirname(realpathSync(gcloud))));
+      } catch {}
+    }
+    roots.push("/opt/google-cloud-sdk", join(process.env.HOME ?? "/", "google-cloud-sdk"));
+  }
+  for (const root of roots) {
+    if (!root) continue;
+    const lib = join(root, "platform", "pubsub-emulator", "lib");
+    if (!existsSync(lib)) continue;
+    const jar = readdirSync(lib).find((f) => /^cloud-pubsub-emulator-.*\.jar$/.test(f));
+    if (jar) return join(lib, jar);
+  }
+  throw new BrokerAbsentError(
+    `pubsub: the Pub/Sub emulator is not installed (Debian package ${PUBSUB_EMULATOR_PACKAGE} from Google's apt repository, or \`gcloud components install pubsub-emulator\`; it needs Java 17)`,
+  );
+}
+
+async function pubsub(o: ServerOptions): Promise<LaunchPlan> {
+  const jar = pubsubEmulatorJar();
+  const command = await java();
+  // It logs every request at INFO: keep its start-up lines and warnings only.
+  const logging = join(o.dataDir, "logging.properties");
+  writeFileSync(
+    logging,
+    [
+      "handlers=java.util.logging.ConsoleHandler",
+      "java.util.logging.ConsoleHandler.level=ALL",
+      ".level=WARNING",
+      "com.google.cloud.pubsub.testing.v1.Main.level=INFO",
+      "",
+    ].join("\n"),
+  );
+  return {
+    command,
+    args: [
+      "-Xmx512m",
+      "-Djava.awt.headless=true",
+      `-Djava.util.logging.config.file=${logging}`,
+      "-jar",
+      jar,
+      "--host=127.0.0.1",
+      `--port=${o.port}`,
+    ],
+    cwd: o.dataDir,
+    logFile: join(o.dataDir, "emulator.log"),
+    readyTimeoutMs: 60_000,
+    env: childEnv(),
+  };
+}
+
 /** Writes the server's config under `dataDir` and says how to run it; throws when it cannot be had. */
 export async function planServer(name: BrokerName, options: ServerOptions): Promise<LaunchPlan> {
   mkdirSync(options.dataDir, { recursive: true });
@@ -352,5 +428,7 @@ export async function planServer(name: BrokerName, options: ServerOptions): Prom
       return elasticmq(options);
     case "sns":
       return fauxqs(options);
+    case "pubsub":
+      return pubsub(options);
   }
 }

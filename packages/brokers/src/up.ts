@@ -22,6 +22,7 @@ import { dockerMayAnswer } from "./container.js";
 import { type InstanceRecord, launch, privateRoot, readRecord, recordAlive, stopRecord } from "./instance.js";
 import { answers, probe, waitReady } from "./probe.js";
 import { isAlive, portTaken, removeFile, writeJson } from "./process.js";
+import { BrokerAbsentError, pubsubEmulatorJar } from "./servers.js";
 
 /** One broker as `up` or `status` found it. */
 export interface BrokerStatus {
@@ -34,6 +35,11 @@ export interface BrokerStatus {
   readonly ready: boolean;
   /** Why not, when it did not. */
   readonly reason?: string;
+  /**
+   * An optional broker (the Pub/Sub emulator) that is not installed here: `up` reports it instead
+   * of failing, with the missing package in {@link BrokerStatus.reason}; its tests skip.
+   */
+  readonly absent?: boolean;
 }
 
 function stateFile(name: BrokerName): string {
@@ -90,7 +96,19 @@ async function locked<T>(name: BrokerName, work: () => Promise<T>): Promise<T> {
 async function upOne(name: BrokerName): Promise<BrokerStatus> {
   const envUrl = fromEnv(name);
   if (envUrl) return upFromEnv(name, envUrl);
-  return locked(name, () => upLocal(name));
+  try {
+    return await locked(name, () => upLocal(name));
+  } catch (error) {
+    if (!(BROKER_SPECS[name].optional && error instanceof BrokerAbsentError)) throw error;
+    return {
+      name,
+      source: undefined,
+      url: BROKER_SPECS[name].defaultUrl,
+      ready: false,
+      reason: error.message,
+      absent: true,
+    };
+  }
 }
 
 async function upFromEnv(name: BrokerName, envUrl: string): Promise<BrokerStatus> {
@@ -170,10 +188,11 @@ function selected(names: readonly BrokerName[]): readonly BrokerName[] {
 }
 
 /**
- * Makes each named broker (all six when none) available on loopback: the `OMNIBUS_*` URL when set,
- * else a server already answering on the standard port, else a local server (Debian packages,
- * Maven Central, fauxqs), else a container. Rejects when any one cannot be had, naming it and why;
- * the others are brought up regardless.
+ * Makes each named broker (all of them when none) available on loopback: the `OMNIBUS_*` URL when
+ * set, else a server already answering on the standard port, else a local server (Debian packages,
+ * Maven Central, fauxqs, the Pub/Sub emulator), else a container. Rejects when any one cannot be
+ * had, naming it and why; the others are brought up regardless. An optional broker that is not
+ * installed (the Pub/Sub emulator) does not reject: its status says `absent` and why.
  */
 export async function up(names: readonly BrokerName[] = []): Promise<BrokerStatus[]> {
   const results = await Promise.allSettled(selected(names).map((name) => upOne(name)));
@@ -273,7 +292,8 @@ export function envLines(names: readonly BrokerName[] = []): string[] {
 /**
  * The `createClient({ url })` URL of each adapter on the brokers `up` brought up (or that the env
  * names): `amqp://…`, `kafka://host:port`, `sqs://host:port` (with `?sns=…` when SNS is there),
- * `nats://…`, `redis://…`, and `memory://`.
+ * `nats://…`, `redis://…`, `pubsub://<project>?emulatorHost=host:port` (only when an emulator was
+ * started or named), and `memory://`.
  */
 export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record<string, string> {
   const url = (name: BrokerName) => liveRecord(name)?.url ?? brokerUrl(name);
@@ -285,5 +305,26 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
   if (names.includes("sns")) out["sqs+sns"] = `sqs://${hostPort(url("sns"))}?sns=${url("sns")}`;
   if (names.includes("nats")) out.nats = url("nats");
   if (names.includes("redis")) out.redis = url("redis");
+  // The project id is free on the emulator; the emulator host rides in the query.
+  if (names.includes("pubsub") && (fromEnv("pubsub") || liveRecord("pubsub")))
+    out.pubsub = `pubsub://omnibus?emulatorHost=${url("pubsub")}`;
   return out;
+}
+
+/**
+ * Why an optional broker cannot be had here (the Pub/Sub emulator not installed, nothing
+ * answering for it), or `undefined` when it can: tests of such a broker skip with this reason.
+ * @example
+ * const absent = await absentReason("pubsub");
+ * describe.skipIf(absent !== undefined)(`pubsub${absent ? ` (skipped: ${absent})` : ""}`, () => {});
+ */
+export async function absentReason(name: BrokerName): Promise<string | undefined> {
+  if (!BROKER_SPECS[name].optional || fromEnv(name)) return undefined;
+  if (await answers(name, liveRecord(name)?.url ?? brokerUrl(name))) return undefined;
+  try {
+    if (name === "pubsub") pubsubEmulatorJar();
+  } catch (error) {
+    if (error instanceof BrokerAbsentError) return error.message;
+  }
+  return undefined;
 }

@@ -34,6 +34,7 @@ const BUILT_IN: Readonly<Record<string, string>> = {
   nats: "@omnibus/nats",
   redis: "@omnibus/redis",
   rediss: "@omnibus/redis",
+  pubsub: "@omnibus/pubsub",
 };
 
 const registry = new Map<string, AdapterSource>();
