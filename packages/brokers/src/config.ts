@@ -2,11 +2,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator). */
-export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis";
+/**
+ * The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator);
+ * `activemq` is Apache ActiveMQ Artemis (AMQP 1.0).
+ */
+export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis" | "activemq";
 
 /** Every broker, in the order `up` and `status` list them. */
-export const BROKER_NAMES: readonly BrokerName[] = ["rabbitmq", "kafka", "sqs", "sns", "nats", "redis"];
+export const BROKER_NAMES: readonly BrokerName[] = [
+  "rabbitmq",
+  "kafka",
+  "sqs",
+  "sns",
+  "nats",
+  "redis",
+  "activemq",
+];
 
 /** Where a broker came from. */
 export type BrokerSource = "env" | "running" | "local" | "container";
@@ -29,6 +40,13 @@ export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
   sns: { envVar: "OMNIBUS_SNS_ENDPOINT", defaultUrl: "http://127.0.0.1:4575", defaultPort: 4575 },
   nats: { envVar: "OMNIBUS_NATS_URL", defaultUrl: "nats://127.0.0.1:4222", defaultPort: 4222 },
   redis: { envVar: "OMNIBUS_REDIS_URL", defaultUrl: "redis://127.0.0.1:6379", defaultPort: 6379 },
+  // Artemis's own multi-protocol port (its "artemis" acceptor), here AMQP 1.0 + CORE only: its AMQP
+  // default 5672 is RabbitMQ's, and its MQTT 1883 Mosquitto's, on this machine.
+  activemq: {
+    envVar: "OMNIBUS_ACTIVEMQ_URL",
+    defaultUrl: "amqp://artemis:artemis@127.0.0.1:61616",
+    defaultPort: 61616,
+  },
 };
 
 export function isBrokerName(value: string): value is BrokerName {
@@ -61,6 +79,8 @@ export function localUrl(name: BrokerName, port: number): string {
       return `nats://127.0.0.1:${port}`;
     case "redis":
       return `redis://127.0.0.1:${port}`;
+    case "activemq":
+      return `amqp://artemis:artemis@127.0.0.1:${port}`;
   }
 }
 

@@ -17,6 +17,11 @@ const IMAGES: Record<
   sns: { image: "kibertoad/fauxqs:1.9.2", port: 4566 },
   nats: { image: "nats:2.10-alpine", port: 4222, command: ["-js"] },
   redis: { image: "redis:7-alpine", port: 6379 },
+  activemq: {
+    image: "apache/activemq-artemis:2.40.0",
+    port: 61616,
+    env: { ARTEMIS_USER: "artemis", ARTEMIS_PASSWORD: "artemis" },
+  },
 };
 
 /** Whether a Docker engine is plausibly there (socket or DOCKER_HOST); testcontainers decides for real. */
@@ -34,6 +39,7 @@ export async function startContainer(name: BrokerName): Promise<string> {
     host: BROKER_SPECS[name].defaultPort,
   });
   if (spec.command) container = container.withCommand(spec.command);
+  if (spec.env) container = container.withEnvironment(spec.env);
   const started = await container.start();
   return started.getId();
 }

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BrokerName, packageRoot, stateRoot } from "./config.js";
 import { ensureCommand, mavenClasspath, run } from "./process.js";
@@ -35,6 +35,7 @@ export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = {
   sns: false,
   nats: false,
   redis: false,
+  activemq: false,
 };
 
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -285,6 +286,129 @@ async function fauxqs(o: ServerOptions): Promise<LaunchPlan> {
   };
 }
 
+/**
+ * The unpacked Apache ActiveMQ Artemis distribution (its `bin/artemis`), fetched by Maven from
+ * Maven Central (`maven/activemq/pom.xml`: `apache-artemis:tar.gz:bin`) into `.omnibus/cache`,
+ * keyed by the pom's hash. Concurrent starts may both unpack; the first rename wins.
+ */
+async function artemisHome(): Promise<string> {
+  const pom = join(packageRoot(), "maven", "activemq", "pom.xml");
+  const hash = createHash("sha256").update(readFileSync(pom)).digest("hex").slice(0, 16);
+  const home = join(stateRoot(), "cache", `artemis-${hash}`);
+  if (existsSync(join(home, "bin", "artemis"))) return home;
+  const mvn = await ensureCommand("mvn", "maven");
+  const work = `${home}.${process.pid}.tmp`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    await run(
+      mvn,
+      [
+        "-q",
+        "-B",
+        "-f",
+        pom,
+        "dependency:copy-dependencies",
+        "-DexcludeTransitive=true",
+        `-DoutputDirectory=${work}`,
+      ],
+      { maxBuffer: 64 << 20 },
+    );
+    const archive = readdirSync(work).find((f) => f.endsWith(".tar.gz"));
+    if (!archive) throw new Error(`mvn left no .tar.gz in ${work}`);
+    await run("tar", ["xzf", join(work, archive), "-C", work], { maxBuffer: 64 << 20 });
+    const unpacked = readdirSync(work).find((f) => f.startsWith("apache-artemis-"));
+    if (!unpacked) throw new Error(`${archive} holds no apache-artemis-* folder`);
+    try {
+      renameSync(join(work, unpacked), home);
+    } catch (error) {
+      if (!existsSync(join(home, "bin", "artemis"))) throw error; // else another start won the race
+    }
+  } catch (error) {
+    const out = `${(error as { stdout?: string }).stdout ?? ""}${(error as { stderr?: string }).stderr ?? ""}`;
+    throw new Error(`could not fetch Apache ActiveMQ Artemis (${pom}): ${out.slice(-800) || String(error)}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return home;
+}
+
+/**
+ * The broker.xml changes of an Omnibus Artemis instance: one acceptor (AMQP 1.0 + CORE for the
+ * `artemis` CLI) on 127.0.0.1:`port` instead of the five default ones (5672, 1883, 61613, 5445 and
+ * 61616: the first two collide with RabbitMQ and Mosquitto); no broker-side dead-lettering
+ * (`max-delivery-attempts` -1: Omnibus core counts attempts and dead-letters); and no critical
+ * analyzer, which halts the broker when a loaded 2-core machine stalls its I/O for two minutes.
+ */
+export function artemisBrokerXml(xml: string, port: number): string {
+  const acceptor =
+    `tcp://127.0.0.1:${port}?protocols=AMQP,CORE;useEpoll=true;tcpSendBufferSize=1048576;` +
+    "tcpReceiveBufferSize=1048576;amqpCredits=1000;amqpLowCredits=300;amqpMinLargeMessageSize=102400;" +
+    "amqpDuplicateDetection=true";
+  const patched = xml
+    .replace(
+      /<acceptors>[\s\S]*?<\/acceptors>/,
+      `<acceptors>\n         <acceptor name="omnibus">${acceptor}</acceptor>\n      </acceptors>`,
+    )
+    .replace(/<critical-analyzer>true<\/critical-analyzer>/, "<critical-analyzer>false</critical-analyzer>")
+    .replace(
+      /(<address-setting match="#">)/,
+      "$1\n            <max-delivery-attempts>-1</max-delivery-attempts>",
+    );
+  if (!patched.includes(`127.0.0.1:${port}?`)) throw new Error("broker.xml has no <acceptors> to replace");
+  return patched;
+}
+
+async function activemq(o: ServerOptions): Promise<LaunchPlan> {
+  const command = await java();
+  const home = await artemisHome();
+  const artemis = join(o.dataDir, "bin", "artemis");
+  if (!existsSync(artemis)) {
+    try {
+      await run(
+        join(home, "bin", "artemis"),
+        [
+          "create",
+          o.dataDir,
+          "--force",
+          "--silent",
+          "--user",
+          "artemis",
+          "--password",
+          "artemis",
+          "--require-login",
+          "--host",
+          "127.0.0.1",
+          "--no-web",
+          "--no-amqp-acceptor",
+          "--no-hornetq-acceptor",
+          "--no-mqtt-acceptor",
+          "--no-stomp-acceptor",
+          "--nio",
+          "--no-autotune", // its journal sync test takes seconds at every create
+          "--java-memory",
+          "512M",
+        ],
+        { env: childEnv({ JAVACMD: command }), maxBuffer: 64 << 20 },
+      );
+    } catch (error) {
+      throw new Error(
+        `artemis create failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`,
+      );
+    }
+    const xml = join(o.dataDir, "etc", "broker.xml");
+    writeFileSync(xml, artemisBrokerXml(readFileSync(xml, "utf8"), o.port));
+  }
+  return {
+    command: artemis,
+    args: ["run"],
+    cwd: o.dataDir,
+    logFile: join(o.dataDir, "log", "stdout.log"),
+    readyTimeoutMs: 120_000,
+    env: childEnv({ JAVACMD: command }),
+  };
+}
+
 /** Writes the server's config under `dataDir` and says how to run it; throws when it cannot be had. */
 export async function planServer(name: BrokerName, options: ServerOptions): Promise<LaunchPlan> {
   mkdirSync(options.dataDir, { recursive: true });
@@ -301,5 +425,7 @@ export async function planServer(name: BrokerName, options: ServerOptions): Prom
       return elasticmq(options);
     case "sns":
       return fauxqs(options);
+    case "activemq":
+      return activemq(options);
   }
 }

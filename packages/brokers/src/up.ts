@@ -170,7 +170,7 @@ function selected(names: readonly BrokerName[]): readonly BrokerName[] {
 }
 
 /**
- * Makes each named broker (all six when none) available on loopback: the `OMNIBUS_*` URL when set,
+ * Makes each named broker (all of them when none) available on loopback: the `OMNIBUS_*` URL when set,
  * else a server already answering on the standard port, else a local server (Debian packages,
  * Maven Central, fauxqs), else a container. Rejects when any one cannot be had, naming it and why;
  * the others are brought up regardless.
