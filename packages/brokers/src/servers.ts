@@ -339,7 +339,20 @@ async function artemisHome(): Promise<string> {
  * 61616: the first two collide with RabbitMQ and Mosquitto); no broker-side dead-lettering
  * (`max-delivery-attempts` -1: Omnibus core counts attempts and dead-letters); and no critical
  * analyzer, which halts the broker when a loaded 2-core machine stalls its I/O for two minutes.
+ * Request-reply inboxes (core's `omnibus.inbox.` queues) are deleted by the broker once no consumer
+ * is left, with what they hold: a late reply to a requester that left must not leave a queue behind.
  */
+const INBOX_SETTING = `<address-setting match="omnibus.inbox.#">
+            <max-delivery-attempts>-1</max-delivery-attempts>
+            <auto-create-queues>true</auto-create-queues>
+            <auto-create-addresses>true</auto-create-addresses>
+            <auto-delete-queues>true</auto-delete-queues>
+            <auto-delete-queues-delay>0</auto-delete-queues-delay>
+            <auto-delete-queues-message-count>-1</auto-delete-queues-message-count>
+            <auto-delete-addresses>true</auto-delete-addresses>
+            <auto-delete-addresses-delay>0</auto-delete-addresses-delay>
+         </address-setting>`;
+
 export function artemisBrokerXml(xml: string, port: number): string {
   const acceptor =
     `tcp://127.0.0.1:${port}?protocols=AMQP,CORE;useEpoll=true;tcpSendBufferSize=1048576;` +
@@ -353,7 +366,7 @@ export function artemisBrokerXml(xml: string, port: number): string {
     .replace(/<critical-analyzer>true<\/critical-analyzer>/, "<critical-analyzer>false</critical-analyzer>")
     .replace(
       /(<address-setting match="#">)/,
-      "$1\n            <max-delivery-attempts>-1</max-delivery-attempts>",
+      `${INBOX_SETTING}\n         $1\n            <max-delivery-attempts>-1</max-delivery-attempts>`,
     );
   if (!patched.includes(`127.0.0.1:${port}?`)) throw new Error("broker.xml has no <acceptors> to replace");
   return patched;
@@ -396,9 +409,12 @@ async function activemq(o: ServerOptions): Promise<LaunchPlan> {
         `artemis create failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`,
       );
     }
-    const xml = join(o.dataDir, "etc", "broker.xml");
-    writeFileSync(xml, artemisBrokerXml(readFileSync(xml, "utf8"), o.port));
+    renameSync(join(o.dataDir, "etc", "broker.xml"), join(o.dataDir, "etc", "broker.xml.created"));
   }
+  // From the one `artemis create` wrote, at every start: an instance made by an older version of
+  // this tool gets the current settings.
+  const created = readFileSync(join(o.dataDir, "etc", "broker.xml.created"), "utf8");
+  writeFileSync(join(o.dataDir, "etc", "broker.xml"), artemisBrokerXml(created, o.port));
   return {
     command: artemis,
     args: ["run"],
