@@ -403,6 +403,7 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
     if (!Number.isInteger(options.prefetch) || options.prefetch < 1)
       throw new ConfigError(`activemq: prefetch must be a positive integer, got ${options.prefetch}`);
     await this.connect();
+    if (this.#closing) throw new ClosedError("activemq: the adapter is closed");
     const consumer =
       source.kind === "queue"
         ? new ArtemisConsumer(
@@ -423,12 +424,14 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
       await consumer.start();
     } catch (error) {
       await consumer.close();
+      if (error instanceof ClosedError || this.#closing)
+        throw new ClosedError("activemq: the adapter is closed");
       throw new ConnectionError(
         `activemq: cannot consume ${source.kind} ${source.name}: ${(error as Error).message}`,
         { cause: error },
       );
     }
-    if (this.#closed) {
+    if (this.#closing) {
       await consumer.close();
       throw new ClosedError("activemq: the adapter is closed");
     }

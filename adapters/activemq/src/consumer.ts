@@ -16,6 +16,8 @@
  * `accepted` is written on its own: the pending dispositions are flushed before and after it.
  * @module
  */
+
+import { ClosedError } from "@omnibus/core";
 import type { ConsumeOptions, ConsumerHandle, Delivery as OmnibusDelivery } from "@omnibus/core/adapter";
 import { settleOnce } from "@omnibus/core/adapter";
 import type { Delivery, EventContext, Receiver, ReceiverOptions } from "rhea";
@@ -45,7 +47,6 @@ const REATTACH_MS = 500;
 /** A running consumer of a queue or of a topic group (see the module comment). */
 export class ArtemisConsumer implements ConsumerHandle {
   #receiver: Receiver | undefined;
-  #inflight = 0;
   #generation = -1;
   #stopped = false;
   #closed = false;
@@ -54,6 +55,8 @@ export class ArtemisConsumer implements ConsumerHandle {
   #reattach: NodeJS.Timeout | undefined;
   /** Deliveries handed to core and not settled yet, with a way to hand each back. */
   readonly #unsettled = new Map<Delivery, () => void>();
+  /** Ends a `start()` still waiting for the attach (close while starting). */
+  #abort: (() => void) | undefined;
 
   constructor(
     readonly host: ConsumerHost,
@@ -78,11 +81,18 @@ export class ArtemisConsumer implements ConsumerHandle {
       const receiver = this.#open();
       const fail = (context: EventContext) => {
         receiver.removeListener("receiver_open", ok);
+        this.#abort = undefined;
         reject(new Error(linkError(context, "the broker refused the receiver")));
       };
       const ok = () => {
         receiver.removeListener("receiver_error", fail);
+        this.#abort = undefined;
         resolve();
+      };
+      this.#abort = () => {
+        receiver.removeListener("receiver_open", ok);
+        receiver.removeListener("receiver_error", fail);
+        reject(new ClosedError("activemq: the consumer was closed while it started"));
       };
       receiver.once("receiver_open", ok);
       receiver.once("receiver_error", fail);
@@ -101,7 +111,6 @@ export class ArtemisConsumer implements ConsumerHandle {
       if (link !== this.#link) return;
       // A first attach, or a re-attach after a reconnect: what was out before is stale.
       this.#generation = this.host.generation;
-      this.#inflight = 0;
       if (!this.#stopped && !this.#closed) receiver.add_credit(this.options.prefetch);
     });
     receiver.on("message", (context: EventContext) => this.#onMessage(context, link));
@@ -129,7 +138,6 @@ export class ArtemisConsumer implements ConsumerHandle {
       return;
     }
     const generation = this.#generation;
-    this.#inflight++;
     const message = fromAmqp(raw);
     const attached = () =>
       link === this.#link && generation === this.#generation && generation === this.host.generation;
@@ -137,7 +145,6 @@ export class ArtemisConsumer implements ConsumerHandle {
     const done = () => {
       this.#unsettled.delete(delivery);
       if (!live()) return;
-      this.#inflight--;
       if (!this.#stopped) this.#receiver?.add_credit(1);
     };
     const settled: OmnibusDelivery = settleOnce(message, {
@@ -176,7 +183,7 @@ export class ArtemisConsumer implements ConsumerHandle {
     if (this.#stopped || this.#closed) return;
     this.#stopped = true;
     const receiver = this.#receiver;
-    if (!receiver || !receiver.is_open()) return;
+    if (!receiver?.is_open()) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, STOP_DRAIN_MS);
       timer.unref();
@@ -193,6 +200,7 @@ export class ArtemisConsumer implements ConsumerHandle {
     this.#stopped = true;
     this.#closed = true;
     clearTimeout(this.#reattach);
+    this.#abort?.();
     this.host.forget(this);
     const receiver = this.#receiver;
     if (!receiver) return;
