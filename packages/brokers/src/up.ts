@@ -273,7 +273,7 @@ export function envLines(names: readonly BrokerName[] = []): string[] {
 /**
  * The `createClient({ url })` URL of each adapter on the brokers `up` brought up (or that the env
  * names): `amqp://…`, `kafka://host:port`, `sqs://host:port` (with `?sns=…` when SNS is there),
- * `nats://…`, `redis://…`, and `memory://`.
+ * `nats://…`, `redis://…`, `activemq://…` (Artemis), and `memory://`.
  */
 export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record<string, string> {
   const url = (name: BrokerName) => liveRecord(name)?.url ?? brokerUrl(name);
@@ -285,5 +285,7 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
   if (names.includes("sns")) out["sqs+sns"] = `sqs://${hostPort(url("sns"))}?sns=${url("sns")}`;
   if (names.includes("nats")) out.nats = url("nats");
   if (names.includes("redis")) out.redis = url("redis");
+  // The broker tool names Artemis's endpoint amqp:// (AMQP 1.0); the adapter's scheme is activemq://.
+  if (names.includes("activemq")) out.activemq = url("activemq").replace(/^amqp:/, "activemq:");
   return out;
 }
