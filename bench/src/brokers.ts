@@ -27,6 +27,8 @@ export function omnibusUrl(broker: BrokerName): string {
       return brokerUrl("nats");
     case "redis":
       return brokerUrl("redis");
+    case "activemq":
+      return brokerUrl("activemq").replace(/^amqp:/, "activemq:");
   }
 }
 
@@ -60,6 +62,10 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
     case "sqs": {
       const { RawSqs } = await import("./raw/sqs.js");
       return new RawSqs(brokerUrl("sqs"));
+    }
+    case "activemq": {
+      const { RawActiveMQ } = await import("./raw/activemq.js");
+      return new RawActiveMQ(brokerUrl("activemq"));
     }
   }
 }

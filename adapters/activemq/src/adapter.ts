@@ -49,11 +49,19 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** A message waiting for the link's credit. */
+interface Waiting {
+  readonly message: Message;
+  readonly pending: Pending;
+}
+
 /** A sender link to one address, with the deliveries it awaits an outcome for. */
 interface SenderLink {
   readonly link: Sender;
   readonly opened: Promise<void>;
   readonly pending: Map<Delivery, Pending>;
+  /** Messages of sends waiting for credit, in send order. */
+  waiting: Waiting[];
 }
 
 /** A one-shot event. */
@@ -214,10 +222,12 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
     });
   }
 
-  #failPending(error: Error): void {
+  /** Rejects the sends the broker has not confirmed (and, with `waiting`, those not sent yet). */
+  #failPending(error: Error, waiting = false): void {
     for (const sender of this.#senders.values()) {
       for (const pending of sender.pending.values()) pending.reject(error);
       sender.pending.clear();
+      if (waiting) for (const w of sender.waiting.splice(0)) w.pending.reject(error);
     }
   }
 
@@ -298,13 +308,15 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
       );
     });
     opened.catch(() => {});
+    const sender: SenderLink = { link, opened, pending, waiting: [] };
     link.on("sender_close", () => {
       if (this.#senders.get(key)?.link === link) this.#senders.delete(key);
-      for (const p of pending.values())
-        p.reject(new PublishError(`activemq: the link to ${address} was closed`));
+      const error = new PublishError(`activemq: the link to ${address} was closed`);
+      for (const p of pending.values()) p.reject(error);
       pending.clear();
+      for (const w of sender.waiting.splice(0)) w.pending.reject(error);
     });
-    const sender = { link, opened, pending };
+    link.on("sendable", () => this.#drain(sender));
     this.#senders.set(key, sender);
     return sender;
   }
@@ -338,8 +350,8 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
     messages: readonly Message[],
     what: string,
   ): Promise<void> {
+    if (this.#closed) throw new ClosedError("activemq: the adapter is closed");
     const deadline = Date.now() + this.#o.publishTimeoutMs;
-    const outcomes: Promise<void>[] = [];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -354,36 +366,38 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
       timer.unref();
     });
     timeout.catch(() => {});
+    const entries: Waiting[] = [];
+    let sender: SenderLink | undefined;
     try {
-      for (const message of messages) {
-        for (;;) {
-          if (this.#closed) throw new ClosedError("activemq: the adapter is closed");
-          if (!(await this.#waitUp(deadline)))
-            throw new PublishError(`activemq: not connected to ${this.#where()}; cannot send to ${what}`);
-          const sender = this.#sender(address, capabilities);
-          await Promise.race([sender.opened, timeout]);
-          if (sender.link.sendable()) {
-            const delivery = sender.link.send(message);
-            outcomes.push(
-              new Promise<void>((resolve, reject) => sender.pending.set(delivery, { resolve, reject })),
-            );
-            break;
-          }
-          // No credit: back-pressure until the broker grants more (or the link/connection goes).
-          await Promise.race([
-            new Promise<void>((resolve) => {
-              const again = () => resolve();
-              sender.link.once("sendable", again);
-              setTimeout(again, 200).unref();
-            }),
-            timeout,
-          ]);
-        }
-      }
+      if (!(await this.#waitUp(deadline)))
+        throw new PublishError(`activemq: not connected to ${this.#where()}; cannot send to ${what}`);
+      sender = this.#sender(address, capabilities);
+      await Promise.race([sender.opened, timeout]);
+      const outcomes = messages.map(
+        (message) =>
+          new Promise<void>((resolve, reject) => {
+            entries.push({ message, pending: { resolve, reject } });
+          }),
+      );
+      // In order, behind the sends already waiting for credit (back-pressure: the link's credit).
+      sender.waiting.push(...entries);
+      this.#drain(sender);
       await Promise.race([Promise.all(outcomes), timeout]);
     } finally {
       clearTimeout(timer);
-      for (const o of outcomes) o.catch(() => {});
+      // What was not handed to rhea yet is not sent after the send gave up.
+      if (sender && entries.length > 0) {
+        const mine = new Set(entries);
+        sender.waiting = sender.waiting.filter((w) => !mine.has(w));
+      }
+    }
+  }
+
+  /** Hands waiting messages to rhea while the link has credit and the connection is up. */
+  #drain(sender: SenderLink): void {
+    while (sender.waiting.length > 0 && this.#open && sender.link.sendable()) {
+      const next = sender.waiting.shift()!;
+      sender.pending.set(sender.link.send(next.message), next.pending);
     }
   }
 
@@ -579,7 +593,7 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
     await Promise.allSettled([...this.#consumers].map((c) => c.close()));
     this.#closed = true;
     this.#up.fire();
-    this.#failPending(new ClosedError("activemq: the adapter closed before the broker confirmed"));
+    this.#failPending(new ClosedError("activemq: the adapter closed before the broker confirmed"), true);
     const connection = this.#connection;
     if (!connection) return;
     await new Promise<void>((resolve) => {
