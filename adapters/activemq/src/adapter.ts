@@ -14,7 +14,7 @@ import {
   PublishError,
   type Source,
 } from "@omnibus/core";
-import { messageBytes, redact, shortId } from "@omnibus/core/adapter";
+import { INBOX_PREFIX, messageBytes, redact, shortId } from "@omnibus/core/adapter";
 import rhea, {
   type Connection,
   type ConnectionOptions,
@@ -335,10 +335,12 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
       address.kind === "queue"
         ? { address: address.name, capabilities: ["queue"] }
         : { address: topicAddress(address.name), capabilities: ["topic"] };
+    // Replies to a request-reply inbox die with their requester anyway: no journal sync for them.
+    const durable = !(address.kind === "queue" && address.name.startsWith(INBOX_PREFIX));
     await this.#transfer(
       target.address,
       target.capabilities,
-      messages.map((m) => toAmqp(m)),
+      messages.map((m) => toAmqp(m, 1, durable)),
       `${address.kind} ${address.name}`,
     );
   }

@@ -16,7 +16,7 @@
  * | delayMs           | message-annotations `x-opt-delivery-delay`                                   |
  * | attempt           | header.delivery-count + 1, plus `x-omnibus-attempt` on a delayed redelivery  |
  *
- * Every message is durable (header.durable). A body that another client sent as `amqp-value`
+ * Every message is durable (header.durable) unless the caller says otherwise. A body that another client sent as `amqp-value`
  * (a string, a map…) arrives as its UTF-8 text or JSON, so that it can still be handled.
  * @module
  */
@@ -48,8 +48,12 @@ function needsEscape(name: string): boolean {
   );
 }
 
-/** The AMQP 1.0 message for an envelope (`attempt` > 1 only for a delayed redelivery's copy). */
-export function toAmqp(message: OutboundMessage, attempt = 1): Message {
+/**
+ * The AMQP 1.0 message for an envelope (`attempt` > 1 only for a delayed redelivery's copy).
+ * `durable: false` for messages that need not outlive a broker restart (replies to a request-reply
+ * inbox): the broker then accepts them without a journal sync.
+ */
+export function toAmqp(message: OutboundMessage, attempt = 1, durable = true): Message {
   const properties: Record<string, string> = {};
   for (const name in message.headers) {
     properties[needsEscape(name) ? ESCAPE + name : name] = message.headers[name]!;
@@ -57,7 +61,7 @@ export function toAmqp(message: OutboundMessage, attempt = 1): Message {
   if (attempt > 1) properties[WireProperty.Attempt] = String(attempt);
   const out: Message = {
     message_id: message.id,
-    durable: true,
+    durable,
     creation_time: new Date(Math.floor(message.timestamp)),
     application_properties: properties,
     body: rhea.message.data_section(toBuffer(message.body)),
