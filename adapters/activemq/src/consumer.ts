@@ -32,6 +32,8 @@ export interface ConsumerHost {
   /** Sends a copy of `delivery`'s message to `target` (a queue or FQQN) with a delay. */
   redeliverLater(target: string, message: ReturnType<typeof fromAmqp>, delayMs: number): Promise<void>;
   forget(consumer: ArtemisConsumer): void;
+  /** Corks the socket until rhea has written what it queued, so that it leaves in one write. */
+  cork(): void;
   /** Writes the dispositions rhea has queued now (see the module comment). */
   flush(): void;
   /** Deletes a queue (an ephemeral queue once its consumer closed). */
@@ -55,6 +57,11 @@ export class ArtemisConsumer implements ConsumerHandle {
   #reattach: NodeJS.Timeout | undefined;
   /** Deliveries handed to core and not settled yet, with a way to hand each back. */
   readonly #unsettled = new Map<Delivery, () => void>();
+  /** Acks not written yet (see {@link ArtemisConsumer.#schedule}). */
+  #acks: { delivery: Delivery; attached: () => boolean }[] = [];
+  /** Credit freed by settles and not granted yet. */
+  #credit = 0;
+  #flushing = false;
   /** Ends a `start()` still waiting for the attach (close while starting). */
   #abort: (() => void) | undefined;
 
@@ -67,6 +74,28 @@ export class ArtemisConsumer implements ConsumerHandle {
     /** An ephemeral queue to delete once closed. */
     readonly ephemeral?: string,
   ) {}
+
+  /**
+   * Acks and credit of one turn of the event loop go out together: one disposition range and one
+   * flow frame instead of a frame pair per message (core settles each delivery in a microtask of
+   * its own, and rhea writes what is queued at every `process.nextTick`).
+   */
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => this.#flushAcks());
+  }
+
+  #flushAcks(): void {
+    this.#flushing = false;
+    const acks = this.#acks;
+    this.#acks = [];
+    for (const a of acks) if (a.attached()) a.delivery.accept();
+    const credit = this.#credit;
+    this.#credit = 0;
+    if (credit > 0 && !this.#stopped && !this.#closed) this.#receiver?.add_credit(credit);
+    if (acks.length > 0 || credit > 0) this.host.cork();
+  }
 
   /** An outcome other than accepted, written on its own (see the module comment). */
   #alone(settle: () => void): void {
@@ -111,6 +140,7 @@ export class ArtemisConsumer implements ConsumerHandle {
       if (link !== this.#link) return;
       // A first attach, or a re-attach after a reconnect: what was out before is stale.
       this.#generation = this.host.generation;
+      this.#credit = 0;
       if (!this.#stopped && !this.#closed) receiver.add_credit(this.options.prefetch);
     });
     receiver.on("message", (context: EventContext) => this.#onMessage(context, link));
@@ -145,12 +175,16 @@ export class ArtemisConsumer implements ConsumerHandle {
     const done = () => {
       this.#unsettled.delete(delivery);
       if (!live()) return;
-      if (!this.#stopped) this.#receiver?.add_credit(1);
+      if (!this.#stopped) {
+        this.#credit++;
+        this.#schedule();
+      }
     };
     const settled: OmnibusDelivery = settleOnce(message, {
       stale: () => !live(),
       ack: async () => {
-        delivery.accept();
+        this.#acks.push({ delivery, attached });
+        this.#schedule();
         done();
       },
       nack: async (o) => {
@@ -204,7 +238,9 @@ export class ArtemisConsumer implements ConsumerHandle {
     this.host.forget(this);
     const receiver = this.#receiver;
     if (!receiver) return;
-    // Hand back what core still holds, counted as an attempt; later settles of those are no-ops.
+    // Acks first (they stay acked), then hand back what core still holds, counted as an attempt;
+    // later settles of those are no-ops.
+    this.#flushAcks();
     this.host.flush();
     for (const handBack of this.#unsettled.values()) handBack();
     this.#unsettled.clear();
