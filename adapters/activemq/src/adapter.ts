@@ -385,9 +385,11 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
       sender.waiting.push(...entries);
       this.#drain(sender);
       await Promise.race([Promise.all(outcomes), timeout]);
+      entries.length = 0; // all accepted: none is waiting any more
     } finally {
       clearTimeout(timer);
-      // What was not handed to rhea yet is not sent after the send gave up.
+      // What was not handed to rhea yet is not sent after the send gave up (only then: the
+      // filter is linear in the sends waiting for credit).
       if (sender && entries.length > 0) {
         const mine = new Set(entries);
         sender.waiting = sender.waiting.filter((w) => !mine.has(w));

@@ -76,14 +76,15 @@ export class ArtemisConsumer implements ConsumerHandle {
   ) {}
 
   /**
-   * Acks and credit of one turn of the event loop go out together: one disposition range and one
-   * flow frame instead of a frame pair per message (core settles each delivery in a microtask of
-   * its own, and rhea writes what is queued at every `process.nextTick`).
+   * Acks and credit settled in one run of the microtask queue go out together: one disposition
+   * range and one flow frame instead of a frame pair per message (core settles each delivery in a
+   * microtask of its own, and rhea writes what is queued at every `process.nextTick`; the tick
+   * queue runs once the microtasks are done).
    */
   #schedule(): void {
     if (this.#flushing) return;
     this.#flushing = true;
-    setImmediate(() => this.#flushAcks());
+    process.nextTick(() => this.#flushAcks());
   }
 
   #flushAcks(): void {
