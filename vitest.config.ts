@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
  * `vitest run --project rabbitmq` runs one adapter. Sources are used directly through the
  * `@omnibus/source` export condition: no build is needed before a test.
  */
-const adapters = ["memory", "rabbitmq", "kafka", "sqs", "nats", "redis", "pubsub"];
+const adapters = ["memory", "rabbitmq", "kafka", "sqs", "nats", "redis", "pubsub", "activemq"];
 
 export default defineConfig({
   resolve: { conditions: ["@omnibus/source", "node", "import", "default"] },

@@ -44,6 +44,7 @@ const url = {
   nats: env.OMNIBUS_NATS_URL ?? "nats://127.0.0.1:4222",
   redis: env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379",
   pubsub: env.OMNIBUS_PUBSUB_EMULATOR_HOST ?? "127.0.0.1:8085",
+  activemq: env.OMNIBUS_ACTIVEMQ_URL ?? "amqp://artemis:artemis@127.0.0.1:61616",
 };
 
 /** A client library, from the adapter package that depends on it. */
@@ -192,6 +193,54 @@ async function pubsub() {
   return { topics: await list("topics"), subscriptions: await list("subscriptions") };
 }
 
+/** Artemis's queues and addresses that are not the broker's own. */
+async function activemq() {
+  // Artemis's management operations over AMQP 1.0 (activemq.management), with a temporary reply queue.
+  const rhea = (await lib("activemq", "rhea")).default;
+  const parsed = new URL(url.activemq);
+  const connection = rhea.create_container({ id: "omnibus-leftovers" }).connect({
+    host: parsed.hostname,
+    port: Number(parsed.port || 61616),
+    username: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    reconnect: false,
+  });
+  try {
+    const replies = connection.open_receiver({ source: { dynamic: true } });
+    const address = await new Promise((resolve, reject) => {
+      replies.once("receiver_open", (c) => resolve(c.receiver.source.address));
+      connection.once("disconnected", (c) => reject(c.error ?? new Error("disconnected")));
+    });
+    const sender = connection.open_sender("activemq.management");
+    const answers = new Map();
+    replies.on("message", (c) =>
+      answers.get(String(c.message.correlation_id ?? c.message.message_id))?.(c.message),
+    );
+    const call = (operation) =>
+      new Promise((resolve) => {
+        const id = `leftovers-${operation}`;
+        answers.set(id, (m) => resolve(JSON.parse(m.body)[0]));
+        const send = () =>
+          sender.send({
+            message_id: id,
+            reply_to: address,
+            application_properties: { _AMQ_ResourceName: "broker", _AMQ_OperationName: operation },
+            body: "[]",
+          });
+        if (sender.sendable()) send();
+        else sender.once("sendable", send);
+      });
+    const own = (n) => n === "DLQ" || n === "ExpiryQueue" || n === address || /^(\$sys|activemq)\./.test(n);
+    const [queues, addresses] = await Promise.all([call("getQueueNames"), call("getAddressNames")]);
+    return {
+      queues: queues.filter((n) => !own(n)).sort(),
+      addresses: addresses.filter((n) => !own(n) && !queues.includes(n)).sort(),
+    };
+  } finally {
+    connection.close();
+  }
+}
+
 const brokers = {
   rabbitmq,
   kafka,
@@ -200,6 +249,7 @@ const brokers = {
   nats,
   redis,
   "pubsub (emulator)": pubsub,
+  "activemq (Artemis)": activemq,
 };
 
 const found = {};

@@ -53,6 +53,7 @@ const projectBrokers = {
   pubsub: ["pubsub"],
   // fauxqs's S3 API, and the claim-check cases on SQS + SNS (fauxqs) and Redis.
   "s3-store": ["sns", "redis"],
+  activemq: ["activemq"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
   repo: ["redis"],
 };

@@ -29,6 +29,8 @@ export function omnibusUrl(broker: BrokerName): string {
       return brokerUrl("redis");
     case "pubsub":
       return `pubsub://omnibus?emulatorHost=${brokerUrl("pubsub")}`;
+    case "activemq":
+      return brokerUrl("activemq").replace(/^amqp:/, "activemq:");
   }
 }
 
@@ -66,6 +68,10 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
     case "pubsub": {
       const { RawPubsub } = await import("./raw/pubsub.js");
       return new RawPubsub(brokerUrl("pubsub"));
+    }
+    case "activemq": {
+      const { RawActiveMQ } = await import("./raw/activemq.js");
+      return new RawActiveMQ(brokerUrl("activemq"));
     }
   }
 }

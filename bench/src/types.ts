@@ -1,7 +1,7 @@
 import type { Body } from "./payload.js";
 
 /** The brokers the bench knows. */
-export const BROKERS = ["memory", "rabbitmq", "redis", "nats", "kafka", "sqs", "pubsub"] as const;
+export const BROKERS = ["memory", "rabbitmq", "redis", "nats", "kafka", "sqs", "pubsub", "activemq"] as const;
 export type BrokerName = (typeof BROKERS)[number];
 
 /** The scenarios, in the order they run. */

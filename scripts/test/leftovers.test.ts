@@ -26,6 +26,7 @@ describe("leftovers.mjs", () => {
       "nats",
       "redis",
       "pubsub (emulator)",
+      "activemq (Artemis)",
     ]) {
       const line = out.stdout.split("\n").find((l) => l.startsWith(`${broker}:`));
       expect(line, `a line for ${broker}:\n${out.stdout}`).toMatch(/: (\d+ \w+(, )?)+$|: not listed \(/);

@@ -29,6 +29,8 @@ const urls: Record<string, () => string> = {
   nats: () => brokerUrl("nats"),
   redis: () => brokerUrl("redis"),
   pubsub: () => `pubsub://omnibus?emulatorHost=${brokerUrl("pubsub")}`,
+  // The broker tool gives Artemis as amqp://; the adapter's scheme is activemq://.
+  activemq: () => brokerUrl("activemq").replace(/^amqp:/, "activemq:"),
 };
 
 // The Pub/Sub emulator is the one broker the tool cannot install: where it is absent, skipped with why.

@@ -4,9 +4,10 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator);
- * `pubsub` is Google's Pub/Sub emulator (Debian package `google-cloud-cli-pubsub-emulator`).
+ * `pubsub` is Google's Pub/Sub emulator (Debian package `google-cloud-cli-pubsub-emulator`);
+ * `activemq` is Apache ActiveMQ Artemis (AMQP 1.0).
  */
-export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis" | "pubsub";
+export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis" | "pubsub" | "activemq";
 
 /** Every broker, in the order `up` and `status` list them. */
 export const BROKER_NAMES: readonly BrokerName[] = [
@@ -17,6 +18,7 @@ export const BROKER_NAMES: readonly BrokerName[] = [
   "nats",
   "redis",
   "pubsub",
+  "activemq",
 ];
 
 /** Where a broker came from. */
@@ -52,6 +54,13 @@ export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
     defaultPort: 8085,
     optional: true,
   },
+  // Artemis's own multi-protocol port (its "artemis" acceptor), here AMQP 1.0 + CORE only: its AMQP
+  // default 5672 is RabbitMQ's, and its MQTT 1883 Mosquitto's, on this machine.
+  activemq: {
+    envVar: "OMNIBUS_ACTIVEMQ_URL",
+    defaultUrl: "amqp://artemis:artemis@127.0.0.1:61616",
+    defaultPort: 61616,
+  },
 };
 
 export function isBrokerName(value: string): value is BrokerName {
@@ -85,6 +94,8 @@ export function localUrl(name: BrokerName, port: number): string {
       return `nats://127.0.0.1:${port}`;
     case "redis":
       return `redis://127.0.0.1:${port}`;
+    case "activemq":
+      return `amqp://artemis:artemis@127.0.0.1:${port}`;
   }
 }
 

@@ -22,6 +22,11 @@ const IMAGES: Record<
     port: 8085,
     command: ["gcloud", "beta", "emulators", "pubsub", "start", "--host-port=0.0.0.0:8085"],
   },
+  activemq: {
+    image: "apache/activemq-artemis:2.40.0",
+    port: 61616,
+    env: { ARTEMIS_USER: "artemis", ARTEMIS_PASSWORD: "artemis" },
+  },
 };
 
 /** Whether a Docker engine is plausibly there (socket or DOCKER_HOST); testcontainers decides for real. */
@@ -39,6 +44,7 @@ export async function startContainer(name: BrokerName): Promise<string> {
     host: BROKER_SPECS[name].defaultPort,
   });
   if (spec.command) container = container.withCommand(spec.command);
+  if (spec.env) container = container.withEnvironment(spec.env);
   const started = await container.start();
   return started.getId();
 }

@@ -39,6 +39,17 @@ describe("local servers without Docker", () => {
     expect(((await response.json()) as { QueueUrl: string }).QueueUrl).toContain("omnibus-probe");
   }, 300_000);
 
+  it("activemq: an Artemis instance answers an AMQP 1.0 open, refuses a wrong password, and restarts", async () => {
+    await using broker = await startPrivate("activemq");
+    expect(broker.url).toBe(`amqp://artemis:artemis@127.0.0.1:${broker.port}`);
+    await probe("activemq", broker.url);
+    await expect(probe("activemq", `amqp://artemis:wrong@127.0.0.1:${broker.port}`, 5000)).rejects.toThrow();
+    await broker.kill();
+    await expect(probe("activemq", broker.url, 1000)).rejects.toThrow();
+    await broker.start();
+    await probe("activemq", broker.url);
+  }, 300_000);
+
   it("sns: fauxqs answers ListTopics", async () => {
     await using broker = await startPrivate("sns");
     await probe("sns", broker.url);

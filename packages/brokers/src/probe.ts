@@ -195,6 +195,60 @@ async function probePubsub(address: string, timeoutMs: number): Promise<void> {
   JSON.parse(text);
 }
 
+/**
+ * AMQP 1.0 (Artemis): SASL PLAIN with the URL's credentials (ANONYMOUS without), then an open
+ * performative answered by the broker's open, through rhea.
+ */
+async function probeAmqp10(url: string, timeoutMs: number): Promise<void> {
+  const { host, port } = hostPort("activemq", url);
+  const parsed = new URL(url);
+  const rhea = (await import("rhea")).default;
+  const container = rhea.create_container({ id: "omnibus-brokers-probe" });
+  await new Promise<void>((resolvePromise, reject) => {
+    const connection = container.connect({
+      host,
+      port,
+      reconnect: false,
+      idle_time_out: 0,
+      ...(parsed.username
+        ? {
+            username: decodeURIComponent(parsed.username),
+            password: decodeURIComponent(parsed.password),
+          }
+        : {}),
+    });
+    const timer = setTimeout(() => {
+      finish(new Error(`no AMQP 1.0 open from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    let done = false;
+    const finish = (error?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      connection.removeAllListeners();
+      connection.on("error", () => {});
+      connection.on("disconnected", () => {});
+      if (error) {
+        connection.close();
+        reject(error);
+      } else {
+        connection.close();
+        resolvePromise();
+      }
+    };
+    connection.once("connection_open", () => finish());
+    connection.once("connection_error", (context) =>
+      finish(new Error(`AMQP 1.0 open refused: ${context.connection.error?.description ?? "?"}`)),
+    );
+    connection.once("disconnected", (context) =>
+      finish(
+        new Error(`AMQP 1.0 connection to ${host}:${port} failed: ${context.error?.message ?? "closed"}`),
+      ),
+    );
+    connection.on("error", (error: Error) => finish(new Error(`AMQP 1.0: ${error.message}`)));
+  });
+}
+
 /** One attempt to speak `name`'s protocol to `url`; rejects with the reason when it does not answer. */
 export function probe(name: BrokerName, url: string, timeoutMs = 3000): Promise<void> {
   switch (name) {
@@ -212,6 +266,8 @@ export function probe(name: BrokerName, url: string, timeoutMs = 3000): Promise<
       return probeSns(url, timeoutMs);
     case "pubsub":
       return probePubsub(url, timeoutMs);
+    case "activemq":
+      return probeAmqp10(url, timeoutMs);
   }
 }
 

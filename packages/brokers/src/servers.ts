@@ -1,5 +1,14 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { type BrokerName, packageRoot, stateRoot } from "./config.js";
 import { ensureCommand, mavenClasspath, run, which } from "./process.js";
@@ -52,6 +61,7 @@ export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = {
   nats: false,
   redis: false,
   pubsub: false,
+  activemq: false,
 };
 
 /**
@@ -412,6 +422,145 @@ async function pubsub(o: ServerOptions): Promise<LaunchPlan> {
   };
 }
 
+/**
+ * The unpacked Apache ActiveMQ Artemis distribution (its `bin/artemis`), fetched by Maven from
+ * Maven Central (`maven/activemq/pom.xml`: `apache-artemis:tar.gz:bin`) into `.omnibus/cache`,
+ * keyed by the pom's hash. Concurrent starts may both unpack; the first rename wins.
+ */
+async function artemisHome(): Promise<string> {
+  const pom = join(packageRoot(), "maven", "activemq", "pom.xml");
+  const hash = createHash("sha256").update(readFileSync(pom)).digest("hex").slice(0, 16);
+  const home = join(stateRoot(), "cache", `artemis-${hash}`);
+  if (existsSync(join(home, "bin", "artemis"))) return home;
+  const mvn = await ensureCommand("mvn", "maven");
+  const work = `${home}.${process.pid}.tmp`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    await run(
+      mvn,
+      [
+        "-q",
+        "-B",
+        "-f",
+        pom,
+        "dependency:copy-dependencies",
+        "-DexcludeTransitive=true",
+        `-DoutputDirectory=${work}`,
+      ],
+      { maxBuffer: 64 << 20 },
+    );
+    const archive = readdirSync(work).find((f) => f.endsWith(".tar.gz"));
+    if (!archive) throw new Error(`mvn left no .tar.gz in ${work}`);
+    await run("tar", ["xzf", join(work, archive), "-C", work], { maxBuffer: 64 << 20 });
+    const unpacked = readdirSync(work).find((f) => f.startsWith("apache-artemis-"));
+    if (!unpacked) throw new Error(`${archive} holds no apache-artemis-* folder`);
+    try {
+      renameSync(join(work, unpacked), home);
+    } catch (error) {
+      if (!existsSync(join(home, "bin", "artemis"))) throw error; // else another start won the race
+    }
+  } catch (error) {
+    const out = `${(error as { stdout?: string }).stdout ?? ""}${(error as { stderr?: string }).stderr ?? ""}`;
+    throw new Error(`could not fetch Apache ActiveMQ Artemis (${pom}): ${out.slice(-800) || String(error)}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return home;
+}
+
+/**
+ * The broker.xml changes of an Omnibus Artemis instance: one acceptor (AMQP 1.0 + CORE for the
+ * `artemis` CLI) on 127.0.0.1:`port` instead of the five default ones (5672, 1883, 61613, 5445 and
+ * 61616: the first two collide with RabbitMQ and Mosquitto); no broker-side dead-lettering
+ * (`max-delivery-attempts` -1: Omnibus core counts attempts and dead-letters); and no critical
+ * analyzer, which halts the broker when a loaded 2-core machine stalls its I/O for two minutes.
+ * Request-reply inboxes (core's `omnibus.inbox.` queues) are deleted by the broker once no consumer
+ * is left, with what they hold: a late reply to a requester that left must not leave a queue behind.
+ */
+const INBOX_SETTING = `<address-setting match="omnibus.inbox.#">
+            <max-delivery-attempts>-1</max-delivery-attempts>
+            <auto-create-queues>true</auto-create-queues>
+            <auto-create-addresses>true</auto-create-addresses>
+            <auto-delete-queues>true</auto-delete-queues>
+            <auto-delete-queues-delay>0</auto-delete-queues-delay>
+            <auto-delete-queues-message-count>-1</auto-delete-queues-message-count>
+            <auto-delete-addresses>true</auto-delete-addresses>
+            <auto-delete-addresses-delay>0</auto-delete-addresses-delay>
+         </address-setting>`;
+
+export function artemisBrokerXml(xml: string, port: number): string {
+  const acceptor =
+    `tcp://127.0.0.1:${port}?protocols=AMQP,CORE;useEpoll=true;tcpSendBufferSize=1048576;` +
+    "tcpReceiveBufferSize=1048576;amqpCredits=1000;amqpLowCredits=300;amqpMinLargeMessageSize=102400;" +
+    "amqpDuplicateDetection=true";
+  const patched = xml
+    .replace(
+      /<acceptors>[\s\S]*?<\/acceptors>/,
+      `<acceptors>\n         <acceptor name="omnibus">${acceptor}</acceptor>\n      </acceptors>`,
+    )
+    .replace(/<critical-analyzer>true<\/critical-analyzer>/, "<critical-analyzer>false</critical-analyzer>")
+    .replace(
+      /(<address-setting match="#">)/,
+      `${INBOX_SETTING}\n         $1\n            <max-delivery-attempts>-1</max-delivery-attempts>`,
+    );
+  if (!patched.includes(`127.0.0.1:${port}?`)) throw new Error("broker.xml has no <acceptors> to replace");
+  return patched;
+}
+
+async function activemq(o: ServerOptions): Promise<LaunchPlan> {
+  const command = await java();
+  const home = await artemisHome();
+  const artemis = join(o.dataDir, "bin", "artemis");
+  if (!existsSync(artemis)) {
+    try {
+      await run(
+        join(home, "bin", "artemis"),
+        [
+          "create",
+          o.dataDir,
+          "--force",
+          "--silent",
+          "--user",
+          "artemis",
+          "--password",
+          "artemis",
+          "--require-login",
+          "--host",
+          "127.0.0.1",
+          "--no-web",
+          "--no-amqp-acceptor",
+          "--no-hornetq-acceptor",
+          "--no-mqtt-acceptor",
+          "--no-stomp-acceptor",
+          "--nio",
+          "--no-autotune", // its journal sync test takes seconds at every create
+          "--java-memory",
+          "512M",
+        ],
+        { env: childEnv({ JAVACMD: command }), maxBuffer: 64 << 20 },
+      );
+    } catch (error) {
+      throw new Error(
+        `artemis create failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`,
+      );
+    }
+    renameSync(join(o.dataDir, "etc", "broker.xml"), join(o.dataDir, "etc", "broker.xml.created"));
+  }
+  // From the one `artemis create` wrote, at every start: an instance made by an older version of
+  // this tool gets the current settings.
+  const created = readFileSync(join(o.dataDir, "etc", "broker.xml.created"), "utf8");
+  writeFileSync(join(o.dataDir, "etc", "broker.xml"), artemisBrokerXml(created, o.port));
+  return {
+    command: artemis,
+    args: ["run"],
+    cwd: o.dataDir,
+    logFile: join(o.dataDir, "log", "stdout.log"),
+    readyTimeoutMs: 120_000,
+    env: childEnv({ JAVACMD: command }),
+  };
+}
+
 /** Writes the server's config under `dataDir` and says how to run it; throws when it cannot be had. */
 export async function planServer(name: BrokerName, options: ServerOptions): Promise<LaunchPlan> {
   mkdirSync(options.dataDir, { recursive: true });
@@ -430,5 +579,7 @@ export async function planServer(name: BrokerName, options: ServerOptions): Prom
       return fauxqs(options);
     case "pubsub":
       return pubsub(options);
+    case "activemq":
+      return activemq(options);
   }
 }

@@ -293,7 +293,7 @@ export function envLines(names: readonly BrokerName[] = []): string[] {
  * The `createClient({ url })` URL of each adapter on the brokers `up` brought up (or that the env
  * names): `amqp://…`, `kafka://host:port`, `sqs://host:port` (with `?sns=…` when SNS is there),
  * `nats://…`, `redis://…`, `pubsub://<project>?emulatorHost=host:port` (only when an emulator was
- * started or named), and `memory://`.
+ * started or named), `activemq://…` (Artemis), and `memory://`.
  */
 export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record<string, string> {
   const url = (name: BrokerName) => liveRecord(name)?.url ?? brokerUrl(name);
@@ -308,6 +308,8 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
   // The project id is free on the emulator; the emulator host rides in the query.
   if (names.includes("pubsub") && (fromEnv("pubsub") || liveRecord("pubsub")))
     out.pubsub = `pubsub://omnibus?emulatorHost=${url("pubsub")}`;
+  // The broker tool names Artemis's endpoint amqp:// (AMQP 1.0); the adapter's scheme is activemq://.
+  if (names.includes("activemq")) out.activemq = url("activemq").replace(/^amqp:/, "activemq:");
   return out;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Adapters by URL scheme. Every adapter package registers its schemes (`registerAdapter`); the
- * six of this repository are also known to core as lazy loaders, so `createClient({ url })` finds
+ * adapters of this repository are also known to core as lazy loaders, so `createClient({ url })` finds
  * them without an import. An adapter of another package registers the same way, or is passed to
  * `createClient` in `adapters`.
  * @module
@@ -35,6 +35,10 @@ const BUILT_IN: Readonly<Record<string, string>> = {
   redis: "@omnibus/redis",
   rediss: "@omnibus/redis",
   pubsub: "@omnibus/pubsub",
+  activemq: "@omnibus/activemq",
+  activemqs: "@omnibus/activemq",
+  amqp10: "@omnibus/activemq",
+  amqp10s: "@omnibus/activemq",
 };
 
 const registry = new Map<string, AdapterSource>();

@@ -285,7 +285,8 @@ export interface ClientOptions<C extends Contract = Contract> {
    * Broker URL; its scheme picks the adapter: one registered with `registerAdapter` or given in
    * `adapters`, or a package of this project — `memory:` (@omnibus/memory), `amqp:`/`amqps:`
    * (@omnibus/rabbitmq), `kafka:` (@omnibus/kafka), `sqs:` (@omnibus/sqs), `nats:`
-   * (@omnibus/nats), `redis:`/`rediss:` (@omnibus/redis). A bad URL or option throws
+   * (@omnibus/nats), `redis:`/`rediss:` (@omnibus/redis), `activemq:`/`activemqs:`/`amqp10:`/`amqp10s:`
+   * (@omnibus/activemq). A bad URL or option throws
    * `ConfigError` from `createClient` when the adapter's module is at hand (registered as a
    * module, or imported), otherwise from the first `connect()`. Ignored when `adapter` is given.
    * @default "memory://"
