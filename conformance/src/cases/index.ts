@@ -23,6 +23,7 @@ import { priority } from "./adapter/priority.js";
 import { roundTrip } from "./adapter/round-trip.js";
 import { backlogKept, concurrentSends, sendConfirmed } from "./adapter/sending.js";
 import { ackIsolated, settleOnce } from "./adapter/settle.js";
+import { statsGroups, statsMove } from "./adapter/stats.js";
 import { stopHalts, stopReleases } from "./adapter/stop.js";
 import { fanout, groupKeptOffline, groupStartsNow } from "./adapter/topics.js";
 import { unreachable } from "./adapter/unreachable.js";
@@ -103,6 +104,8 @@ export const adapterCases: readonly Case<any>[] = [
   ordering,
   namesDistinct,
   deleteQueue,
+  statsMove,
+  statsGroups,
   maxSize,
   unreachable,
 ];

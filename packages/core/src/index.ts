@@ -71,6 +71,7 @@ export type {
   OutboundMessage,
   QueueAddress,
   Source,
+  SourceStats,
   TopicAddress,
 } from "./spi.js";
 export type {
@@ -78,15 +79,19 @@ export type {
   Client,
   ClientOptions,
   ConsumeContext,
+  ConsumerHealth,
   ConsumerOptions,
   DeleteOptions,
   DeleteTopicOptions,
+  DestinationStats,
   Handler,
+  HealthReport,
   Message,
   Middleware,
   RequestOptions,
   SendContext,
   SendOptions,
+  StatsOptions,
   SubscribeOptions,
   Subscription,
 } from "./types.js";

@@ -7,14 +7,17 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { jsonCodec } from "../codec.js";
 import { compose } from "../compose.js";
-import { errorMessage } from "../consumer/outcome.js";
+import { errorCode, errorMessage } from "../consumer/outcome.js";
 import { ConsumerRunner, runnerConfig } from "../consumer/runner.js";
 import type { Contract } from "../contract.js";
 import {
   ClosedError,
   ConfigError,
   ConnectionError,
+  ErrorCode,
+  OmnibusError,
   PublishError,
+  redact,
   UnsupportedFeatureError,
 } from "../errors.js";
 import { shortId, uuidv7 } from "../ids.js";
@@ -30,12 +33,15 @@ import {
   type ConsumerOptions,
   type DeleteOptions,
   type DeleteTopicOptions,
+  type DestinationStats,
   type Handler,
   HeaderNames,
+  type HealthReport,
   type Message,
   type RequestOptions,
   type SendContext,
   type SendOptions,
+  type StatsOptions,
   type SubscribeOptions,
   type Subscription,
 } from "../types.js";
@@ -93,6 +99,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       closeTimeoutMs: o.closeTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
       closing: () => this.#closing !== undefined,
+      noteError: (error) => this.#noteError(error),
       decode: (headers, bytes) => o.codecs.decode(headers[HeaderNames.ContentType], bytes, jsonCodec),
       sendPrepared: (adapter, address, message) => {
         try {
@@ -146,7 +153,8 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       this.#raw = raw;
       return adapter;
     })();
-    this.#connecting.catch(() => {
+    this.#connecting.catch((error: unknown) => {
+      this.#noteError(error);
       this.#connecting = undefined;
     });
     return this.#connecting;
@@ -205,7 +213,10 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     );
     this.#inflightSends.add(promise);
     const untrack = () => this.#inflightSends.delete(promise);
-    promise.then(untrack, untrack);
+    promise.then(untrack, (error: unknown) => {
+      untrack();
+      this.#noteError(error);
+    });
     return promise;
   }
 
@@ -373,6 +384,78 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       throw new ClosedError("the client closed while the consumer was starting");
     }
     return runner;
+  }
+
+  // ---- monitoring
+  async stats(destination: string, options: StatsOptions = {}): Promise<DestinationStats> {
+    if (typeof options !== "object" || options === null)
+      throw new ConfigError("stats options must be an object");
+    const source: Source =
+      options.group === undefined
+        ? { kind: "queue", name: validateName("queue", destination) }
+        : {
+            kind: "topic",
+            name: validateName("topic", destination),
+            group: validateName("group", options.group),
+          };
+    const dlqOption = options.deadLetterQueue;
+    if (dlqOption !== undefined && dlqOption !== false && typeof dlqOption !== "string")
+      throw new ConfigError("deadLetterQueue must be a queue name or false");
+    const dlq =
+      dlqOption === false ? undefined : validateName("queue", dlqOption ?? deadLetterQueueFor(source));
+    const adapter = await this.#ready();
+    if (source.kind === "topic" && !adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    if (!adapter.stats)
+      throw new UnsupportedFeatureError(
+        `${adapter.name} cannot report broker state (the adapter has no stats())`,
+      );
+    const at = new Date();
+    const [own, dead] = await Promise.all([
+      adapter.stats(source),
+      dlq === undefined ? undefined : adapter.stats({ kind: "queue", name: dlq }),
+    ]);
+    return {
+      kind: source.kind,
+      name: source.name,
+      group: source.kind === "topic" ? source.group : undefined,
+      depth: own.depth,
+      inFlight: own.inFlight,
+      lag: own.depth + (own.inFlight ?? 0),
+      deadLetterQueue: dlq,
+      deadLetters: dead === undefined ? undefined : dead.depth + (dead.inFlight ?? 0),
+      at,
+    };
+  }
+
+  health(): HealthReport {
+    const closed = this.#closing !== undefined;
+    const connected = this.#adapter !== undefined && !closed;
+    const consumers = [...this.#subscriptions].map((runner) => ({
+      source: runner.source,
+      group: runner.group,
+      running: runner.failure === undefined,
+      handlersRunning: runner.handlersRunning,
+      error: runner.failure,
+    }));
+    const status = !connected ? "down" : consumers.every((c) => c.running) ? "ok" : "degraded";
+    return { status, connected, closed, adapter: this.adapterName, consumers, lastError: this.#lastError };
+  }
+
+  #lastError: HealthReport["lastError"];
+
+  #noteError(error: unknown): void {
+    this.#lastError = {
+      message: redact(errorMessage(error)),
+      code:
+        error instanceof OmnibusError
+          ? error.code
+          : errorCode(error) === ErrorCode.Handler
+            ? undefined
+            : errorCode(error),
+      at: new Date(),
+    };
   }
 
   // ---- request-reply

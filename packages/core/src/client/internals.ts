@@ -13,6 +13,8 @@ export interface ClientInternals {
   readonly logger: Logger;
   readonly closeTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Record a failure for `client.health()` (a send or a consumer that failed). */
+  noteError(error: unknown): void;
   /** True once close() began. */
   closing(): boolean;
   /** Decode a body by its content type with the client's codecs (`DecodeError`). */

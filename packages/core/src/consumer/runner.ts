@@ -123,6 +123,17 @@ export class ConsumerRunner implements Subscription {
     return this.#c.dlq;
   }
 
+  /** Why the adapter gave up on this consumer (`onError`), if it did. */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+  #failure: string | undefined;
+
+  /** Handlers running now. */
+  get handlersRunning(): number {
+    return this.#running;
+  }
+
   start(): Promise<void> {
     this.#starting = this.#open();
     return this.#starting;
@@ -136,7 +147,12 @@ export class ConsumerRunner implements Subscription {
         this.#pump();
       },
       onError: (error) => {
-        this.#c.client.logger.error(`consumer of ${describeSource(this.#c.source)} failed`, { error });
+        this.#failure ??= errorMessage(error);
+        this.#c.client.noteError(error);
+        this.#c.client.logger.error(`consumer of ${describeSource(this.#c.source)} failed`, {
+          destination: describeSource(this.#c.source),
+          error,
+        });
       },
     });
     const ms = this.#c.startTimeoutMs;
