@@ -70,6 +70,7 @@ import {
 import { clientBodies, clientMaxSize, clientRoundTrip, clientSenderBuffer } from "./client/round-trip.js";
 import { clientRequestErrors, clientRequestReply } from "./client/rpc.js";
 import { clientSecrets } from "./client/secrets.js";
+import { clientStats } from "./client/stats.js";
 
 /** The SPI tier. */
 export const adapterCases: readonly Case<any>[] = [
@@ -148,6 +149,7 @@ export const clientCases: readonly Case<any>[] = [
   clientDeleteQueue,
   clientDeleteGroup,
   clientDeleteTopic,
+  clientStats,
   clientOrdering,
   clientDelay,
   clientPriority,
