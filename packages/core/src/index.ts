@@ -74,6 +74,7 @@ export type {
   SourceStats,
   TopicAddress,
 } from "./spi.js";
+export { SEMCONV_VERSION } from "./telemetry/telemetry.js";
 export type {
   BatchItem,
   Client,
@@ -94,5 +95,6 @@ export type {
   StatsOptions,
   SubscribeOptions,
   Subscription,
+  TelemetryOptions,
 } from "./types.js";
 export { HeaderNames } from "./types.js";

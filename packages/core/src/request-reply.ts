@@ -12,13 +12,15 @@ import { encode, normalise } from "./client/send.js";
 import type { Codec } from "./codec.js";
 import { errorCode, errorMessage } from "./consumer/outcome.js";
 import { ClosedError, ConnectionError, RemoteError, RequestTimeoutError } from "./errors.js";
-import type { Adapter, ConsumerHandle, Delivery } from "./spi.js";
+import type { Adapter, ConsumerHandle, Delivery, InboundMessage } from "./spi.js";
 import { HeaderNames, type Message } from "./types.js";
 
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** Told of the reply before the request resolves (its trace span). */
+  observe: ((reply: InboundMessage, error?: Error) => void) | undefined;
 }
 
 /** Request-reply over an ephemeral inbox queue per client. */
@@ -72,14 +74,19 @@ export class RequestBroker {
     }
   }
 
-  expect(id: string, timeoutMs: number, queue: string): Promise<unknown> {
+  expect(
+    id: string,
+    timeoutMs: number,
+    queue: string,
+    observe?: (reply: InboundMessage, error?: Error) => void,
+  ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ClosedError("the client is closed"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new RequestTimeoutError(`no reply from ${queue} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer, observe });
     });
   }
 
@@ -97,19 +104,24 @@ export class RequestBroker {
     if (!pending) return; // late reply after a timeout, or a duplicate
     this.cancel(id!);
     if (m.headers[HeaderNames.ReplyStatus] === "error") {
-      pending.reject(
-        new RemoteError(
-          m.headers[HeaderNames.ReplyErrorMessage] ?? "unknown error",
-          m.headers[HeaderNames.ReplyErrorCode],
-        ),
+      const error = new RemoteError(
+        m.headers[HeaderNames.ReplyErrorMessage] ?? "unknown error",
+        m.headers[HeaderNames.ReplyErrorCode],
       );
+      pending.observe?.(m, error);
+      pending.reject(error);
       return;
     }
+    let value: unknown;
     try {
-      pending.resolve(this.#client.decode(m.headers, m.body));
+      value = this.#client.decode(m.headers, m.body);
     } catch (error) {
+      pending.observe?.(m, error as Error);
       pending.reject(error as Error);
+      return;
     }
+    pending.observe?.(m);
+    pending.resolve(value);
   }
 
   async close(): Promise<void> {
@@ -168,7 +180,12 @@ export function replyHandler(
     // reason to run the handler again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply);
+        await client.sendPrepared(
+          adapter,
+          { kind: "queue", name: message.replyTo },
+          reply,
+          client.telemetry()?.contextOf(message),
+        );
         return;
       } catch (error) {
         if (attempt >= 2 || client.closing()) {

@@ -281,6 +281,40 @@ export interface HealthReport {
     | undefined;
 }
 
+/**
+ * OpenTelemetry traces and metrics of a client (see the README's "Telemetry"). They go through
+ * `@opentelemetry/api`, an optional peer dependency: with it installed and an SDK registered, a
+ * client traces and measures every send and handled message; without it nothing runs.
+ */
+export interface TelemetryOptions {
+  /** `false` turns traces and metrics off for this client. @default true */
+  readonly enabled?: boolean;
+  /**
+   * Where spans go: an OpenTelemetry `TracerProvider`.
+   * @default the global tracer provider (`trace.getTracerProvider()`)
+   */
+  readonly tracerProvider?: { getTracer(name: string, version?: string): unknown };
+  /**
+   * Where metrics go: an OpenTelemetry `MeterProvider`.
+   * @default the global meter provider (`metrics.getMeterProvider()`)
+   */
+  readonly meterProvider?: { getMeter(name: string, version?: string): unknown };
+  /**
+   * How a `process` span relates to the producer's context carried in the message: `"link"` (a
+   * span link; the process span's parent is whatever is active), as the messaging conventions
+   * recommend, or `"parent"` (the producer's span is its parent: one trace from send to process).
+   * @default "link"
+   */
+  readonly consumerContext?: "link" | "parent";
+  /**
+   * Observable gauges of broker state (`omnibus.queue.depth`, `omnibus.queue.in_flight`,
+   * `omnibus.consumer.lag`, `omnibus.dead_letter.depth`) for the sources this client consumes,
+   * read with `stats()` at each metric collection (adapters without `stats()` have none).
+   * @default true
+   */
+  readonly brokerGauges?: boolean;
+}
+
 /** Options of {@link createClient}. */ /** Options of {@link createClient}. */
 export interface ClientOptions<C extends Contract = Contract> {
   /**
@@ -315,6 +349,8 @@ export interface ClientOptions<C extends Contract = Contract> {
   logger?: Logger;
   /** Default retry policy of consumers. */
   retry?: RetryOptions;
+  /** OpenTelemetry traces and metrics. @default on when `@opentelemetry/api` is installed */
+  telemetry?: TelemetryOptions;
   /** Defaults for consumers. */
   consumer?: Pick<ConsumerOptions, "concurrency" | "prefetch">;
   /** How long `close()` waits for in-flight handlers before giving up. @default 10000 */

@@ -4,6 +4,8 @@
  * request-reply in `request-reply.ts`.
  * @module
  */
+
+import type { Context } from "@opentelemetry/api";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { jsonCodec } from "../codec.js";
 import { compose } from "../compose.js";
@@ -26,6 +28,7 @@ import { deadLetterQueueFor, validateName } from "../names.js";
 import { RequestBroker, replyHandler } from "../request-reply.js";
 import { adapterSourceOf } from "../resolve.js";
 import type { Adapter, Address, Features, OutboundMessage, Source } from "../spi.js";
+import { createTelemetry, type SendOp, type Telemetry } from "../telemetry/telemetry.js";
 import {
   type BatchItem,
   type Client,
@@ -101,20 +104,52 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       closing: () => this.#closing !== undefined,
       noteError: (error) => this.#noteError(error),
       decode: (headers, bytes) => o.codecs.decode(headers[HeaderNames.ContentType], bytes, jsonCodec),
-      sendPrepared: (adapter, address, message) => {
-        try {
-          checkSize(adapter, message.body, message.headers);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return this.#transmit(adapter, address, [message]);
-      },
+      sendPrepared: (adapter, address, message, parent) =>
+        this.#sendPrepared(adapter, address, message, parent),
+      telemetry: () => this.#telemetry,
     };
     const steps = this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m));
     this.#sendChain = steps.length === 0 ? undefined : compose<SendContext>(steps, async () => {});
     const source = adapterSourceOf(options); // throws ConfigError now for a bad URL
     this.#adapterName = source.name;
     this.#adapterSource = source.load;
+  }
+
+  /** Traces and metrics, once connected (undefined when off or `@opentelemetry/api` is absent). */
+  #telemetry: Telemetry | undefined;
+
+  /** Dead letters and replies: size-checked, traced as a child of the handled message's span. */
+  #sendPrepared(
+    adapter: Adapter,
+    address: Address,
+    message: OutboundMessage,
+    parent: unknown,
+  ): Promise<void> {
+    const temporary = address.name.startsWith(INBOX_PREFIX);
+    const op = this.#telemetry?.send(address, 1, temporary, parent as Context | undefined);
+    let outbound = message;
+    if (op) {
+      const headers = { ...message.headers };
+      op.inject(0, message.id, headers);
+      // A message filled to the limit (a dead letter near it) goes without the trace headers.
+      try {
+        checkSize(adapter, message.body, headers);
+        outbound = { ...message, headers };
+      } catch {}
+    }
+    try {
+      checkSize(adapter, outbound.body, outbound.headers);
+    } catch (error) {
+      op?.end(error);
+      return Promise.reject(error);
+    }
+    const sent = this.#transmit(adapter, address, [outbound]);
+    if (op)
+      sent.then(
+        () => op.end(),
+        (error: unknown) => op.end(error),
+      );
+    return sent;
   }
 
   get adapterName(): string {
@@ -146,9 +181,21 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       // Core's guards (closed state, error naming) around the adapter; `client.adapter` is the raw one.
       const adapter = portable(raw);
       adapter.useLogger?.(this.#options.logger);
+      const telemetry = await createTelemetry(this.#options.telemetry, raw.name);
       const ms = this.#options.connectTimeoutMs;
       const late = () => new ConnectionError(`${adapter.name}: connect() did not finish within ${ms} ms`);
       await withDeadline(adapter.connect(), ms, late);
+      this.#telemetry = telemetry;
+      if (telemetry && adapter.stats && this.#options.telemetry?.brokerGauges !== false) {
+        telemetry.observeBroker(
+          () =>
+            [...this.#subscriptions].map((r) => ({
+              source: r.sourceAddress,
+              deadLetterQueue: r.deadLetterQueue,
+            })),
+          (source) => adapter.stats!(source),
+        );
+      }
       this.#adapter = adapter;
       this.#raw = raw;
       return adapter;
@@ -182,9 +229,16 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (kind === "topic" && !adapter.features.fanout) {
       throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
     }
-    const prepared = await this.#prepareAll(adapter, kind, name, items);
-    await this.#transmit(adapter, { kind, name }, prepared);
-    return prepared.map((m) => m.id);
+    const op = this.#telemetry?.send({ kind, name }, items.length, false);
+    try {
+      const prepared = await this.#prepareAll(adapter, kind, name, items, op);
+      await this.#transmit(adapter, { kind, name }, prepared);
+      op?.end();
+      return prepared.map((m) => m.id);
+    } catch (error) {
+      op?.end(error);
+      throw error;
+    }
   }
 
   /** Send already-encoded messages, split to the adapter's batch size, tracked for close(). */
@@ -228,15 +282,29 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     kind: "queue" | "topic",
     destination: string,
     items: readonly BatchItem[],
+    op: SendOp | undefined,
   ): Promise<OutboundMessage[]> {
     if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
     const schema = schemaFor(this.#options.contract, kind, destination);
     if (this.#sendChain === undefined && schema === undefined) {
-      return items.map((item) => encode(adapter, this.#options.codec, item.body, normalise(adapter, item)));
+      return items.map((item, i) => {
+        const options = normalise(adapter, item);
+        op?.inject(i, options.id, options.headers);
+        return encode(adapter, this.#options.codec, item.body, options);
+      });
     }
     return Promise.all(
-      items.map((item) =>
-        this.#throughMiddleware(adapter, kind, destination, item.body, normalise(adapter, item), schema),
+      items.map((item, i) =>
+        this.#throughMiddleware(
+          adapter,
+          kind,
+          destination,
+          item.body,
+          normalise(adapter, item),
+          schema,
+          op,
+          i,
+        ),
       ),
     );
   }
@@ -252,11 +320,14 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     body: unknown,
     options: Normalised,
     schema: StandardSchemaV1 | undefined,
+    op: SendOp | undefined,
+    index: number,
     what = `${kind} ${destination}`,
   ): Promise<OutboundMessage> {
     const ctx: SendContext = { kind, destination, body, options, client: this.#internals.client };
     if (this.#sendChain) await this.#sendChain(ctx);
     const checked = schema ? await validate(schema, ctx.body, what) : ctx.body;
+    op?.inject(index, options.id, options.headers);
     return encode(adapter, this.#options.codec, checked, options);
   }
 
@@ -470,23 +541,42 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     // A correlation id of its own: two requests given the same message id still get their own reply.
     normalised.correlationId = uuidv7();
     normalised.replyTo = inbox;
+    const telemetry = this.#telemetry;
+    const op = telemetry?.send({ kind: "queue", name: queue }, 1, false);
     // Requests go through the send middleware like any send (tracing, tenancy headers…).
-    const message = await this.#throughMiddleware(
-      adapter,
-      "queue",
-      queue,
-      body,
-      normalised,
-      schema,
-      `request ${queue}`,
-    );
+    let message: OutboundMessage;
+    try {
+      message = await this.#throughMiddleware(
+        adapter,
+        "queue",
+        queue,
+        body,
+        normalised,
+        schema,
+        op,
+        0,
+        `request ${queue}`,
+      );
+    } catch (error) {
+      op?.end(error);
+      throw error;
+    }
     const correlationId = normalised.correlationId;
-    const reply = this.#requests.expect(correlationId, timeoutMs, queue);
+    const reply = this.#requests.expect(
+      correlationId,
+      timeoutMs,
+      queue,
+      op && telemetry
+        ? (m, error) => telemetry.reply({ kind: "queue", name: inbox }, m, op.context, error)
+        : undefined,
+    );
     // The timer runs from now; if the send itself outlives it, the rejection is read below.
     reply.catch(() => {});
     try {
       await this.#transmit(adapter, { kind: "queue", name: queue }, [message]);
+      op?.end();
     } catch (error) {
+      op?.end(error);
       this.#requests.cancel(correlationId);
       throw error;
     }
@@ -534,6 +624,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     await this.#requests?.close();
     await Promise.allSettled([...this.#inflightSends]);
     this.#draining = false;
+    this.#telemetry?.close();
     const adapter = this.#adapter ?? (await this.#connecting?.catch(() => undefined));
     const ms = this.#options.closeTimeoutMs;
     await withDeadline(

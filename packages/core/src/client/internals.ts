@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../logger.js";
 import type { Adapter, Address, OutboundMessage } from "../spi.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import type { Client } from "../types.js";
 
 export interface ClientInternals {
@@ -19,6 +20,11 @@ export interface ClientInternals {
   closing(): boolean;
   /** Decode a body by its content type with the client's codecs (`DecodeError`). */
   decode(headers: Readonly<Record<string, string>>, bytes: Uint8Array): unknown;
-  /** Send an already-encoded message (dead letters, replies): size-checked, no middleware. */
-  sendPrepared(adapter: Adapter, address: Address, message: OutboundMessage): Promise<void>;
+  /**
+   * Send an already-encoded message (dead letters, replies): size-checked, no middleware; traced
+   * as a child of `parent` (an OpenTelemetry context: the process span of the message handled).
+   */
+  sendPrepared(adapter: Adapter, address: Address, message: OutboundMessage, parent?: unknown): Promise<void>;
+  /** The client's telemetry once connected; `undefined` when it is off. */
+  telemetry(): Telemetry | undefined;
 }

@@ -16,6 +16,7 @@ import { deadLetterQueueFor, validateName } from "../names.js";
 import type { RetryPolicy } from "../retry.js";
 import { resolveRetryPolicy } from "../retry.js";
 import type { Adapter, ConsumerHandle, Delivery, Source } from "../spi.js";
+import type { ProcessOp } from "../telemetry/telemetry.js";
 import type { ConsumeContext, ConsumerOptions, Handler, Message, Subscription } from "../types.js";
 import { describeSource, settle, withDeadline } from "../util.js";
 import { deadLetterHeaders, decide, errorMessage } from "./outcome.js";
@@ -123,6 +124,11 @@ export class ConsumerRunner implements Subscription {
     return this.#c.dlq;
   }
 
+  /** The source as the SPI names it (queue, or topic and group). */
+  get sourceAddress(): Source {
+    return this.#c.source;
+  }
+
   /** Why the adapter gave up on this consumer (`onError`), if it did. */
   get failure(): string | undefined {
     return this.#failure;
@@ -223,6 +229,7 @@ export class ConsumerRunner implements Subscription {
     this.#c.client.logger.error(
       `consumer of ${describeSource(this.#c.source)} failed on a message; it will be redelivered`,
       {
+        destination: describeSource(this.#c.source),
         id: delivery.message.id,
         error: errorMessage(error),
       },
@@ -259,12 +266,23 @@ export class ConsumerRunner implements Subscription {
   }
 
   async #process(delivery: Delivery): Promise<void> {
+    const op = this.#c.client.telemetry()?.process(this.#c.source, delivery.message);
+    try {
+      await this.#run(delivery, op);
+    } catch (error) {
+      op?.end("nack", error);
+      throw error;
+    }
+  }
+
+  async #run(delivery: Delivery, op: ProcessOp | undefined): Promise<void> {
     const inbound = delivery.message;
     const { retry, client } = this.#c;
     if (inbound.attempt > retry.maxAttempts) {
       return this.#deadLetter(
         delivery,
         new DeadLetterError(`delivered ${inbound.attempt} times (max ${retry.maxAttempts})`),
+        op,
       );
     }
     let message: Message;
@@ -288,26 +306,35 @@ export class ConsumerRunner implements Subscription {
         native: inbound.native,
       };
     } catch (error) {
-      return this.#deadLetter(delivery, error);
+      return this.#deadLetter(delivery, error, op);
     }
     try {
-      if (this.#c.hasMiddleware) {
-        await this.#c.chain({ message, kind: this.#c.source.kind, client: client.client, state: {} });
+      const run = this.#c.hasMiddleware
+        ? () => this.#c.chain({ message, kind: this.#c.source.kind, client: client.client, state: {} })
+        : async () => {
+            await this.#c.handler(message);
+          };
+      if (op) {
+        client.telemetry()?.remember(message, op.context);
+        await op.run(run);
       } else {
-        await this.#c.handler(message);
+        await run();
       }
     } catch (error) {
-      return this.#failed(delivery, error);
+      return this.#failed(delivery, error, op);
     }
+    op?.end("ack");
     this.#background(settle(client.logger, "ack", () => delivery.ack()));
   }
 
-  async #failed(delivery: Delivery, error: unknown): Promise<void> {
+  async #failed(delivery: Delivery, error: unknown, op: ProcessOp | undefined): Promise<void> {
     const { attempt } = delivery.message;
     const { retry, client } = this.#c;
     const outcome = decide(error, attempt, retry);
-    if (outcome.kind === "dead-letter") return this.#deadLetter(delivery, error);
+    if (outcome.kind === "dead-letter") return this.#deadLetter(delivery, error, op);
+    op?.end("nack", error, outcome.delayMs);
     client.logger.debug(`handler failed on ${describeSource(this.#c.source)}; retrying`, {
+      destination: describeSource(this.#c.source),
       id: delivery.message.id,
       attempt,
       delayMs: outcome.delayMs,
@@ -316,7 +343,7 @@ export class ConsumerRunner implements Subscription {
     this.#background(settle(client.logger, "nack", () => delivery.nack({ delayMs: outcome.delayMs })));
   }
 
-  async #deadLetter(delivery: Delivery, error: unknown): Promise<void> {
+  async #deadLetter(delivery: Delivery, error: unknown, op: ProcessOp | undefined): Promise<void> {
     const m = delivery.message;
     const { client, adapter, dlq } = this.#c;
     // As many dead-letter headers as fit the adapter's limit with the message: a message near
@@ -340,15 +367,22 @@ export class ConsumerRunner implements Subscription {
           replyTo: m.replyTo,
           timestamp: m.timestamp,
         },
+        op?.context,
       );
     } catch (sendError) {
+      op?.end("nack", sendError, 1000);
       client.logger.error(`could not dead-letter message to ${dlq}; it will be redelivered`, {
+        destination: describeSource(this.#c.source),
+        deadLetterQueue: dlq,
         id: m.id,
         error: sendError,
       });
       return settle(client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
     }
+    op?.end("dead_letter", error);
     client.logger.warn(`dead-lettered message from ${describeSource(this.#c.source)} to ${dlq}`, {
+      destination: describeSource(this.#c.source),
+      deadLetterQueue: dlq,
       id: m.id,
       attempt: m.attempt,
       reason: errorMessage(error),
