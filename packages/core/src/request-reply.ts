@@ -63,7 +63,10 @@ export class RequestBroker {
    * longer arrive), and the next request starts a new inbox.
    */
   #lost(inbox: Promise<ConsumerHandle>, error: Error): void {
-    this.#client.logger.error("request inbox consumer failed; the next request opens a new one", { error });
+    this.#client.logger.error("request inbox consumer failed; the next request opens a new one", {
+      destination: `queue:${this.#name}`,
+      error,
+    });
     if (this.#started === inbox) this.#started = undefined;
     void inbox.then((handle) => handle.close()).catch(() => {});
     for (const [id, pending] of this.#pending) {
@@ -190,6 +193,8 @@ export function replyHandler(
       } catch (error) {
         if (attempt >= 2 || client.closing()) {
           client.logger.warn(`reply to ${message.replyTo} could not be sent; dropped`, {
+            destination: `queue:${queue}`,
+            replyTo: message.replyTo,
             id: message.id,
             error: errorMessage(error),
           });

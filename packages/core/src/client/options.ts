@@ -5,7 +5,7 @@
 import { builtinCodecs, type Codec, CodecRegistry, jsonCodec } from "../codec.js";
 import type { Contract } from "../contract.js";
 import { ConfigError } from "../errors.js";
-import { consoleLogger, type Logger } from "../logger.js";
+import { consoleLogger, type Logger, safeLogger } from "../logger.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../retry.js";
 import type { ClientOptions, Middleware, TelemetryOptions } from "../types.js";
 
@@ -45,7 +45,7 @@ export function resolveOptions(options: ClientOptions<any>): ResolvedOptions {
     codec,
     codecs: new CodecRegistry([...builtinCodecs, ...(options.codecs ?? []), codec]),
     use: options.use ?? [],
-    logger: options.logger ?? consoleLogger("warn"),
+    logger: safeLogger(options.logger ?? consoleLogger("warn")),
     retry: resolveRetryPolicy(options.retry),
     concurrency: positiveInt("consumer.concurrency", options.consumer?.concurrency, DEFAULT_CONCURRENCY),
     prefetch:

@@ -129,6 +129,15 @@ export class ConsumerRunner implements Subscription {
     return this.#c.source;
   }
 
+  /** What every log line about one delivery carries: where it came from and which message. */
+  #fields(delivery: Delivery): Record<string, unknown> {
+    return {
+      destination: describeSource(this.#c.source),
+      id: delivery.message.id,
+      attempt: delivery.message.attempt,
+    };
+  }
+
   /** Why the adapter gave up on this consumer (`onError`), if it did. */
   get failure(): string | undefined {
     return this.#failure;
@@ -234,7 +243,12 @@ export class ConsumerRunner implements Subscription {
         error: errorMessage(error),
       },
     );
-    return settle(this.#c.client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
+    return settle(
+      this.#c.client.logger,
+      "nack",
+      () => delivery.nack({ delayMs: 1000 }),
+      this.#fields(delivery),
+    );
   }
 
   /** Nothing runs, nothing settles, and nothing waits to start (or shutdown began). */
@@ -324,7 +338,7 @@ export class ConsumerRunner implements Subscription {
       return this.#failed(delivery, error, op);
     }
     op?.end("ack");
-    this.#background(settle(client.logger, "ack", () => delivery.ack()));
+    this.#background(settle(client.logger, "ack", () => delivery.ack(), this.#fields(delivery)));
   }
 
   async #failed(delivery: Delivery, error: unknown, op: ProcessOp | undefined): Promise<void> {
@@ -340,7 +354,14 @@ export class ConsumerRunner implements Subscription {
       delayMs: outcome.delayMs,
       error: errorMessage(error),
     });
-    this.#background(settle(client.logger, "nack", () => delivery.nack({ delayMs: outcome.delayMs })));
+    this.#background(
+      settle(
+        client.logger,
+        "nack",
+        () => delivery.nack({ delayMs: outcome.delayMs }),
+        this.#fields(delivery),
+      ),
+    );
   }
 
   async #deadLetter(delivery: Delivery, error: unknown, op: ProcessOp | undefined): Promise<void> {
@@ -377,7 +398,7 @@ export class ConsumerRunner implements Subscription {
         id: m.id,
         error: sendError,
       });
-      return settle(client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
+      return settle(client.logger, "nack", () => delivery.nack({ delayMs: 1000 }), this.#fields(delivery));
     }
     op?.end("dead_letter", error);
     client.logger.warn(`dead-lettered message from ${describeSource(this.#c.source)} to ${dlq}`, {
@@ -387,7 +408,7 @@ export class ConsumerRunner implements Subscription {
       attempt: m.attempt,
       reason: errorMessage(error),
     });
-    await settle(client.logger, "ack", () => delivery.ack());
+    await settle(client.logger, "ack", () => delivery.ack(), this.#fields(delivery));
   }
 
   #idle(): Promise<void> {
@@ -414,6 +435,7 @@ export class ConsumerRunner implements Subscription {
         if (timedOut) {
           this.#c.client.logger.warn(
             `closing ${describeSource(this.#c.source)} with ${this.#running} handler(s) still running; their messages will be redelivered`,
+            { destination: describeSource(this.#c.source), handlersRunning: this.#running },
           );
         }
         await this.#handle?.close();
