@@ -373,7 +373,7 @@ describe("client", () => {
     const c = bus({ adapter, logger });
     await c.connect();
     // The client's logger, wrapped so that no line carries a password.
-    (given as typeof logger).warn("from the adapter: amqp://u:hunter2@h:1", {});
+    (given as { warn(m: string, f?: object): void }).warn("from the adapter: amqp://u:hunter2@h:1", {});
     expect(lines).toEqual(["from the adapter: amqp://u:***@h:1"]);
   });
   it("opens URLs of schemes registered by other packages, or given to one client", async () => {

@@ -5,8 +5,8 @@ import {
   type Adapter,
   type Client,
   createClient,
-  type Delivery,
   DeadLetterError,
+  type Delivery,
   type Logger,
   shortId,
 } from "@omnibus/core";
