@@ -293,12 +293,18 @@ export interface TelemetryOptions {
    * Where spans go: an OpenTelemetry `TracerProvider`.
    * @default the global tracer provider (`trace.getTracerProvider()`)
    */
-  readonly tracerProvider?: { getTracer(name: string, version?: string): unknown };
+  readonly tracerProvider?: {
+    /** The tracer of an instrumentation scope (core asks for `@omnibus/core`). */
+    getTracer(name: string, version?: string): unknown;
+  };
   /**
    * Where metrics go: an OpenTelemetry `MeterProvider`.
    * @default the global meter provider (`metrics.getMeterProvider()`)
    */
-  readonly meterProvider?: { getMeter(name: string, version?: string): unknown };
+  readonly meterProvider?: {
+    /** The meter of an instrumentation scope (core asks for `@omnibus/core`). */
+    getMeter(name: string, version?: string): unknown;
+  };
   /**
    * How a `process` span relates to the producer's context carried in the message: `"link"` (a
    * span link; the process span's parent is whatever is active), as the messaging conventions

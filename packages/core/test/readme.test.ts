@@ -2,7 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, ErrorCode } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
-import { deleteExample, idempotencyKeyExample, middlewareExample } from "./readme-examples.js";
+import {
+  deleteExample,
+  idempotencyKeyExample,
+  middlewareExample,
+  statsExample,
+  telemetryExample,
+} from "./readme-examples.js";
 
 const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
 const examples = readFileSync(join(import.meta.dirname, "readme-examples.ts"), "utf8");
@@ -28,6 +34,12 @@ describe("core README, section Details", () => {
   });
   it("the delete calls leave only what was kept", async () => {
     expect(await deleteExample()).toEqual(["orders.dlq"]);
+  });
+  it("stats and health read the backlog and the client's state", async () => {
+    expect(await statsExample()).toEqual({ lag: 2, deadLetters: 0, status: "ok" });
+  });
+  it("a client with telemetry options sends as any other", async () => {
+    await telemetryExample();
   });
   it("client.adapter throws before connect()", () => {
     const bus = createClient({ url: "memory://" });
