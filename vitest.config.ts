@@ -26,6 +26,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "cli",
+          include: ["packages/cli/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // Core against every real broker (tracing and metrics with the OpenTelemetry SDK).
           name: "core-brokers",
           include: ["packages/core/**/*.integ.test.ts"],
