@@ -2,7 +2,7 @@
 // the same scenarios run on every real broker in telemetry.integ.test.ts.
 import { createClient, SEMCONV_VERSION, shortId, silentLogger } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
-import { propagation, SpanKind } from "@opentelemetry/api";
+import { propagation, SpanKind, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { sameSpan, sdk, spanWith, useContextManager } from "./otel.js";
@@ -116,6 +116,33 @@ describe("tracing and metrics (memory)", () => {
       expect(telemetry.spans()).toEqual([]);
       await bus.deleteQueue(queue);
     } finally {
+      await bus.close();
+      await telemetry.shutdown();
+    }
+  });
+
+  it("finds a global tracer provider registered after the client connected (none: no spans, no headers)", async () => {
+    const telemetry = sdk();
+    const bus = createClient({ url, logger: silentLogger });
+    try {
+      const queue = `otel-global-${shortId()}`;
+      const seen: Record<string, string>[] = [];
+      await bus.consume(queue, (m) => {
+        seen.push({ ...m.headers });
+      });
+      await bus.send(queue, 1); // no SDK yet
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]).toEqual({});
+      trace.setGlobalTracerProvider(telemetry.tracerProvider);
+      const id = await bus.send(queue, 2);
+      await waitFor(() => seen.length === 2);
+      expect(seen[1]!.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      await waitFor(
+        () => spanWith(telemetry.spans(), `process ${queue}`, "messaging.message.id", id) !== undefined,
+      );
+      await bus.deleteQueue(queue);
+    } finally {
+      trace.disable();
       await bus.close();
       await telemetry.shutdown();
     }

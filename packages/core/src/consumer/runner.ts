@@ -328,7 +328,7 @@ export class ConsumerRunner implements Subscription {
         : async () => {
             await this.#c.handler(message);
           };
-      if (op) {
+      if (op?.live) {
         client.telemetry()?.remember(message, op.context);
         await op.run(run);
       } else {

@@ -75,6 +75,8 @@ export interface SendOp {
 
 /** What a consumer does with telemetry for one delivery. */
 export interface ProcessOp {
+  /** The span records or carries a valid context (false with the API's no-op tracer). */
+  readonly live: boolean;
   /** Run the handler (and middleware) inside the process span's context. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   /** The context of the process span (sends from the handler become its children). */
@@ -88,6 +90,17 @@ export interface GaugeSource {
   readonly source: Source;
   readonly deadLetterQueue: string;
 }
+
+/** What a send does with no SDK registered: nothing. */
+const INERT_SEND: SendOp = { context: undefined as unknown as Context, inject() {}, end() {} };
+
+/** What handling a message does with no SDK registered: runs the handler. */
+const INERT_PROCESS: ProcessOp = {
+  context: undefined as unknown as Context,
+  live: false,
+  run: (fn) => fn(),
+  end() {},
+};
 
 /**
  * A client's telemetry: tracer, meter and instruments, created once. `undefined` everywhere when
@@ -106,6 +119,14 @@ export class Telemetry {
   readonly #retried: Counter;
   readonly #deadLettered: Counter;
   readonly #active: UpDownCounter;
+  /** False when the meter is the API's no-op one (no SDK registered): no metric is built. */
+  readonly #metrics: boolean;
+  /**
+   * The global tracer provider while it has no SDK behind it (the API's proxy with its no-op
+   * delegate): checked per operation, since an SDK may register later.
+   */
+  readonly #proxy: { getDelegate(): unknown } | undefined;
+  readonly #noopDelegate: unknown;
   /** Process contexts of the messages being handled (replies look theirs up). */
   readonly #contexts = new WeakMap<object, Context>();
   #gauges: { observables: Observable[]; callback: (r: BatchObservableResult) => Promise<void> } | undefined;
@@ -114,6 +135,11 @@ export class Telemetry {
     this.#api = api;
     const tracerProvider =
       (options.tracerProvider as ReturnType<OTelApi["trace"]["getTracerProvider"]>) ?? api.trace;
+    const global = options.tracerProvider === undefined ? api.trace.getTracerProvider() : undefined;
+    if (global instanceof api.ProxyTracerProvider && typeof global.getDelegate === "function") {
+      this.#proxy = global;
+      this.#noopDelegate = new api.ProxyTracerProvider().getDelegate();
+    }
     const meterProvider =
       (options.meterProvider as ReturnType<OTelApi["metrics"]["getMeterProvider"]>) ?? api.metrics;
     this.#tracer = tracerProvider.getTracer(SCOPE);
@@ -121,6 +147,8 @@ export class Telemetry {
     this.#system = SYSTEMS[adapterName] ?? adapterName;
     this.#parent = options.consumerContext === "parent";
     const m = this.#meter;
+    const noop = typeof api.createNoopMeter === "function" ? api.createNoopMeter() : undefined;
+    this.#metrics = !(noop && m.constructor === noop.constructor);
     const seconds = { unit: "s", advice: { explicitBucketBoundaries: DURATION_BUCKETS } };
     this.#duration = m.createHistogram("messaging.client.operation.duration", {
       description: "Duration of messaging operation initiated by a producer or consumer client.",
@@ -168,6 +196,7 @@ export class Telemetry {
    * active context by default). `temporary` for a request-reply inbox.
    */
   send(address: Address, count: number, temporary: boolean, parent?: Context): SendOp {
+    if (!this.#metrics && this.#inert()) return INERT_SEND;
     const api = this.#api;
     const shown = temporary ? INBOX_TEMPLATE : address.name;
     const base = this.#destination(address, temporary);
@@ -176,22 +205,26 @@ export class Telemetry {
     const single = count === 1;
     const span = this.#tracer.startSpan(
       `send ${shown}`,
-      {
-        kind: single ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT,
-        attributes: {
-          ...base,
-          "messaging.operation.type": "send",
-          "messaging.operation.name": address.kind === "topic" ? "publish" : "send",
-          ...(single ? {} : { "messaging.batch.message_count": count }),
-        },
-      },
+      { kind: single ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT },
       at,
     );
+    const recording = span.isRecording();
+    // The API's no-op tracer: nothing to record, no context to carry.
+    const live = recording || api.trace.isSpanContextValid(span.spanContext());
+    if (recording) {
+      span.setAttributes({
+        ...base,
+        "messaging.operation.type": "send",
+        "messaging.operation.name": address.kind === "topic" ? "publish" : "send",
+        ...(single ? {} : { "messaging.batch.message_count": count }),
+      });
+    }
     const context = api.trace.setSpan(at, span);
     const creates: Span[] = [];
     return {
       context,
       inject: (_index, id, headers) => {
+        if (!live) return;
         if (single) {
           span.setAttribute("messaging.message.id", id);
           inject(api, context, headers);
@@ -214,6 +247,7 @@ export class Telemetry {
         inject(api, api.trace.setSpan(at, create), headers);
       },
       end: (error) => {
+        if (!live && !this.#metrics) return;
         for (const create of creates) {
           span.addLink({ context: create.spanContext() });
           create.end();
@@ -230,14 +264,17 @@ export class Telemetry {
           span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
         }
         span.end();
-        this.#duration.record((performance.now() - started) / 1000, attributes);
-        this.#sent.add(count, attributes);
+        if (this.#metrics) {
+          this.#duration.record((performance.now() - started) / 1000, attributes);
+          this.#sent.add(count, attributes);
+        }
       },
     };
   }
 
   /** Start the telemetry of handling one delivery from `source`. */
   process(source: Source, message: InboundMessage, temporary = false): ProcessOp {
+    if (!this.#metrics && this.#inert()) return INERT_PROCESS;
     const api = this.#api;
     const base = this.#destination(source, temporary);
     if (source.kind === "topic") {
@@ -247,34 +284,43 @@ export class Telemetry {
     const producer = extract(api, message.headers);
     const links: Link[] = producer ? [{ context: api.trace.getSpanContext(producer)! }] : [];
     const parent = this.#parent && producer ? producer : api.context.active();
-    const attributes: Attributes = {
-      ...base,
-      "messaging.operation.type": "process",
-      "messaging.operation.name": "process",
-      "messaging.message.id": message.id,
-      "messaging.message.body.size": message.body.byteLength,
-      "omnibus.message.attempt": message.attempt,
-    };
-    if (message.correlationId !== undefined)
-      attributes["messaging.message.conversation_id"] = message.correlationId;
     const span = this.#tracer.startSpan(
       `process ${temporary ? INBOX_TEMPLATE : source.name}`,
-      { kind: api.SpanKind.CONSUMER, attributes, links },
+      { kind: api.SpanKind.CONSUMER, links },
       parent,
     );
-    const context = api.trace.setSpan(parent, span);
+    const recording = span.isRecording();
+    const live = recording || api.trace.isSpanContextValid(span.spanContext());
+    if (recording) {
+      const attributes: Attributes = {
+        ...base,
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.message.id": message.id,
+        "messaging.message.body.size": message.body.byteLength,
+        "omnibus.message.attempt": message.attempt,
+      };
+      if (message.correlationId !== undefined)
+        attributes["messaging.message.conversation_id"] = message.correlationId;
+      span.setAttributes(attributes);
+    }
+    const context = live ? api.trace.setSpan(parent, span) : parent;
     const metric: Attributes = { ...base, "messaging.operation.name": "process" };
-    this.#consumed.add(1, metric);
-    this.#active.add(1, base);
-    const started = performance.now();
+    if (this.#metrics) {
+      this.#consumed.add(1, metric);
+      this.#active.add(1, base);
+    }
+    const started = this.#metrics ? performance.now() : 0;
     let ended = false;
     return {
       context,
-      run: (fn) => api.context.with(context, fn),
+      live,
+      run: (fn) => (live ? api.context.with(context, fn) : fn()),
       end: (outcome, error, delayMs) => {
         if (ended) return;
         ended = true;
-        this.#active.add(-1, base);
+        if (!live && !this.#metrics) return;
+        if (this.#metrics) this.#active.add(-1, base);
         const done: Attributes = { ...metric };
         if (error !== undefined) {
           const type = errorType(error);
@@ -285,6 +331,7 @@ export class Telemetry {
         }
         span.addEvent(outcome, delayMs === undefined ? undefined : { "omnibus.retry.delay_ms": delayMs });
         span.end();
+        if (!this.#metrics) return;
         this.#process.record((performance.now() - started) / 1000, done);
         if (outcome === "nack") this.#retried.add(1, done);
         if (outcome === "dead_letter") this.#deadLettered.add(1, done);
@@ -294,6 +341,7 @@ export class Telemetry {
 
   /** A received reply: a `process` span, child of the request's send, linked to the reply's send. */
   reply(inbox: Source, message: InboundMessage, request: Context, error?: unknown): void {
+    if (!this.#metrics && this.#inert()) return;
     const api = this.#api;
     const producer = extract(api, message.headers);
     const span = this.#tracer.startSpan(
@@ -319,7 +367,13 @@ export class Telemetry {
       span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
     }
     span.end();
-    this.#consumed.add(1, { ...this.#destination(inbox, true), "messaging.operation.name": "process" });
+    if (this.#metrics)
+      this.#consumed.add(1, { ...this.#destination(inbox, true), "messaging.operation.name": "process" });
+  }
+
+  /** No SDK behind the global tracer: spans would be no-ops. */
+  #inert(): boolean {
+    return this.#proxy !== undefined && this.#proxy.getDelegate() === this.#noopDelegate;
   }
 
   /** Remember the process context of `message` (the object handed to the handler). */
@@ -341,7 +395,7 @@ export class Telemetry {
     stats: (source: Source) => Promise<SourceStats>,
     timeoutMs = 5_000,
   ): void {
-    if (this.#gauges) return;
+    if (this.#gauges || !this.#metrics) return;
     const m = this.#meter;
     const depth = m.createObservableGauge("omnibus.queue.depth", {
       description: "Messages waiting to be delivered to a source this client consumes (broker state).",
