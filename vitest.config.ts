@@ -20,7 +20,28 @@ export default defineConfig({
         test: {
           name: "core",
           include: ["packages/core/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**", "packages/core/**/*.integ.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "cli",
+          include: ["packages/cli/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Core against every real broker (tracing and metrics with the OpenTelemetry SDK).
+          name: "core-brokers",
+          include: ["packages/core/**/*.integ.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          testTimeout: 90_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -56,6 +56,8 @@ const projectBrokers = {
   activemq: ["activemq"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
   repo: ["redis"],
+  "core-brokers": ["rabbitmq", "kafka", "sqs", "nats", "redis"],
+  cli: ["rabbitmq", "redis"],
 };
 const projects = args.flatMap((a, i) =>
   a === "--project" ? [args[i + 1]] : a.startsWith("--project=") ? [a.slice(10)] : [],

@@ -86,9 +86,9 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   "core-decode-retried": [
     {
       file: RUNNER,
-      find: "    } catch (error) {\n      return this.#deadLetter(delivery, error);\n    }\n    try {\n",
+      find: "    } catch (error) {\n      return this.#deadLetter(delivery, error, op);\n    }\n    try {\n",
       replace:
-        "    } catch (error) {\n      return this.#failed(delivery, new Error(String((error as Error)?.message)));\n    }\n    try {\n",
+        "    } catch (error) {\n      return this.#failed(delivery, new Error(String((error as Error)?.message)), op);\n    }\n    try {\n",
     },
   ],
   "core-concurrency-plus-one": [
@@ -104,8 +104,8 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   "core-ack-before-handler": [
     {
       file: RUNNER,
-      find: "    try {\n      if (this.#c.hasMiddleware) {\n",
-      replace: "    void delivery.ack();\n    try {\n      if (this.#c.hasMiddleware) {\n",
+      find: "    try {\n      const run = this.#c.hasMiddleware\n",
+      replace: "    void delivery.ack();\n    try {\n      const run = this.#c.hasMiddleware\n",
     },
   ],
   "core-idempotency-no-release": [

@@ -135,6 +135,45 @@ try {
 console.log("@@RESULT " + JSON.stringify(results));
 `;
 
+// Dead letters for the CLI test (on the shared Redis, under a key prefix of the test's own):
+// "prepare" dead-letters 5 messages, "check" reads them back from
+// their queue once replayed, "clean" deletes the queue and its DLQ.
+const DLQ_APP = `import { createClient, DeadLetterError } from "@omnibus/core";
+const [mode, prefix, queue] = process.argv.slice(2);
+const redisUrl = new URL(process.env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379");
+redisUrl.searchParams.set("prefix", prefix);
+const url = redisUrl.toString();
+console.log("@@URL " + url);
+const bus = createClient({ url, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+const until = async (ok) => {
+  for (const end = Date.now() + 30_000; Date.now() < end; ) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("timed out");
+};
+if (mode === "prepare") {
+  await bus.consume(queue, () => {
+    throw new DeadLetterError("downstream down");
+  });
+  const ids = [];
+  for (let i = 0; i < 5; i++) ids.push(await bus.send(queue, { i }));
+  await until(async () => (await bus.stats(queue)).deadLetters === 5);
+  console.log("@@IDS " + JSON.stringify(ids));
+} else if (mode === "check") {
+  const ids = [];
+  await bus.consume(queue, (m) => {
+    ids.push(m.id);
+  });
+  await until(() => ids.length >= 5);
+  await new Promise((r) => setTimeout(r, 300));
+  console.log("@@IDS " + JSON.stringify(ids));
+} else {
+  await bus.deleteQueue(queue);
+}
+await bus.close();
+`;
+
 describe("the published packages, from their tarballs", () => {
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
@@ -199,6 +238,65 @@ describe("the published packages, from their tarballs", () => {
       expect(r.bodies.map((b: { n: number }) => b.n).sort()).toEqual([0, 1, 2, 3, 4]);
     }
     expect(result.keysLeft, "Redis keys of the app left behind").toBe(0);
+  });
+
+  // The omnibus CLI from its tarball, in the app above (core and redis installed there): dead
+  // letters made by the app, replayed by the installed bin, back in their queue by set difference.
+  it("the omnibus CLI from its tarball: dlq replay and stats --watch on Redis", { timeout: 200_000 }, () => {
+    const pack = run("pnpm", ["pack", "--pack-destination", packs], join(root, "packages/cli"), 120_000);
+    expect(pack.status, pack.output).toBe(0);
+    const cliTarball = readdirSync(packs).find((f) => f.startsWith("omnibus-cli-"))!;
+    const install = run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--loglevel=error", join(packs, cliTarball)],
+      app,
+      120_000,
+    );
+    process.stdout.write(`npm install (cli tarball): ${install.s} s\n`);
+    expect(install.status, install.output).toBe(0);
+    const queue = `tarball-cli-${randomUUID()}`;
+    const prefix = `omnibus-tarball-cli-${randomUUID().slice(0, 8)}`;
+    writeFileSync(join(app, "dlq.mjs"), DLQ_APP);
+    const made = run(process.execPath, ["dlq.mjs", "prepare", prefix, queue], app, 60_000);
+    expect(made.status, made.output).toBe(0);
+    const tagged = (tag: string) =>
+      made.stdout
+        .split("\n")
+        .find((l) => l.startsWith(tag))!
+        .slice(tag.length);
+    const sent = JSON.parse(tagged("@@IDS "));
+    const url = tagged("@@URL ");
+    const bin = join(app, "node_modules/.bin/omnibus");
+    const replayed = run(bin, ["dlq", "replay", url, queue, "--json"], app, 60_000);
+    expect(replayed.status, replayed.output).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ replayed: 5, failed: 0 });
+    const back = run(process.execPath, ["dlq.mjs", "check", prefix, queue], app, 60_000);
+    expect(back.status, back.output).toBe(0);
+    const received: string[] = JSON.parse(
+      back.stdout
+        .split("\n")
+        .find((l) => l.startsWith("@@IDS "))!
+        .slice(6),
+    );
+    expect([...received].sort(), "the replayed ids, each once").toEqual([...sent].sort());
+    const watched = run(
+      bin,
+      ["stats", url, queue, "--watch", "--interval", "50", "--count", "2", "--json"],
+      app,
+      60_000,
+    );
+    expect(watched.status, watched.output).toBe(0);
+    const readings = watched.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(readings.map((r) => [r.lag, r.deadLetters])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    expect(run(bin, ["stats"], app, 30_000).status, "bad usage").toBe(2);
+    const cleaned = run(process.execPath, ["dlq.mjs", "clean", prefix, queue], app, 60_000);
+    expect(cleaned.status, cleaned.output).toBe(0);
   });
 
   // An adapter author's project: core and conformance from their tarballs (no vitest, no broker

@@ -14,6 +14,7 @@ import {
   PublishError,
   redact,
   type Source,
+  type SourceStats,
   UnsupportedFeatureError,
 } from "@omnibus/core";
 import {
@@ -34,6 +35,7 @@ import type { KafkaLogger, ResolvedKafkaOptions } from "./options.js";
 import { stablePartitioner } from "./partitioner.js";
 import { ProducerClosedError, ProducerSession } from "./producer.js";
 import { SendQueue, SendQueueClosedError } from "./sender.js";
+import { groupLag } from "./stats.js";
 import { capture, topicsGone } from "./targets.js";
 
 const NONE: RecordExtras = {};
@@ -386,6 +388,28 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
     );
     await consumer.start();
     await consumer.close();
+  }
+
+  /** The lag of the source's consumer group: end offsets − committed offsets (see `stats.ts`). */
+  async stats(source: Source): Promise<SourceStats> {
+    if (this.closed) throw new ClosedError("kafka: adapter is closed");
+    await this.connect();
+    const p = this.options.groupIdPrefix;
+    const [groupId, topics] =
+      source.kind === "queue"
+        ? [queueGroupId(p, source.name), [{ topic: queueTopic(source.name), fromBeginning: true }]]
+        : [
+            topicGroupId(p, source.name, source.group),
+            [
+              { topic: topicTopic(source.name), fromBeginning: false },
+              { topic: retryTopic(source.name, source.group), fromBeginning: true },
+            ],
+          ];
+    try {
+      return await groupLag(this.admin, groupId, topics);
+    } catch (error) {
+      throw connectionError(error, `cannot read the offsets of ${groupId}`);
+    }
   }
 
   async deleteQueue(name: string): Promise<void> {

@@ -8,8 +8,10 @@ import {
   type Features,
   type OutboundMessage,
   type Source,
+  type SourceStats,
 } from "@omnibus/core";
 import { type MemoryBroker, type MemoryConsumer, type MemoryQueue, memoryBroker } from "./broker.js";
+import { memoryStats } from "./stats.js";
 
 /** Options of {@link memory}. */
 export interface MemoryOptions {
@@ -163,6 +165,10 @@ class MemoryAdapter implements Adapter<MemoryNative> {
 
   async deleteGroup(topic: string, group: string): Promise<void> {
     this.#broker.deleteGroup(topic, group);
+  }
+
+  async stats(source: Source): Promise<SourceStats> {
+    return memoryStats(this.#broker, source);
   }
 
   async close(): Promise<void> {

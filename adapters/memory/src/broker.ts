@@ -292,6 +292,16 @@ export class MemoryBroker {
     if (groups?.size === 0) this.#topics.delete(topic);
   }
 
+  /** Queue `name` if it exists (never creates it). */
+  findQueue(name: string): MemoryQueue | undefined {
+    return this.#queues.get(name);
+  }
+
+  /** The queue of `group` of `topic` if it exists (never creates it). */
+  findGroup(topic: string, group: string): MemoryQueue | undefined {
+    return this.#topics.get(topic)?.get(group);
+  }
+
   /** Names of the topics that have a group. */
   topicNames(): string[] {
     return [...this.#topics.keys()];

@@ -28,6 +28,7 @@ import {
   type OutboundMessage,
   PublishError,
   type Source,
+  type SourceStats,
 } from "@omnibus/core";
 import {
   type ConsumerHost,
@@ -39,6 +40,7 @@ import {
 import { groupConsumer, type Names, QUEUE_CONSUMER, queueNames, topicNames } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
 import { Publisher } from "./publisher.js";
+import { consumerStats } from "./stats.js";
 import { envelopeToHeaders, HeaderBlock } from "./wire.js";
 
 interface Prepared {
@@ -493,6 +495,20 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       await this.#ensureSource({ kind: "topic", name: topic, group }, false);
     } catch (error) {
       throw this.#topologyError(`cannot create group ${group} of topic ${topic}`, error);
+    }
+  }
+
+  /** The durable consumer's pending counts (see `stats.ts`). */
+  async stats(source: Source): Promise<SourceStats> {
+    await this.connect();
+    const [stream, durable] =
+      source.kind === "queue"
+        ? [this.#queueStream(source.name).name, QUEUE_CONSUMER]
+        : [this.#topicStream(source.name).name, groupConsumer(source.group)];
+    try {
+      return await consumerStats(this.#ready().jsm, stream, durable, source.kind === "queue");
+    } catch (error) {
+      throw this.#topologyError(`cannot read the state of ${source.kind} ${source.name}`, error);
     }
   }
 

@@ -13,12 +13,14 @@ import {
   type OutboundMessage,
   PublishError,
   type Source,
+  type SourceStats,
 } from "@omnibus/core";
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { RabbitConsumer } from "./consumer.js";
 import { amqpCode, BrokerTimeout, dropSocket, Link, type Publisher, within } from "./link.js";
 import { groupQueueName, groupRegistryName, internalNames, queueName, topicExchange } from "./names.js";
 import { type RabbitMQOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { amqpQueueStats } from "./stats.js";
 import {
   delayBucket,
   headerTableBytes,
@@ -47,6 +49,8 @@ export interface RabbitMQAdapter extends Adapter<RabbitMQNative>, AsyncDisposabl
   deleteQueue(name: string): Promise<void>;
   deleteTopic(topic: string): Promise<void>;
   deleteGroup(topic: string, group: string): Promise<void>;
+  /** Ready messages of the queue (a passive declare); `inFlight` is not reported over AMQP. */
+  stats(source: Source): Promise<SourceStats>;
   /**
    * The AMQP queue that holds a topic group's messages: `<topic>..<group>` (see the README's
    * "Names"), so that no group queue is ever a plain queue or another topic's group.
@@ -852,6 +856,23 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
 
   async deleteQueue(name: string): Promise<void> {
     await this.deleteAmqpQueue(queueName(name));
+  }
+
+  /** Within `operationTimeoutMs`, or a retryable `ConnectionError`. */
+  async stats(source: Source): Promise<SourceStats> {
+    const queue =
+      source.kind === "queue" ? queueName(source.name) : groupQueueName(source.name, source.group);
+    try {
+      return await this.#operation(`stats of ${describeSource(source)}`, (link) =>
+        amqpQueueStats(link, queue),
+      );
+    } catch (error) {
+      if (error instanceof ConnectionError || error instanceof ClosedError) throw error;
+      throw new ConnectionError(
+        `rabbitmq: cannot read ${describeSource(source)}: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
   }
 
   /**

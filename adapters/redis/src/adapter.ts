@@ -8,6 +8,7 @@ import type {
   Logger,
   OutboundMessage,
   Source,
+  SourceStats,
 } from "@omnibus/core";
 import {
   ClosedError,
@@ -33,6 +34,7 @@ import type { ResolvedOptions } from "./options.js";
 import { configValue } from "./replies.js";
 import { UID_LENGTH } from "./scripts.js";
 import { CHUNK_BYTES, Sender, SendTimeout, Ticket, type Unit } from "./sender.js";
+import { sourceStats } from "./stats.js";
 import { within } from "./util.js";
 
 /**
@@ -390,6 +392,22 @@ export class RedisAdapter implements Adapter<RedisNative> {
   async ensureGroup(topic: string, group: string): Promise<void> {
     await this.connect();
     await this.ensureGroups(topicKeys(this.options.prefix, topic, group), false);
+  }
+
+  /** `XINFO GROUPS` lag and pending, plus the delay schedules (see `stats.ts`). */
+  async stats(source: Source): Promise<SourceStats> {
+    await this.connect();
+    const p = this.options.prefix;
+    const keys =
+      source.kind === "queue" ? queueKeys(p, source.name) : topicKeys(p, source.name, source.group);
+    try {
+      return await sourceStats(this.client, keys, source.kind === "queue");
+    } catch (cause) {
+      throw new ConnectionError(
+        `redis: reading the state of ${source.kind} ${source.name} failed: ${this.scrub.message(cause)}`,
+        { cause: this.scrub.cause(cause) },
+      );
+    }
   }
 
   async deleteQueue(name: string): Promise<void> {

@@ -33,6 +33,7 @@ import {
   type OutboundMessage,
   PublishError,
   type Source,
+  type SourceStats,
   UnsupportedFeatureError,
 } from "@omnibus/core";
 import { Batcher } from "./batcher.js";
@@ -48,6 +49,7 @@ import {
 } from "./errors.js";
 import { brokerName, groupQueueName, isGroupQueueOf, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
 import type { ResolvedSqsOptions } from "./options.js";
+import { queueStats } from "./stats.js";
 import { backoff, Semaphore, sleep } from "./util.js";
 import {
   chunkBatches,
@@ -346,6 +348,15 @@ export class SqsAdapter implements Adapter<SqsNative> {
   async ensureGroup(topic: string, group: string): Promise<void> {
     this.#assertOpen();
     await this.#groupQueue(topic, group);
+  }
+
+  /** Approximate counts from the queue's attributes (see `stats.ts`). */
+  async stats(source: Source): Promise<SourceStats> {
+    this.#assertOpen();
+    const queue = this.#queueName(
+      source.kind === "queue" ? source.name : groupQueueName(source.name, source.group),
+    );
+    return queueStats(this.#sqs, queue, () => this.#queueUrl(queue, false));
   }
 
   async deleteQueue(name: string): Promise<void> {

@@ -23,6 +23,7 @@ import { priority } from "./adapter/priority.js";
 import { roundTrip } from "./adapter/round-trip.js";
 import { backlogKept, concurrentSends, sendConfirmed } from "./adapter/sending.js";
 import { ackIsolated, settleOnce } from "./adapter/settle.js";
+import { statsGroups, statsMove } from "./adapter/stats.js";
 import { stopHalts, stopReleases } from "./adapter/stop.js";
 import { fanout, groupKeptOffline, groupStartsNow } from "./adapter/topics.js";
 import { unreachable } from "./adapter/unreachable.js";
@@ -70,6 +71,7 @@ import {
 import { clientBodies, clientMaxSize, clientRoundTrip, clientSenderBuffer } from "./client/round-trip.js";
 import { clientRequestErrors, clientRequestReply } from "./client/rpc.js";
 import { clientSecrets } from "./client/secrets.js";
+import { clientStats } from "./client/stats.js";
 
 /** The SPI tier. */
 export const adapterCases: readonly Case<any>[] = [
@@ -104,6 +106,8 @@ export const adapterCases: readonly Case<any>[] = [
   ordering,
   namesDistinct,
   deleteQueue,
+  statsMove,
+  statsGroups,
   maxSize,
   unreachable,
 ];
@@ -146,6 +150,7 @@ export const clientCases: readonly Case<any>[] = [
   clientDeleteQueue,
   clientDeleteGroup,
   clientDeleteTopic,
+  clientStats,
   clientOrdering,
   clientDelay,
   clientPriority,

@@ -77,17 +77,22 @@ export type {
   OutboundMessage,
   QueueAddress,
   Source,
+  SourceStats,
   TopicAddress,
 } from "./spi.js";
+export { SEMCONV_VERSION } from "./telemetry/telemetry.js";
 export type {
   BatchItem,
   Client,
   ClientOptions,
   ConsumeContext,
+  ConsumerHealth,
   ConsumerOptions,
   DeleteOptions,
   DeleteTopicOptions,
+  DestinationStats,
   Handler,
+  HealthReport,
   InboundContext,
   Message,
   Middleware,
@@ -95,7 +100,9 @@ export type {
   RequestOptions,
   SendContext,
   SendOptions,
+  StatsOptions,
   SubscribeOptions,
   Subscription,
+  TelemetryOptions,
 } from "./types.js";
 export { HeaderNames } from "./types.js";

@@ -37,3 +37,50 @@ function safeJson(value: unknown): string {
     return "[unserializable]";
   }
 }
+
+/** A field value as plain data with passwords masked: an `Error` becomes `{ name, message, code }`. */
+function safeValue(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redact(value);
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { name: value.name, message: redact(String(value.message)) };
+    const code = (value as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") out.code = code;
+    return out;
+  }
+  if (
+    depth < 3 &&
+    value !== null &&
+    typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = safeValue(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * `logger` with every message and field made safe: URL passwords masked in strings and error
+ * messages, errors turned into plain data. Core wraps the client's logger (and hands the wrapped
+ * one to its adapter) so that no log line carries a password, whatever the logger.
+ */
+export function safeLogger(logger: Logger): Logger {
+  const wrap =
+    (write: Logger["info"]) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      let safe: Record<string, unknown> | undefined;
+      try {
+        safe = fields === undefined ? undefined : (safeValue(fields) as Record<string, unknown>);
+      } catch {
+        safe = { fields: "[unreadable]" };
+      }
+      write.call(logger, redact(message), safe);
+    };
+  return {
+    debug: wrap(logger.debug),
+    info: wrap(logger.info),
+    warn: wrap(logger.warn),
+    error: wrap(logger.error),
+  };
+}

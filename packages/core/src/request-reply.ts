@@ -20,6 +20,8 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** Told of the reply before the request resolves (its trace span). */
+  observe: ((reply: InboundMessage, error?: Error) => void) | undefined;
 }
 
 /** Request-reply over an ephemeral inbox queue per client. */
@@ -62,7 +64,10 @@ export class RequestBroker {
    * longer arrive), and the next request starts a new inbox.
    */
   #lost(inbox: Promise<ConsumerHandle>, error: Error): void {
-    this.#client.logger.error("request inbox consumer failed; the next request opens a new one", { error });
+    this.#client.logger.error("request inbox consumer failed; the next request opens a new one", {
+      destination: `queue:${this.#name}`,
+      error,
+    });
     if (this.#started === inbox) this.#started = undefined;
     void inbox.then((handle) => handle.close()).catch(() => {});
     for (const [id, pending] of this.#pending) {
@@ -73,14 +78,19 @@ export class RequestBroker {
     }
   }
 
-  expect(id: string, timeoutMs: number, queue: string): Promise<unknown> {
+  expect(
+    id: string,
+    timeoutMs: number,
+    queue: string,
+    observe?: (reply: InboundMessage, error?: Error) => void,
+  ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ClosedError("the client is closed"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new RequestTimeoutError(`no reply from ${queue} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer, observe });
     });
   }
 
@@ -109,19 +119,24 @@ export class RequestBroker {
     }
     this.cancel(id!);
     if (m.headers[HeaderNames.ReplyStatus] === "error") {
-      pending.reject(
-        new RemoteError(
-          m.headers[HeaderNames.ReplyErrorMessage] ?? "unknown error",
-          m.headers[HeaderNames.ReplyErrorCode],
-        ),
+      const error = new RemoteError(
+        m.headers[HeaderNames.ReplyErrorMessage] ?? "unknown error",
+        m.headers[HeaderNames.ReplyErrorCode],
       );
+      pending.observe?.(m, error);
+      pending.reject(error);
       return;
     }
+    let value: unknown;
     try {
-      pending.resolve(this.#client.decode(m.headers, m.body));
+      value = this.#client.decode(m.headers, m.body);
     } catch (error) {
+      pending.observe?.(m, error as Error);
       pending.reject(error as Error);
+      return;
     }
+    pending.observe?.(m);
+    pending.resolve(value);
   }
 
   /** A reply through the middleware's `inbound` steps (a claim check fetching its payload). */
@@ -209,11 +224,16 @@ export function replyHandler(
     // reason to run the handler again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply, true);
+        await client.sendPrepared(adapter, { kind: "queue", name: message.replyTo }, reply, {
+          outbound: true,
+          parent: client.telemetry()?.contextOf(message),
+        });
         return;
       } catch (error) {
         if (attempt >= 2 || client.closing()) {
           client.logger.warn(`reply to ${message.replyTo} could not be sent; dropped`, {
+            destination: `queue:${queue}`,
+            replyTo: message.replyTo,
             id: message.id,
             error: errorMessage(error),
           });

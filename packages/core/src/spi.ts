@@ -234,10 +234,37 @@ export interface Adapter<Native = unknown> {
    */
   deleteGroup?(topic: string, group: string): Promise<void>;
   /**
+   * What the broker holds for one source right now: messages waiting, messages delivered and not
+   * yet settled (`client.stats`, the CLI, the queue-depth gauges). Optional: without it
+   * `client.stats` fails with `UnsupportedFeatureError`.
+   *
+   * Read from the broker itself (not from this adapter's own consumers), so that any process can
+   * ask: a passive queue declare, a consumer group's committed offsets, queue attributes, consumer
+   * info. A source that does not exist (yet) reports zeros; never creates anything. Counts may be
+   * approximate or a moment old where the broker's are (SQS).
+   */
+  stats?(source: Source): Promise<SourceStats>;
+  /**
    * Close every connection. Core's own sends have settled or timed out (`sendTimeoutMs`) by the
    * time it calls this; a send still running in the adapter must end (reject) with the close.
    */
   close(): Promise<void>;
+}
+
+/**
+ * What {@link Adapter.stats} reports for one source (a queue, or a topic's group).
+ *
+ * `depth + (inFlight ?? 0)` is the source's lag: everything sent to it and not yet settled.
+ */
+export interface SourceStats {
+  /**
+   * Messages waiting to be delivered: a queue's ready messages, a group's messages not yet
+   * delivered to it. Where the broker cannot tell waiting from in-flight (Kafka: end offsets −
+   * committed offsets), every unsettled message, and {@link SourceStats.inFlight} is `undefined`.
+   */
+  readonly depth: number;
+  /** Messages delivered to a consumer and not yet settled; `undefined` where the broker does not say. */
+  readonly inFlight: number | undefined;
 }
 
 /**

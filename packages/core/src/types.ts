@@ -279,7 +279,119 @@ export interface Subscription extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Options of {@link createClient}. */
+/** Options of `client.stats`. */
+export interface StatsOptions {
+  /** Read a topic's group instead of a queue: `stats("orders", { group: "billing" })`. */
+  readonly group?: string;
+  /**
+   * The dead-letter queue whose depth to report, or `false` for none.
+   * @default the source's default dead-letter queue (`deadLetterQueueFor`)
+   */
+  readonly deadLetterQueue?: string | false;
+}
+
+/** What the broker holds for one queue or topic group, from `client.stats`. */
+export interface DestinationStats {
+  /** `"queue"`, or `"topic"` for a topic's group. */
+  readonly kind: "queue" | "topic";
+  /** The queue or topic. */
+  readonly name: string;
+  /** The group, for a topic. */
+  readonly group: string | undefined;
+  /** Messages waiting to be delivered (see the SPI's `SourceStats.depth`). */
+  readonly depth: number;
+  /** Delivered and not yet settled; `undefined` where the broker does not say (Kafka). */
+  readonly inFlight: number | undefined;
+  /** Everything sent to the source and not yet settled: `depth + (inFlight ?? 0)`. */
+  readonly lag: number;
+  /** The dead-letter queue read, or `undefined` with `deadLetterQueue: false`. */
+  readonly deadLetterQueue: string | undefined;
+  /** Messages in the dead-letter queue (waiting plus in flight); `undefined` when not read. */
+  readonly deadLetters: number | undefined;
+  /** When the broker was asked. */
+  readonly at: Date;
+}
+
+/** One consumer in a {@link HealthReport}. */
+export interface ConsumerHealth {
+  /** The queue or topic consumed. */
+  readonly source: string;
+  /** The group, for a topic subscription. */
+  readonly group: string | undefined;
+  /** `false` once the adapter gave up on it (its `onError`): it no longer receives. */
+  readonly running: boolean;
+  /** Handlers running right now. */
+  readonly handlersRunning: number;
+  /** The failure that stopped it, when `running` is `false`. */
+  readonly error: string | undefined;
+}
+
+/** What `client.health()` reports: for liveness and readiness probes. */
+export interface HealthReport {
+  /**
+   * `"ok"` when connected and every consumer runs; `"degraded"` when connected and a consumer
+   * failed for good; `"down"` when not connected (not yet, failed, or closed).
+   */
+  readonly status: "ok" | "degraded" | "down";
+  /** The adapter connected and the client is not closed. */
+  readonly connected: boolean;
+  /** `close()` was called. */
+  readonly closed: boolean;
+  /** The adapter's name. */
+  readonly adapter: string;
+  /** The client's consumers (subscriptions and repliers), not the request inbox. */
+  readonly consumers: readonly ConsumerHealth[];
+  /**
+   * The last failure the client saw — a failed connect, a send that failed, a consumer that
+   * failed for good — with the time; passwords masked. Handler errors are not counted (they are
+   * retried or dead-lettered, as designed).
+   */
+  readonly lastError:
+    | { readonly message: string; readonly code: string | undefined; readonly at: Date }
+    | undefined;
+}
+
+/**
+ * OpenTelemetry traces and metrics of a client (see the README's "Telemetry"). They go through
+ * `@opentelemetry/api`, an optional peer dependency: with it installed and an SDK registered, a
+ * client traces and measures every send and handled message; without it nothing runs.
+ */
+export interface TelemetryOptions {
+  /** `false` turns traces and metrics off for this client. @default true */
+  readonly enabled?: boolean;
+  /**
+   * Where spans go: an OpenTelemetry `TracerProvider`.
+   * @default the global tracer provider (`trace.getTracerProvider()`)
+   */
+  readonly tracerProvider?: {
+    /** The tracer of an instrumentation scope (core asks for `@omnibus/core`). */
+    getTracer(name: string, version?: string): unknown;
+  };
+  /**
+   * Where metrics go: an OpenTelemetry `MeterProvider`.
+   * @default the global meter provider (`metrics.getMeterProvider()`)
+   */
+  readonly meterProvider?: {
+    /** The meter of an instrumentation scope (core asks for `@omnibus/core`). */
+    getMeter(name: string, version?: string): unknown;
+  };
+  /**
+   * How a `process` span relates to the producer's context carried in the message: `"link"` (a
+   * span link; the process span's parent is whatever is active), as the messaging conventions
+   * recommend, or `"parent"` (the producer's span is its parent: one trace from send to process).
+   * @default "link"
+   */
+  readonly consumerContext?: "link" | "parent";
+  /**
+   * Observable gauges of broker state (`omnibus.queue.depth`, `omnibus.queue.in_flight`,
+   * `omnibus.consumer.lag`, `omnibus.dead_letter.depth`) for the sources this client consumes,
+   * read with `stats()` at each metric collection (adapters without `stats()` have none).
+   * @default true
+   */
+  readonly brokerGauges?: boolean;
+}
+
+/** Options of {@link createClient}. */ /** Options of {@link createClient}. */
 export interface ClientOptions<C extends Contract = Contract> {
   /**
    * Broker URL; its scheme picks the adapter: one registered with `registerAdapter` or given in
@@ -314,6 +426,8 @@ export interface ClientOptions<C extends Contract = Contract> {
   logger?: Logger;
   /** Default retry policy of consumers. */
   retry?: RetryOptions;
+  /** OpenTelemetry traces and metrics. @default on when `@opentelemetry/api` is installed */
+  telemetry?: TelemetryOptions;
   /** Defaults for consumers. */
   consumer?: Pick<ConsumerOptions, "concurrency" | "prefetch">;
   /** How long `close()` waits for in-flight handlers before giving up. @default 10000 */
@@ -393,6 +507,23 @@ export interface Client<C extends Contract = Contract> extends AsyncDisposable {
    * has no `deleteGroup` (or no topics).
    */
   deleteGroup<N extends TopicName<C>>(topic: N, group: string, options?: DeleteOptions): Promise<void>;
+  /**
+   * What the broker holds for a queue, or for a topic's group with `{ group }`: depth, in flight,
+   * lag and the dead-letter queue's depth, read from the broker (any process may ask). A source
+   * that does not exist reports zeros. `UnsupportedFeatureError` when the adapter has no `stats`.
+   *
+   * @example
+   * ```ts
+   * const { depth, inFlight, lag, deadLetters } = await bus.stats("orders");
+   * const billing = await bus.stats("order.placed", { group: "billing" });
+   * ```
+   */
+  stats(destination: string, options?: StatsOptions): Promise<DestinationStats>;
+  /**
+   * A synchronous snapshot for liveness and readiness probes: connected, consumers running,
+   * the last error. Never throws, never touches the network.
+   */
+  health(): HealthReport;
   /** Send a request and wait for its reply. */
   request<N extends RequestName<C>>(
     queue: N,

@@ -16,12 +16,17 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, timeout: () => 
 }
 
 /** Run a settlement; a failure is logged, never thrown (the broker redelivers an unsettled message). */
-export async function settle(logger: Logger, what: string, fn: () => Promise<void>): Promise<void> {
+export async function settle(
+  logger: Logger,
+  what: string,
+  fn: () => Promise<void>,
+  fields?: Record<string, unknown>,
+): Promise<void> {
   try {
     await fn();
   } catch (error) {
     // Nothing is lost: at worst the message is delivered again.
-    logger.warn(`${what} failed; the message will be redelivered`, { error });
+    logger.warn(`${what} failed; the message will be redelivered`, { ...fields, error });
   }
 }
 

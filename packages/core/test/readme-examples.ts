@@ -122,3 +122,35 @@ export async function deleteExample(): Promise<string[]> {
   await bus.close();
   return left;
 }
+
+export async function statsExample(): Promise<{
+  lag: number;
+  deadLetters: number | undefined;
+  status: string;
+}> {
+  const bus = createClient({ url: "memory://readme-stats", logger: silentLogger });
+  await bus.send("orders", { sku: "A-1" });
+  await bus.send("orders", { sku: "B-2" });
+  // snippet:stats
+  const { depth, inFlight, lag, deadLetters } = await bus.stats("orders"); // a queue
+  const billing = await bus.stats("order.placed", { group: "billing" }); // a topic's group
+  const { status, consumers, lastError } = bus.health(); // synchronous: for probes
+  // endsnippet
+  void [depth, inFlight, billing, consumers, lastError];
+  await bus.deleteQueue("orders");
+  await bus.close();
+  return { lag, deadLetters, status };
+}
+
+export async function telemetryExample(): Promise<void> {
+  // snippet:telemetry
+  // With an SDK registered (NodeSDK, or a provider of your own), a client traces and measures:
+  const bus = createClient({
+    url: "memory://readme-telemetry",
+    telemetry: { consumerContext: "parent" }, // "link" (default): the process span links the producer's
+  });
+  // endsnippet
+  await bus.send("orders", { sku: "A-1" });
+  await bus.deleteQueue("orders");
+  await bus.close();
+}

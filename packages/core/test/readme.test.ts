@@ -7,6 +7,8 @@ import {
   deleteExample,
   idempotencyKeyExample,
   middlewareExample,
+  statsExample,
+  telemetryExample,
 } from "./readme-examples.js";
 
 const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
@@ -36,6 +38,12 @@ describe("core README, section Details", () => {
   });
   it("the delete calls leave only what was kept", async () => {
     expect(await deleteExample()).toEqual(["orders.dlq"]);
+  });
+  it("stats and health read the backlog and the client's state", async () => {
+    expect(await statsExample()).toEqual({ lag: 2, deadLetters: 0, status: "ok" });
+  });
+  it("a client with telemetry options sends as any other", async () => {
+    await telemetryExample();
   });
   it("client.adapter throws before connect()", () => {
     const bus = createClient({ url: "memory://" });

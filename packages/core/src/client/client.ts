@@ -4,17 +4,22 @@
  * request-reply in `request-reply.ts`.
  * @module
  */
+
+import type { Context } from "@opentelemetry/api";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { jsonCodec } from "../codec.js";
 import { compose } from "../compose.js";
-import { errorMessage } from "../consumer/outcome.js";
+import { errorCode, errorMessage } from "../consumer/outcome.js";
 import { ConsumerRunner, runnerConfig } from "../consumer/runner.js";
 import type { Contract } from "../contract.js";
 import {
   ClosedError,
   ConfigError,
   ConnectionError,
+  ErrorCode,
+  OmnibusError,
   PublishError,
+  redact,
   UnsupportedFeatureError,
 } from "../errors.js";
 import { shortId, uuidv7 } from "../ids.js";
@@ -23,6 +28,7 @@ import { deadLetterQueueFor, validateName } from "../names.js";
 import { RequestBroker, replyHandler } from "../request-reply.js";
 import { adapterSourceOf } from "../resolve.js";
 import type { Adapter, Address, Features, OutboundMessage, Source } from "../spi.js";
+import { createTelemetry, type SendOp, type Telemetry } from "../telemetry/telemetry.js";
 import {
   type BatchItem,
   type Client,
@@ -30,12 +36,15 @@ import {
   type ConsumerOptions,
   type DeleteOptions,
   type DeleteTopicOptions,
+  type DestinationStats,
   type Handler,
   HeaderNames,
+  type HealthReport,
   type Message,
   type RequestOptions,
   type SendContext,
   type SendOptions,
+  type StatsOptions,
   type SubscribeOptions,
   type Subscription,
 } from "../types.js";
@@ -95,20 +104,58 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       closeTimeoutMs: o.closeTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
       closing: () => this.#closing !== undefined,
+      noteError: (error) => this.#noteError(error),
       decode: (headers, bytes) => o.codecs.decode(headers[HeaderNames.ContentType], bytes, jsonCodec),
-      sendPrepared: async (adapter, address, message, outbound = false) => {
-        const wire = outbound ? await this.#wire(adapter, address, message) : message;
-        checkSize(adapter, wire.body, wire.headers);
-        return this.#transmit(adapter, address, [wire]);
+      sendPrepared: async (adapter, address, message, options = {}) => {
+        const wire = options.outbound ? await this.#wire(adapter, address, message) : message;
+        return this.#sendPrepared(adapter, address, wire, options.parent);
       },
       hasOutbound: this.#outbound.length > 0,
       inbound: inboundSteps(o.use),
+      telemetry: () => this.#telemetry,
     };
     const steps = this.#options.use.filter((m) => m.send).map((m) => m.send!.bind(m));
     this.#sendChain = steps.length === 0 ? undefined : compose<SendContext>(steps, async () => {});
     const source = adapterSourceOf(options); // throws ConfigError now for a bad URL
     this.#adapterName = source.name;
     this.#adapterSource = source.load;
+  }
+
+  /** Traces and metrics, once connected (undefined when off or `@opentelemetry/api` is absent). */
+  #telemetry: Telemetry | undefined;
+
+  /** Dead letters and replies: size-checked, traced as a child of the handled message's span. */
+  #sendPrepared(
+    adapter: Adapter,
+    address: Address,
+    message: OutboundMessage,
+    parent: unknown,
+  ): Promise<void> {
+    const temporary = address.name.startsWith(INBOX_PREFIX);
+    const op = this.#telemetry?.send(address, 1, temporary, parent as Context | undefined);
+    let outbound = message;
+    if (op) {
+      const headers = { ...message.headers };
+      op.inject(0, message.id, headers);
+      // A message filled to the limit (a dead letter near it) goes without the trace headers.
+      try {
+        checkSize(adapter, message.body, headers);
+        outbound = { ...message, headers };
+      } catch {}
+    }
+    try {
+      checkSize(adapter, outbound.body, outbound.headers);
+    } catch (error) {
+      op?.end(error);
+      return Promise.reject(error);
+    }
+    const sent = this.#transmit(adapter, address, [outbound]);
+    if (op)
+      sent.then(
+        () => op.end(),
+        (error: unknown) => op.end(error),
+      );
+    return sent;
   }
 
   get adapterName(): string {
@@ -140,14 +187,27 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
       // Core's guards (closed state, error naming) around the adapter; `client.adapter` is the raw one.
       const adapter = portable(raw);
       adapter.useLogger?.(this.#options.logger);
+      const telemetry = await createTelemetry(this.#options.telemetry, raw.name);
       const ms = this.#options.connectTimeoutMs;
       const late = () => new ConnectionError(`${adapter.name}: connect() did not finish within ${ms} ms`);
       await withDeadline(adapter.connect(), ms, late);
+      this.#telemetry = telemetry;
+      if (telemetry && adapter.stats && this.#options.telemetry?.brokerGauges !== false) {
+        telemetry.observeBroker(
+          () =>
+            [...this.#subscriptions].map((r) => ({
+              source: r.sourceAddress,
+              deadLetterQueue: r.deadLetterQueue,
+            })),
+          (source) => adapter.stats!(source),
+        );
+      }
       this.#adapter = adapter;
       this.#raw = raw;
       return adapter;
     })();
-    this.#connecting.catch(() => {
+    this.#connecting.catch((error: unknown) => {
+      this.#noteError(error);
       this.#connecting = undefined;
     });
     return this.#connecting;
@@ -175,9 +235,16 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     if (kind === "topic" && !adapter.features.fanout) {
       throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
     }
-    const prepared = await this.#prepareAll(adapter, kind, name, items);
-    await this.#transmit(adapter, { kind, name }, prepared);
-    return prepared.map((m) => m.id);
+    const op = this.#telemetry?.send({ kind, name }, items.length, false);
+    try {
+      const prepared = await this.#prepareAll(adapter, kind, name, items, op);
+      await this.#transmit(adapter, { kind, name }, prepared);
+      op?.end();
+      return prepared.map((m) => m.id);
+    } catch (error) {
+      op?.end(error);
+      throw error;
+    }
   }
 
   /** Send already-encoded messages, split to the adapter's batch size, tracked for close(). */
@@ -206,7 +273,10 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     );
     this.#inflightSends.add(promise);
     const untrack = () => this.#inflightSends.delete(promise);
-    promise.then(untrack, untrack);
+    promise.then(untrack, (error: unknown) => {
+      untrack();
+      this.#noteError(error);
+    });
     return promise;
   }
 
@@ -218,15 +288,29 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     kind: "queue" | "topic",
     destination: string,
     items: readonly BatchItem[],
+    op: SendOp | undefined,
   ): Promise<OutboundMessage[]> {
     if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
     const schema = schemaFor(this.#options.contract, kind, destination);
     if (this.#sendChain === undefined && schema === undefined && this.#outbound.length === 0) {
-      return items.map((item) => encode(adapter, this.#options.codec, item.body, normalise(adapter, item)));
+      return items.map((item, i) => {
+        const options = normalise(adapter, item);
+        op?.inject(i, options.id, options.headers);
+        return encode(adapter, this.#options.codec, item.body, options);
+      });
     }
     return Promise.all(
-      items.map((item) =>
-        this.#throughMiddleware(adapter, kind, destination, item.body, normalise(adapter, item), schema),
+      items.map((item, i) =>
+        this.#throughMiddleware(
+          adapter,
+          kind,
+          destination,
+          item.body,
+          normalise(adapter, item),
+          schema,
+          op,
+          i,
+        ),
       ),
     );
   }
@@ -260,11 +344,14 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     body: unknown,
     options: Normalised,
     schema: StandardSchemaV1 | undefined,
+    op: SendOp | undefined,
+    index: number,
     what = `${kind} ${destination}`,
   ): Promise<OutboundMessage> {
     const ctx: SendContext = { kind, destination, body, options, client: this.#internals.client };
     if (this.#sendChain) await this.#sendChain(ctx);
     const checked = schema ? await validate(schema, ctx.body, what) : ctx.body;
+    op?.inject(index, options.id, options.headers);
     if (this.#outbound.length === 0) return encode(adapter, this.#options.codec, checked, options);
     const encoded = encode(adapter, this.#options.codec, checked, options, false);
     const wire = await this.#wire(adapter, { kind, name: destination }, encoded);
@@ -398,6 +485,78 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     return runner;
   }
 
+  // ---- monitoring
+  async stats(destination: string, options: StatsOptions = {}): Promise<DestinationStats> {
+    if (typeof options !== "object" || options === null)
+      throw new ConfigError("stats options must be an object");
+    const source: Source =
+      options.group === undefined
+        ? { kind: "queue", name: validateName("queue", destination) }
+        : {
+            kind: "topic",
+            name: validateName("topic", destination),
+            group: validateName("group", options.group),
+          };
+    const dlqOption = options.deadLetterQueue;
+    if (dlqOption !== undefined && dlqOption !== false && typeof dlqOption !== "string")
+      throw new ConfigError("deadLetterQueue must be a queue name or false");
+    const dlq =
+      dlqOption === false ? undefined : validateName("queue", dlqOption ?? deadLetterQueueFor(source));
+    const adapter = await this.#ready();
+    if (source.kind === "topic" && !adapter.features.fanout) {
+      throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
+    }
+    if (!adapter.stats)
+      throw new UnsupportedFeatureError(
+        `${adapter.name} cannot report broker state (the adapter has no stats())`,
+      );
+    const at = new Date();
+    const [own, dead] = await Promise.all([
+      adapter.stats(source),
+      dlq === undefined ? undefined : adapter.stats({ kind: "queue", name: dlq }),
+    ]);
+    return {
+      kind: source.kind,
+      name: source.name,
+      group: source.kind === "topic" ? source.group : undefined,
+      depth: own.depth,
+      inFlight: own.inFlight,
+      lag: own.depth + (own.inFlight ?? 0),
+      deadLetterQueue: dlq,
+      deadLetters: dead === undefined ? undefined : dead.depth + (dead.inFlight ?? 0),
+      at,
+    };
+  }
+
+  health(): HealthReport {
+    const closed = this.#closing !== undefined;
+    const connected = this.#adapter !== undefined && !closed;
+    const consumers = [...this.#subscriptions].map((runner) => ({
+      source: runner.source,
+      group: runner.group,
+      running: runner.failure === undefined,
+      handlersRunning: runner.handlersRunning,
+      error: runner.failure,
+    }));
+    const status = !connected ? "down" : consumers.every((c) => c.running) ? "ok" : "degraded";
+    return { status, connected, closed, adapter: this.adapterName, consumers, lastError: this.#lastError };
+  }
+
+  #lastError: HealthReport["lastError"];
+
+  #noteError(error: unknown): void {
+    this.#lastError = {
+      message: redact(errorMessage(error)),
+      code:
+        error instanceof OmnibusError
+          ? error.code
+          : errorCode(error) === ErrorCode.Handler
+            ? undefined
+            : errorCode(error),
+      at: new Date(),
+    };
+  }
+
   // ---- request-reply
   async request(queue: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
     validateName("queue", queue);
@@ -410,23 +569,42 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     // A correlation id of its own: two requests given the same message id still get their own reply.
     normalised.correlationId = uuidv7();
     normalised.replyTo = inbox;
+    const telemetry = this.#telemetry;
+    const op = telemetry?.send({ kind: "queue", name: queue }, 1, false);
     // Requests go through the send middleware like any send (tracing, tenancy headers…).
-    const message = await this.#throughMiddleware(
-      adapter,
-      "queue",
-      queue,
-      body,
-      normalised,
-      schema,
-      `request ${queue}`,
-    );
+    let message: OutboundMessage;
+    try {
+      message = await this.#throughMiddleware(
+        adapter,
+        "queue",
+        queue,
+        body,
+        normalised,
+        schema,
+        op,
+        0,
+        `request ${queue}`,
+      );
+    } catch (error) {
+      op?.end(error);
+      throw error;
+    }
     const correlationId = normalised.correlationId;
-    const reply = this.#requests.expect(correlationId, timeoutMs, queue);
+    const reply = this.#requests.expect(
+      correlationId,
+      timeoutMs,
+      queue,
+      op && telemetry
+        ? (m, error) => telemetry.reply({ kind: "queue", name: inbox }, m, op.context, error)
+        : undefined,
+    );
     // The timer runs from now; if the send itself outlives it, the rejection is read below.
     reply.catch(() => {});
     try {
       await this.#transmit(adapter, { kind: "queue", name: queue }, [message]);
+      op?.end();
     } catch (error) {
+      op?.end(error);
       this.#requests.cancel(correlationId);
       throw error;
     }
@@ -474,6 +652,7 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
     await this.#requests?.close();
     await Promise.allSettled([...this.#inflightSends]);
     this.#draining = false;
+    this.#telemetry?.close();
     const adapter = this.#adapter ?? (await this.#connecting?.catch(() => undefined));
     const ms = this.#options.closeTimeoutMs;
     await withDeadline(

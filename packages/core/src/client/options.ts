@@ -5,9 +5,9 @@
 import { builtinCodecs, type Codec, CodecRegistry, jsonCodec } from "../codec.js";
 import type { Contract } from "../contract.js";
 import { ConfigError } from "../errors.js";
-import { consoleLogger, type Logger } from "../logger.js";
+import { consoleLogger, type Logger, safeLogger } from "../logger.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../retry.js";
-import type { ClientOptions, Middleware } from "../types.js";
+import type { ClientOptions, Middleware, TelemetryOptions } from "../types.js";
 
 /** Handlers at once per consumer when nothing says otherwise. */
 export const DEFAULT_CONCURRENCY = 16;
@@ -26,6 +26,7 @@ export interface ResolvedOptions {
   readonly sendTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly contract: Contract | undefined;
+  readonly telemetry: TelemetryOptions | undefined;
 }
 
 /** `value`, a positive integer, or `fallback` when undefined; `ConfigError` otherwise. */
@@ -44,7 +45,7 @@ export function resolveOptions(options: ClientOptions<any>): ResolvedOptions {
     codec,
     codecs: new CodecRegistry([...builtinCodecs, ...(options.codecs ?? []), codec]),
     use: options.use ?? [],
-    logger: options.logger ?? consoleLogger("warn"),
+    logger: safeLogger(options.logger ?? consoleLogger("warn")),
     retry: resolveRetryPolicy(options.retry),
     concurrency: positiveInt("consumer.concurrency", options.consumer?.concurrency, DEFAULT_CONCURRENCY),
     prefetch:
@@ -56,5 +57,27 @@ export function resolveOptions(options: ClientOptions<any>): ResolvedOptions {
     sendTimeoutMs: positiveInt("sendTimeoutMs", options.sendTimeoutMs, 30_000),
     connectTimeoutMs: positiveInt("connectTimeoutMs", options.connectTimeoutMs, 30_000),
     contract: options.contract,
+    telemetry: telemetryOptions(options.telemetry),
   };
+}
+
+/** Check the `telemetry` option's shape (`ConfigError`). */
+function telemetryOptions(value: TelemetryOptions | undefined): TelemetryOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) throw new ConfigError("telemetry must be an object");
+  if (value.enabled !== undefined && typeof value.enabled !== "boolean")
+    throw new ConfigError("telemetry.enabled must be true or false");
+  if (
+    value.consumerContext !== undefined &&
+    value.consumerContext !== "link" &&
+    value.consumerContext !== "parent"
+  )
+    throw new ConfigError('telemetry.consumerContext must be "link" or "parent"');
+  if (value.brokerGauges !== undefined && typeof value.brokerGauges !== "boolean")
+    throw new ConfigError("telemetry.brokerGauges must be true or false");
+  if (value.tracerProvider !== undefined && typeof value.tracerProvider?.getTracer !== "function")
+    throw new ConfigError("telemetry.tracerProvider must be an OpenTelemetry TracerProvider");
+  if (value.meterProvider !== undefined && typeof value.meterProvider?.getMeter !== "function")
+    throw new ConfigError("telemetry.meterProvider must be an OpenTelemetry MeterProvider");
+  return value;
 }

@@ -63,6 +63,7 @@ export function portable(adapter: Adapter): Adapter {
   if (adapter.deleteQueue) wrapped.deleteQueue = (q) => guard("other", () => adapter.deleteQueue!(q));
   if (adapter.deleteTopic) wrapped.deleteTopic = (t) => guard("other", () => adapter.deleteTopic!(t));
   if (adapter.deleteGroup) wrapped.deleteGroup = (t, g) => guard("other", () => adapter.deleteGroup!(t, g));
+  if (adapter.stats) wrapped.stats = (source) => guard("other", () => adapter.stats!(source));
   if (adapter.useLogger) wrapped.useLogger = (logger) => adapter.useLogger!(logger);
   return wrapped;
 }

@@ -17,6 +17,7 @@ import { deadLetterQueueFor, validateName } from "../names.js";
 import type { RetryPolicy } from "../retry.js";
 import { resolveRetryPolicy } from "../retry.js";
 import type { Adapter, ConsumerHandle, Delivery, Source } from "../spi.js";
+import type { ProcessOp } from "../telemetry/telemetry.js";
 import type { ConsumeContext, ConsumerOptions, Handler, Message, Subscription } from "../types.js";
 import { describeSource, settle, withDeadline } from "../util.js";
 import { deadLetterHeaders, decide, errorMessage } from "./outcome.js";
@@ -128,6 +129,31 @@ export class ConsumerRunner implements Subscription {
     return this.#c.dlq;
   }
 
+  /** The source as the SPI names it (queue, or topic and group). */
+  get sourceAddress(): Source {
+    return this.#c.source;
+  }
+
+  /** What every log line about one delivery carries: where it came from and which message. */
+  #fields(delivery: Delivery): Record<string, unknown> {
+    return {
+      destination: describeSource(this.#c.source),
+      id: delivery.message.id,
+      attempt: delivery.message.attempt,
+    };
+  }
+
+  /** Why the adapter gave up on this consumer (`onError`), if it did. */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+  #failure: string | undefined;
+
+  /** Handlers running now. */
+  get handlersRunning(): number {
+    return this.#running;
+  }
+
   start(): Promise<void> {
     this.#starting = this.#open();
     return this.#starting;
@@ -141,7 +167,12 @@ export class ConsumerRunner implements Subscription {
         this.#pump();
       },
       onError: (error) => {
-        this.#c.client.logger.error(`consumer of ${describeSource(this.#c.source)} failed`, { error });
+        this.#failure ??= errorMessage(error);
+        this.#c.client.noteError(error);
+        this.#c.client.logger.error(`consumer of ${describeSource(this.#c.source)} failed`, {
+          destination: describeSource(this.#c.source),
+          error,
+        });
       },
     });
     const ms = this.#c.startTimeoutMs;
@@ -212,11 +243,17 @@ export class ConsumerRunner implements Subscription {
     this.#c.client.logger.error(
       `consumer of ${describeSource(this.#c.source)} failed on a message; it will be redelivered`,
       {
+        destination: describeSource(this.#c.source),
         id: delivery.message.id,
         error: errorMessage(error),
       },
     );
-    return settle(this.#c.client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
+    return settle(
+      this.#c.client.logger,
+      "nack",
+      () => delivery.nack({ delayMs: 1000 }),
+      this.#fields(delivery),
+    );
   }
 
   /** Nothing runs, nothing settles, and nothing waits to start (or shutdown began). */
@@ -248,12 +285,23 @@ export class ConsumerRunner implements Subscription {
   }
 
   async #process(delivery: Delivery): Promise<void> {
+    const op = this.#c.client.telemetry()?.process(this.#c.source, delivery.message);
+    try {
+      await this.#run(delivery, op);
+    } catch (error) {
+      op?.end("nack", error);
+      throw error;
+    }
+  }
+
+  async #run(delivery: Delivery, op: ProcessOp | undefined): Promise<void> {
     const inbound = delivery.message;
     const { retry, client } = this.#c;
     if (inbound.attempt > retry.maxAttempts) {
       return this.#deadLetter(
         delivery,
         new DeadLetterError(`delivered ${inbound.attempt} times (max ${retry.maxAttempts})`),
+        op,
       );
     }
     // The bytes as they travelled, through the middleware's inbound steps (a claim check fetches
@@ -265,8 +313,8 @@ export class ConsumerRunner implements Subscription {
         wire = await runInbound(this.#c.inbound, this.#c.source, inbound);
       } catch (error) {
         return error instanceof DecodeError
-          ? this.#deadLetter(delivery, error)
-          : this.#failed(delivery, error);
+          ? this.#deadLetter(delivery, error, op)
+          : this.#failed(delivery, error, op);
       }
     }
     const headers = wire?.headers ?? inbound.headers;
@@ -290,19 +338,26 @@ export class ConsumerRunner implements Subscription {
         native: inbound.native,
       };
     } catch (error) {
-      return this.#deadLetter(delivery, error);
+      return this.#deadLetter(delivery, error, op);
     }
     try {
-      if (this.#c.hasMiddleware) {
-        await this.#c.chain({ message, kind: this.#c.source.kind, client: client.client, state: {} });
+      const run = this.#c.hasMiddleware
+        ? () => this.#c.chain({ message, kind: this.#c.source.kind, client: client.client, state: {} })
+        : async () => {
+            await this.#c.handler(message);
+          };
+      if (op?.live) {
+        client.telemetry()?.remember(message, op.context);
+        await op.run(run);
       } else {
-        await this.#c.handler(message);
+        await run();
       }
     } catch (error) {
-      return this.#failed(delivery, error);
+      return this.#failed(delivery, error, op);
     }
+    op?.end("ack");
     if (wire !== undefined && wire.acked.length > 0) this.#background(this.#ackThen(delivery, wire.acked));
-    else this.#background(settle(client.logger, "ack", () => delivery.ack()));
+    else this.#background(settle(client.logger, "ack", () => delivery.ack(), this.#fields(delivery)));
   }
 
   /** Ack, and once the broker took the ack, run the middleware's `onAcked` callbacks. */
@@ -311,27 +366,36 @@ export class ConsumerRunner implements Subscription {
     try {
       await delivery.ack();
     } catch (error) {
-      logger.warn("ack failed; the message will be redelivered", { error });
+      logger.warn("ack failed; the message will be redelivered", { error, ...this.#fields(delivery) });
       return;
     }
     await runAcked(logger, callbacks, delivery.message.id);
   }
 
-  async #failed(delivery: Delivery, error: unknown): Promise<void> {
+  async #failed(delivery: Delivery, error: unknown, op: ProcessOp | undefined): Promise<void> {
     const { attempt } = delivery.message;
     const { retry, client } = this.#c;
     const outcome = decide(error, attempt, retry);
-    if (outcome.kind === "dead-letter") return this.#deadLetter(delivery, error);
+    if (outcome.kind === "dead-letter") return this.#deadLetter(delivery, error, op);
+    op?.end("nack", error, outcome.delayMs);
     client.logger.debug(`handler failed on ${describeSource(this.#c.source)}; retrying`, {
+      destination: describeSource(this.#c.source),
       id: delivery.message.id,
       attempt,
       delayMs: outcome.delayMs,
       error: errorMessage(error),
     });
-    this.#background(settle(client.logger, "nack", () => delivery.nack({ delayMs: outcome.delayMs })));
+    this.#background(
+      settle(
+        client.logger,
+        "nack",
+        () => delivery.nack({ delayMs: outcome.delayMs }),
+        this.#fields(delivery),
+      ),
+    );
   }
 
-  async #deadLetter(delivery: Delivery, error: unknown): Promise<void> {
+  async #deadLetter(delivery: Delivery, error: unknown, op: ProcessOp | undefined): Promise<void> {
     const m = delivery.message;
     const { client, adapter, dlq } = this.#c;
     // As many dead-letter headers as fit the adapter's limit with the message: a message near
@@ -355,20 +419,27 @@ export class ConsumerRunner implements Subscription {
           replyTo: m.replyTo,
           timestamp: m.timestamp,
         },
+        { parent: op?.context },
       );
     } catch (sendError) {
+      op?.end("nack", sendError, 1000);
       client.logger.error(`could not dead-letter message to ${dlq}; it will be redelivered`, {
+        destination: describeSource(this.#c.source),
+        deadLetterQueue: dlq,
         id: m.id,
         error: sendError,
       });
-      return settle(client.logger, "nack", () => delivery.nack({ delayMs: 1000 }));
+      return settle(client.logger, "nack", () => delivery.nack({ delayMs: 1000 }), this.#fields(delivery));
     }
+    op?.end("dead_letter", error);
     client.logger.warn(`dead-lettered message from ${describeSource(this.#c.source)} to ${dlq}`, {
+      destination: describeSource(this.#c.source),
+      deadLetterQueue: dlq,
       id: m.id,
       attempt: m.attempt,
       reason: errorMessage(error),
     });
-    await settle(client.logger, "ack", () => delivery.ack());
+    await settle(client.logger, "ack", () => delivery.ack(), this.#fields(delivery));
   }
 
   #idle(): Promise<void> {
@@ -395,6 +466,7 @@ export class ConsumerRunner implements Subscription {
         if (timedOut) {
           this.#c.client.logger.warn(
             `closing ${describeSource(this.#c.source)} with ${this.#running} handler(s) still running; their messages will be redelivered`,
+            { destination: describeSource(this.#c.source), handlersRunning: this.#running },
           );
         }
         await this.#handle?.close();
