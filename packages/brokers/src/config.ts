@@ -2,11 +2,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator). */
-export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis";
+/**
+ * The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator);
+ * `postgres` is PostgreSQL (the `@omnibus/postgres` adapter's broker).
+ */
+export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis" | "postgres";
 
 /** Every broker, in the order `up` and `status` list them. */
-export const BROKER_NAMES: readonly BrokerName[] = ["rabbitmq", "kafka", "sqs", "sns", "nats", "redis"];
+export const BROKER_NAMES: readonly BrokerName[] = [
+  "rabbitmq",
+  "kafka",
+  "sqs",
+  "sns",
+  "nats",
+  "redis",
+  "postgres",
+];
 
 /** Where a broker came from. */
 export type BrokerSource = "env" | "running" | "local" | "container";
@@ -29,6 +40,11 @@ export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
   sns: { envVar: "OMNIBUS_SNS_ENDPOINT", defaultUrl: "http://127.0.0.1:4575", defaultPort: 4575 },
   nats: { envVar: "OMNIBUS_NATS_URL", defaultUrl: "nats://127.0.0.1:4222", defaultPort: 4222 },
   redis: { envVar: "OMNIBUS_REDIS_URL", defaultUrl: "redis://127.0.0.1:6379", defaultPort: 6379 },
+  postgres: {
+    envVar: "OMNIBUS_POSTGRES_URL",
+    defaultUrl: "postgres://postgres@127.0.0.1:5432/test",
+    defaultPort: 5432,
+  },
 };
 
 export function isBrokerName(value: string): value is BrokerName {
@@ -61,6 +77,8 @@ export function localUrl(name: BrokerName, port: number): string {
       return `nats://127.0.0.1:${port}`;
     case "redis":
       return `redis://127.0.0.1:${port}`;
+    case "postgres":
+      return `postgres://postgres@127.0.0.1:${port}/test`;
   }
 }
 
@@ -89,6 +107,8 @@ export function hostPort(name: BrokerName, url: string): { host: string; port: n
     "nats:": 4222,
     "redis:": 6379,
     "rediss:": 6379,
+    "postgres:": 5432,
+    "postgresql:": 5432,
     "http:": 80,
     "https:": 443,
   };

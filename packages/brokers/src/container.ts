@@ -17,6 +17,11 @@ const IMAGES: Record<
   sns: { image: "kibertoad/fauxqs:1.9.2", port: 4566 },
   nats: { image: "nats:2.10-alpine", port: 4222, command: ["-js"] },
   redis: { image: "redis:7-alpine", port: 6379 },
+  postgres: {
+    image: "postgres:15-alpine",
+    port: 5432,
+    env: { POSTGRES_HOST_AUTH_METHOD: "trust", POSTGRES_DB: "test" },
+  },
 };
 
 /** Whether a Docker engine is plausibly there (socket or DOCKER_HOST); testcontainers decides for real. */

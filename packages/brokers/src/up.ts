@@ -170,9 +170,9 @@ function selected(names: readonly BrokerName[]): readonly BrokerName[] {
 }
 
 /**
- * Makes each named broker (all six when none) available on loopback: the `OMNIBUS_*` URL when set,
+ * Makes each named broker (all of them when none) available on loopback: the `OMNIBUS_*` URL when set,
  * else a server already answering on the standard port, else a local server (Debian packages,
- * Maven Central, fauxqs), else a container. Rejects when any one cannot be had, naming it and why;
+ * Maven Central, fauxqs; PostgreSQL: a cluster of its own in `.omnibus/postgres`), else a container. Rejects when any one cannot be had, naming it and why;
  * the others are brought up regardless.
  */
 export async function up(names: readonly BrokerName[] = []): Promise<BrokerStatus[]> {
@@ -273,7 +273,7 @@ export function envLines(names: readonly BrokerName[] = []): string[] {
 /**
  * The `createClient({ url })` URL of each adapter on the brokers `up` brought up (or that the env
  * names): `amqp://…`, `kafka://host:port`, `sqs://host:port` (with `?sns=…` when SNS is there),
- * `nats://…`, `redis://…`, and `memory://`.
+ * `nats://…`, `redis://…`, `postgres://…`, and `memory://`.
  */
 export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record<string, string> {
   const url = (name: BrokerName) => liveRecord(name)?.url ?? brokerUrl(name);
@@ -285,5 +285,6 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
   if (names.includes("sns")) out["sqs+sns"] = `sqs://${hostPort(url("sns"))}?sns=${url("sns")}`;
   if (names.includes("nats")) out.nats = url("nats");
   if (names.includes("redis")) out.redis = url("redis");
+  if (names.includes("postgres")) out.postgres = url("postgres");
   return out;
 }
