@@ -50,6 +50,7 @@ const projectBrokers = {
   sqs: ["sqs", "sns"],
   nats: ["nats"],
   redis: ["redis"],
+  postgres: ["postgres"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
   repo: ["redis"],
 };

@@ -18,7 +18,15 @@ describe("leftovers.mjs", () => {
     writeFileSync(runs, "0badc0de queues=1 topics=0 groups=0\n");
     const out = run("--runs", runs, "--show", "3");
     expect(out.status, out.stderr).toBe(0);
-    for (const broker of ["rabbitmq", "kafka", "sqs (ElasticMQ)", "sqs+sns (fauxqs)", "nats", "redis"]) {
+    for (const broker of [
+      "rabbitmq",
+      "kafka",
+      "sqs (ElasticMQ)",
+      "sqs+sns (fauxqs)",
+      "nats",
+      "redis",
+      "postgres",
+    ]) {
       const line = out.stdout.split("\n").find((l) => l.startsWith(`${broker}:`));
       expect(line, `a line for ${broker}:\n${out.stdout}`).toMatch(/: (\d+ \w+(, )?)+$|: not listed \(/);
     }

@@ -1,6 +1,6 @@
 /**
  * Adapters by URL scheme. Every adapter package registers its schemes (`registerAdapter`); the
- * six of this repository are also known to core as lazy loaders, so `createClient({ url })` finds
+ * adapters of this repository are also known to core as lazy loaders, so `createClient({ url })` finds
  * them without an import. An adapter of another package registers the same way, or is passed to
  * `createClient` in `adapters`.
  * @module
@@ -34,6 +34,8 @@ const BUILT_IN: Readonly<Record<string, string>> = {
   nats: "@omnibus/nats",
   redis: "@omnibus/redis",
   rediss: "@omnibus/redis",
+  postgres: "@omnibus/postgres",
+  postgresql: "@omnibus/postgres",
 };
 
 const registry = new Map<string, AdapterSource>();

@@ -1,0 +1,142 @@
+/**
+ * The adapter's tables, created on first use in the schema the user names, by versioned
+ * migrations: `<schema>.migrations` records every version applied; `migrate()` applies the
+ * missing ones in order, each in a transaction under an advisory lock, so that two processes
+ * starting at once never apply one twice. A migration, once released, is never edited: a change
+ * is a new version.
+ * @module
+ */
+import type { PoolClient } from "pg";
+
+/** A schema name, quoted for SQL (options allow `[a-z_][a-z0-9_]*` only). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** One migration: its version and the statements, given the quoted schema. */
+interface Migration {
+  readonly version: number;
+  readonly title: string;
+  readonly sql: (s: string) => string;
+}
+
+/**
+ * The migrations, in order.
+ *
+ * `messages` holds every message of every destination: a queue's rows have `dest = 'q/<name>'`,
+ * a topic group's `dest = 't/<topic>/<group>'` (`/` is not a name character, so no two
+ * destinations share a `dest`). A row is claimable when `visible_at <= now()`; a claim sets
+ * `visible_at` to the lease's end and `owner` to the consumer; ack deletes it.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    title: "messages and topic groups",
+    sql: (s) => `
+      CREATE TABLE ${s}.messages (
+        seq bigserial PRIMARY KEY,
+        dest text NOT NULL,
+        id text NOT NULL,
+        body bytea NOT NULL,
+        headers text NOT NULL,
+        key text,
+        correlation_id text,
+        reply_to text,
+        ts bigint NOT NULL,
+        priority integer NOT NULL DEFAULT 0,
+        attempt integer NOT NULL DEFAULT 0,
+        visible_at timestamptz NOT NULL DEFAULT now(),
+        owner uuid
+      );
+      CREATE INDEX messages_claim ON ${s}.messages (dest, priority DESC, seq);
+      CREATE INDEX messages_key ON ${s}.messages (dest, key, seq) WHERE key IS NOT NULL;
+      CREATE INDEX messages_owner ON ${s}.messages (owner) WHERE owner IS NOT NULL;
+      CREATE TABLE ${s}.groups (
+        topic text NOT NULL,
+        grp text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (topic, grp)
+      );`,
+  },
+  {
+    version: 2,
+    title: "idempotency claims",
+    sql: (s) => `
+      CREATE TABLE ${s}.idempotency (
+        key text PRIMARY KEY,
+        token uuid,
+        done boolean NOT NULL DEFAULT false,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX idempotency_expires ON ${s}.idempotency (expires_at);`,
+  },
+  {
+    version: 3,
+    title: "transactional outbox",
+    sql: (s) => `
+      CREATE TABLE ${s}.outbox (
+        seq bigserial PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('queue', 'topic')),
+        destination text NOT NULL,
+        id text NOT NULL,
+        body bytea NOT NULL,
+        headers text NOT NULL,
+        key text,
+        correlation_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz
+      );
+      CREATE INDEX outbox_unsent ON ${s}.outbox (seq) WHERE sent_at IS NULL;`,
+  },
+];
+
+/** The newest migration version this package knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Apply the missing migrations to `schema`; resolves to the versions applied now. */
+export async function migrate(client: PoolClient, schema: string): Promise<number[]> {
+  const s = quoteIdent(schema);
+  const applied: number[] = [];
+  await client.query("BEGIN");
+  try {
+    // One process at a time per schema; the lock goes with the transaction.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`omnibus.migrate.${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.migrations (version integer PRIMARY KEY, title text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ v: number | null }>(
+      `SELECT max(version) AS v FROM ${s}.migrations`,
+    );
+    const current = rows[0]?.v ?? 0;
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query(m.sql(s));
+      await client.query(`INSERT INTO ${s}.migrations (version, title) VALUES ($1, $2)`, [
+        m.version,
+        m.title,
+      ]);
+      applied.push(m.version);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+  return applied;
+}
+
+/** The `dest` of a queue. */
+export function queueDest(name: string): string {
+  return `q/${name}`;
+}
+
+/** The `dest` of a topic group. */
+export function groupDest(topic: string, group: string): string {
+  return `t/${topic}/${group}`;
+}
+
+/** The channel `NOTIFY` wakes consumers on (payload: the `dest`). */
+export function channelOf(schema: string): string {
+  return `omnibus_${schema}`;
+}
