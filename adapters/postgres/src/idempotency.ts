@@ -180,7 +180,9 @@ export interface InboxOptions extends PostgresStoreOptions {
 export type InboxHandler<T> = (message: Message<T>, tx: pg.PoolClient) => Promise<void> | void;
 
 /** A consumer handler built by {@link inbox}, with `close()` for a pool it created itself. */
-export type InboxConsumer<T> = Handler<T> & {
+export type InboxConsumer<T> = Handler<any> & {
+  /** The handler it wraps (typed by the body the caller declared). */
+  readonly handler: InboxHandler<T>;
   /** End the inbox's own pool (no-op when it was given one). */
   close(): Promise<void>;
 };
@@ -253,7 +255,8 @@ export function inbox<T = unknown>(options: InboxOptions, handler: InboxHandler<
       tx.release(broken);
     }
   };
-  return Object.assign(run as Handler<T>, {
+  return Object.assign(run as Handler<any>, {
+    handler,
     close: async () => {
       if (owns) await pool.end().catch(() => {});
     },
