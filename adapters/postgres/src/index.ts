@@ -44,6 +44,15 @@ export type {
 } from "./idempotency.js";
 export { inbox, postgresIdempotencyStore } from "./idempotency.js";
 export type { PostgresOptions } from "./options.js";
+export type {
+  Outbox,
+  OutboxOptions,
+  OutboxRelay,
+  OutboxRelayOptions,
+  OutboxSendOptions,
+  Queryable,
+} from "./outbox.js";
+export { migrateOutbox, outbox, outboxRelay } from "./outbox.js";
 
 // Importing the package makes its URLs checked at createClient (core loads it lazily too).
 registerAdapter(["postgres", "postgresql"], { fromUrl });

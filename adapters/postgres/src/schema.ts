@@ -88,6 +88,11 @@ const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX outbox_unsent ON ${s}.outbox (seq) WHERE sent_at IS NULL;`,
   },
+  {
+    version: 4,
+    title: "outbox content type",
+    sql: (s) => `ALTER TABLE ${s}.outbox ADD COLUMN content_type text NOT NULL DEFAULT 'application/json';`,
+  },
 ];
 
 /** The newest migration version this package knows. */
