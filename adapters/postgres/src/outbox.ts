@@ -26,6 +26,7 @@ import { migrate, quoteIdent } from "./schema.js";
 
 /** Anything that runs a query inside the caller's transaction (`pg.PoolClient`, `pg.Client`). */
 export interface Queryable {
+  /** Run one statement with its parameters (as `pg`'s `query(text, values)`). */
   query(text: string, values?: unknown[]): Promise<unknown>;
 }
 
