@@ -27,11 +27,15 @@ export function omnibusUrl(broker: BrokerName): string {
       return brokerUrl("nats");
     case "redis":
       return brokerUrl("redis");
+    case "postgres":
+    case "pgboss":
+      return brokerUrl("postgres");
   }
 }
 
 /** Whether the adapter's package has landed in this workspace. */
-export function adapterLanded(broker: BrokerName): boolean {
+export function adapterLanded(name: BrokerName): boolean {
+  const broker = name === "pgboss" ? "postgres" : name;
   // From bench/src (tsx) or bench/dist/src (compiled): look upwards for the workspace's adapters/.
   for (const up of ["../../", "../../../"]) {
     if (existsSync(fileURLToPath(new URL(`${up}adapters/${broker}/src/index.ts`, import.meta.url))))
@@ -60,6 +64,14 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
     case "sqs": {
       const { RawSqs } = await import("./raw/sqs.js");
       return new RawSqs(brokerUrl("sqs"));
+    }
+    case "postgres": {
+      const { RawPostgres } = await import("./raw/postgres.js");
+      return new RawPostgres(brokerUrl("postgres"));
+    }
+    case "pgboss": {
+      const { RawPgBoss } = await import("./raw/postgres.js");
+      return new RawPgBoss(brokerUrl("postgres"));
     }
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The PostgreSQL adapter: a `pg.Pool` for sends, claims and settlements, one `pg.Client` that
+ * The PostgreSQL adapter: a `pg.Pool` for sends, one (asynchronous commit) for claims and
+ * settlements, one `pg.Client` that
  * `LISTEN`s on the schema's channel and wakes the consumers of the destination a `NOTIFY` names.
  * @module
  */
@@ -14,7 +15,7 @@ import type {
   OutboundMessage,
   Source,
 } from "@omnibus/core/adapter";
-import { backoff, once } from "@omnibus/core/adapter";
+import { backoff, GroupCommit, once } from "@omnibus/core/adapter";
 import pg from "pg";
 import { PostgresConsumer } from "./consumer.js";
 import type { ResolvedOptions } from "./options.js";
@@ -23,8 +24,15 @@ import * as sql from "./sql.js";
 
 /** The escape hatch: the adapter's own `pg.Pool` (valid after connect), and the schema it uses. */
 export interface PostgresNative {
-  /** The pool the adapter sends, claims and settles on. Do not end it: close the client. */
+  /** The pool the adapter sends on (synchronous commit). Do not end it: close the client. */
   readonly pool: pg.Pool;
+  /**
+   * The pool consumers claim, extend, ack and nack on, with `synchronous_commit = off`: those
+   * writes are only ever repeated by a crash of the server (a claim or an ack lost with the last
+   * WAL records means a redelivery, which at-least-once allows), so they do not wait for the WAL
+   * flush. Sends never use it.
+   */
+  readonly settlePool: pg.Pool;
   /** The schema holding the adapter's tables (unquoted). */
   readonly schema: string;
 }
@@ -70,12 +78,25 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
   readonly #s: string;
   readonly #channel: string;
   #pool: pg.Pool | undefined;
+  #settlePool: pg.Pool | undefined;
   #listener: pg.Client | undefined;
   #listenerRetry: NodeJS.Timeout | undefined;
   #logger: Logger = silentLogger;
   #closed = false;
   readonly #consumers = new Map<string, Set<PostgresConsumer>>();
   readonly #ensured = new Set<string>();
+  /**
+   * Sends to one destination while an `INSERT` to it is in flight are gathered into the next one
+   * (group commit): a steady producer calling `send` per message costs one statement per batch,
+   * not one commit and one pooled connection per message (4,000 sends a second exhausted a pool
+   * of 10 connections that way: "timeout exceeded when trying to connect").
+   */
+  readonly #sends = new GroupCommit<string, OutboundMessage>({
+    maxItems: 1000,
+    maxBytes: 32 * 1024 * 1024,
+    size: (m) => m.body.byteLength + 256,
+    write: (key, messages) => this.#insert(key, messages),
+  });
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
@@ -96,7 +117,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
 
   get native(): PostgresNative {
     if (!this.#pool) throw new ConfigError("postgres: native is available after connect()");
-    return { pool: this.#pool, schema: this.#o.schema };
+    return { pool: this.#pool, settlePool: this.#settlePool!, schema: this.#o.schema };
   }
 
   useLogger(logger: Logger): void {
@@ -111,6 +132,14 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
         this.#logger.warn("postgres: an idle connection failed", { error: describe(error) }),
       );
       this.#pool = pool;
+      const settle = new pg.Pool({
+        ...poolConfig(this.#o, this.#o.poolSize),
+        options: "-c synchronous_commit=off",
+      });
+      settle.on("error", (error) =>
+        this.#logger.warn("postgres: an idle connection failed", { error: describe(error) }),
+      );
+      this.#settlePool = settle;
     }
     let client: pg.PoolClient;
     try {
@@ -196,6 +225,18 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
 
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    this.#pooled();
+    try {
+      await this.#sends.add(`${address.kind === "queue" ? "q" : "t"}/${address.name}`, messages);
+    } catch (error) {
+      throw new PublishError(`postgres: send to ${address.kind} ${address.name} failed: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** One `INSERT` of a batch to `key` (`q/<queue>` or `t/<topic>`). */
+  async #insert(key: string, messages: readonly OutboundMessage[]): Promise<void> {
     const pool = this.#pooled();
     const n = messages.length;
     const ids = new Array<string>(n);
@@ -219,9 +260,9 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       prios[i] = m.priority ?? 0;
       delays[i] = m.delayMs ?? 0;
     }
-    const isQueue = address.kind === "queue";
+    const isQueue = key.startsWith("q/");
     const params = [
-      isQueue ? queueDest(address.name) : address.name,
+      isQueue ? key : key.slice(2),
       ids,
       bodies,
       headers,
@@ -233,13 +274,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       delays,
       this.#channel,
     ];
-    try {
-      await pool.query(isQueue ? sql.sendQueue(this.#s) : sql.sendTopic(this.#s), params);
-    } catch (error) {
-      throw new PublishError(`postgres: send to ${address.kind} ${address.name} failed: ${describe(error)}`, {
-        cause: error,
-      });
-    }
+    await pool.query(isQueue ? sql.sendQueue(this.#s) : sql.sendTopic(this.#s), params);
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
@@ -270,7 +305,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       dest,
       source.kind === "queue" && source.ephemeral === true,
       {
-        pool: this.#pool!,
+        pool: this.#settlePool!,
         schema: this.#s,
         channel: this.#channel,
         leaseMs: this.#o.leaseMs,
@@ -339,5 +374,6 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
     this.#listener = undefined;
     await listener?.end().catch(() => {});
     await this.#pool?.end().catch(() => {});
+    await this.#settlePool?.end().catch(() => {});
   }
 }

@@ -93,6 +93,17 @@ const MIGRATIONS: readonly Migration[] = [
     title: "outbox content type",
     sql: (s) => `ALTER TABLE ${s}.outbox ADD COLUMN content_type text NOT NULL DEFAULT 'application/json';`,
   },
+  {
+    version: 5,
+    title: "claims as HOT updates",
+    // A claim, a lease extension and a nack update visible_at, attempt and owner only. With no
+    // index on them and free room in each page, PostgreSQL updates the row in place (a HOT
+    // update: no new index entries), which halves what a claim writes. The owner index went:
+    // every statement by owner also names the seqs (primary key).
+    sql: (s) => `
+      DROP INDEX IF EXISTS ${s}.messages_owner;
+      ALTER TABLE ${s}.messages SET (fillfactor = 70);`,
+  },
 ];
 
 /** The newest migration version this package knows. */

@@ -101,12 +101,12 @@ export const extend = (s: string) => `
   WHERE owner = $1 AND seq = ANY($2::int8[])
   RETURNING seq`;
 
-/** Give back everything owner $1 holds (a consumer closing), and wake their consumers ($2). */
+/** Give back what owner $1 still holds of seqs $2 (a consumer closing), and wake ($3). */
 export const releaseOwner = (s: string) => `
   WITH upd AS (
-    UPDATE ${s}.messages SET visible_at = now(), owner = NULL WHERE owner = $1 RETURNING dest
+    UPDATE ${s}.messages SET visible_at = now(), owner = NULL WHERE owner = $1 AND seq = ANY($2::int8[]) RETURNING dest
   )
-  SELECT pg_notify($2, d.dest) FROM (SELECT DISTINCT dest FROM upd) AS d`;
+  SELECT pg_notify($3, d.dest) FROM (SELECT DISTINCT dest FROM upd) AS d`;
 
 /** Give back seqs $2 of owner $1 (claimed after the consumer stopped), and wake ($3). */
 export const releaseSeqs = (s: string) => `
