@@ -24,6 +24,7 @@ const urls: Record<string, () => string> = {
   },
   nats: () => brokerUrl("nats"),
   redis: () => brokerUrl("redis"),
+  postgres: () => brokerUrl("postgres"),
 };
 
 describe("order processing runs unchanged on every broker", () => {
