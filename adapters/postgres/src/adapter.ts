@@ -19,7 +19,7 @@ import { backoff, GroupCommit, once } from "@omnibus/core/adapter";
 import pg from "pg";
 import { PostgresConsumer } from "./consumer.js";
 import type { ResolvedOptions } from "./options.js";
-import { channelOf, groupDest, migrate, queueDest, quoteIdent } from "./schema.js";
+import { channelOf, checkout, groupDest, migrate, queueDest, quoteIdent } from "./schema.js";
 import * as sql from "./sql.js";
 
 /** The escape hatch: the adapter's own `pg.Pool` (valid after connect), and the schema it uses. */
@@ -85,6 +85,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
   #closed = false;
   readonly #consumers = new Map<string, Set<PostgresConsumer>>();
   readonly #ensured = new Set<string>();
+  #clockOffsetMs = 0;
   /**
    * Sends to one destination while an `INSERT` to it is in flight are gathered into the next one
    * (group commit): a steady producer calling `send` per message costs one statement per batch,
@@ -143,7 +144,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
     }
     let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      client = await checkout(pool);
     } catch (error) {
       throw new ConnectionError(
         `postgres: cannot connect to ${this.#o.connection.host}:${this.#o.connection.port}: ${describe(error)}`,
@@ -151,6 +152,11 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       );
     }
     try {
+      const before = Date.now();
+      const { rows } = await client.query<{ ms: number }>(
+        "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::float8 AS ms",
+      );
+      this.#clockOffsetMs = rows[0]!.ms - (before + Date.now()) / 2;
       const applied = await migrate(client, this.#o.schema);
       if (applied.length > 0)
         this.#logger.info("postgres: schema migrated", { schema: this.#o.schema, versions: applied });
@@ -311,6 +317,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
         leaseMs: this.#o.leaseMs,
         pollMs: this.#o.pollMs,
         orderingByKey: this.#o.orderingByKey,
+        clockOffsetMs: () => this.#clockOffsetMs,
         logger: () => this.#logger,
         onClosed: (c) => {
           const set = this.#consumers.get(c.dest);

@@ -20,6 +20,8 @@ export interface ConsumerContext {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly orderingByKey: boolean;
+  /** The database clock minus ours, in ms (measured at connect), for {@link sql.nextVisible}. */
+  readonly clockOffsetMs: () => number;
   readonly logger: () => Logger;
   /** Called once the consumer closed (the adapter forgets it). */
   readonly onClosed: (consumer: PostgresConsumer) => void;
@@ -106,6 +108,8 @@ export class PostgresConsumer implements ConsumerHandle {
       this.#woken = false;
       const ask = Math.min(credit, MAX_CLAIM);
       let rows: sql.MessageRow[];
+      // When the claim started, on the database's clock, 50 ms early to absorb the measurement's error.
+      const claimedAt = Date.now() + this.ctx.clockOffsetMs() - 50;
       try {
         rows = (
           await this.ctx.pool.query<sql.MessageRow>(claimSql, [this.dest, ask, this.ctx.leaseMs, this.owner])
@@ -129,7 +133,10 @@ export class PostgresConsumer implements ConsumerHandle {
       if (rows.length < ask) {
         let wait = this.ctx.pollMs;
         try {
-          const next = await this.ctx.pool.query<{ ms: number | null }>(sql.nextVisible(s), [this.dest]);
+          const next = await this.ctx.pool.query<{ ms: number | null }>(sql.nextVisible(s), [
+            this.dest,
+            claimedAt,
+          ]);
           const ms = next.rows[0]?.ms;
           if (ms !== null && ms !== undefined) wait = Math.max(1, Math.min(wait, Math.ceil(ms)));
         } catch {

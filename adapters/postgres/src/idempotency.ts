@@ -10,7 +10,7 @@ import { ConfigError, ConnectionError, RetryLaterError } from "@omnibus/core";
 import pg from "pg";
 import { describe, poolConfig } from "./adapter.js";
 import { resolveOptions } from "./options.js";
-import { migrate, quoteIdent } from "./schema.js";
+import { checkout, migrate, quoteIdent } from "./schema.js";
 
 /** Where the store and the inbox find PostgreSQL. */
 export interface PostgresStoreOptions {
@@ -46,7 +46,7 @@ function setUp(options: PostgresStoreOptions, what: string) {
   let ready: Promise<void> | undefined;
   const migrated = () => {
     ready ??= (async () => {
-      const client = await p.connect();
+      const client = await checkout(p);
       try {
         await migrate(client, schema);
       } finally {
@@ -219,7 +219,7 @@ export function inbox<T = unknown>(options: InboxOptions, handler: InboxHandler<
     const k = key(message as Message);
     let tx: pg.PoolClient;
     try {
-      tx = await pool.connect();
+      tx = await checkout(pool);
     } catch (error) {
       throw new ConnectionError(`inbox: cannot connect: ${describe(error)}`, { cause: error });
     }

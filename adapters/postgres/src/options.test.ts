@@ -9,7 +9,7 @@ describe("resolveOptions", () => {
     expect(resolveOptions({})).toMatchObject({
       schema: "omnibus",
       leaseMs: 30_000,
-      pollMs: 250,
+      pollMs: 1_000,
       poolSize: 10,
       orderingByKey: true,
       connection: { host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres", params: {} },

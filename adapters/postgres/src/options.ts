@@ -30,10 +30,9 @@ export interface PostgresOptions {
   /**
    * The poll fallback: how long a consumer with nothing to claim waits at most before it looks
    * again (a `NOTIFY` wakes it sooner; a delayed message or a lease expiring sooner too). An
-   * idle consumer costs one claim query per `pollMs`; a wake-up lost under load (seen twice in a
-   * full conformance run on a machine at load 22: a nack delay came back ~1 s late with the
-   * earlier 1000) costs at most this.
-   * @default 250
+   * idle consumer costs one claim query per `pollMs`. It also bounds how long a key's next message
+   * waits after its head was acked by another process (acks do not `NOTIFY`).
+   * @default 1000
    */
   pollMs?: number;
   /**
@@ -71,7 +70,7 @@ export const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const specs = {
   schema: option.string({ default: "omnibus", pattern: /^[a-z_][a-z0-9_]{0,47}$/ }),
   leaseMs: option.ms({ default: 30_000, min: 100, max: 86_400_000 }),
-  pollMs: option.ms({ default: 250, min: 10, max: 600_000 }),
+  pollMs: option.ms({ default: 1_000, min: 10, max: 600_000 }),
   poolSize: option.int({ default: 10, min: 1, max: 1_000 }),
   orderingByKey: option.bool({ default: true }),
   maxMessageBytes: option.int({ default: 8 * 1024 * 1024, min: 1, max: 256 * 1024 * 1024 }),

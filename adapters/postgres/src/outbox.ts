@@ -22,7 +22,7 @@ import { backoff, delay } from "@omnibus/core/adapter";
 import pg from "pg";
 import { describe, poolConfig } from "./adapter.js";
 import { resolveOptions } from "./options.js";
-import { migrate, quoteIdent } from "./schema.js";
+import { checkout, migrate, quoteIdent } from "./schema.js";
 
 /** Anything that runs a query inside the caller's transaction (`pg.PoolClient`, `pg.Client`). */
 export interface Queryable {
@@ -141,7 +141,7 @@ export function outbox(options: OutboxOptions = {}): Outbox {
 
 /** Create the outbox table (and the adapter's other tables) in `schema` now. */
 export async function migrateOutbox(pool: pg.Pool, schema = "omnibus"): Promise<void> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     await migrate(client, checkSchema(schema, "migrateOutbox"));
   } finally {
@@ -232,7 +232,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** One session: take the lock, then publish rounds until the session or the relay ends. */
   const session = async (): Promise<void> => {
-    const conn = await pool.connect();
+    const conn = await checkout(pool);
     let broken = false;
     let notified = false;
     const onNotify = () => {

@@ -6,7 +6,27 @@
  * is a new version.
  * @module
  */
-import type { PoolClient } from "pg";
+import type { Pool, PoolClient } from "pg";
+
+const ignore = () => {};
+
+/**
+ * `pool.connect()` with an `error` listener on the client while it is checked out: pg emits
+ * `error` on a checked-out client whose connection ends (a server restart) even when the pending
+ * query already rejected, and pg-pool listens only while the client is idle, so without this the
+ * process dies of an uncaught "Connection terminated unexpectedly" (seen in the broker-restart
+ * case). `release` takes the listener off again.
+ */
+export async function checkout(pool: Pool): Promise<PoolClient> {
+  const client = await pool.connect();
+  client.on("error", ignore);
+  const release = client.release.bind(client);
+  client.release = (error?: Error | boolean) => {
+    client.off("error", ignore);
+    release(error);
+  };
+  return client;
+}
 
 /** A schema name, quoted for SQL (options allow `[a-z_][a-z0-9_]*` only). */
 export function quoteIdent(name: string): string {
