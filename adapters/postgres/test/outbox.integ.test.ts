@@ -228,3 +228,49 @@ describe("two outbox relays at once", () => {
     }
   }, 90_000);
 });
+
+describe("outbox publish", () => {
+  it("a topic row reaches every group through the relay, body, key and headers as written", async () => {
+    const schema = await freshSchema(admin);
+    schemas.push(schema);
+    const topic = `outbox-t-${randomUUID().slice(0, 8)}`;
+    const target = brokerUrl("rabbitmq");
+    const consumer = createClient({ url: target, logger: silentLogger });
+    const got: { group: string; body: unknown; key: string | undefined; header: string | undefined }[] = [];
+    const subs = [];
+    for (const group of ["g1", "g2"])
+      subs.push(
+        await consumer.subscribe(topic, { group }, (m) => {
+          got.push({ group, body: m.body, key: m.key, header: m.headers["x-origin"] });
+        }),
+      );
+    cleanups.push(async () => {
+      await consumer.deleteTopic(topic);
+      await consumer.close();
+    });
+    const tx = await admin.connect();
+    try {
+      await tx.query("BEGIN");
+      await outbox({ schema }).publish(
+        tx,
+        topic,
+        { order: 7 },
+        { key: "c-1", headers: { "x-origin": "outbox" } },
+      );
+      await tx.query("COMMIT");
+    } finally {
+      tx.release();
+    }
+    const relay = outboxRelay({ url, schema, target, pollMs: 50 });
+    try {
+      await waitFor(() => got.length >= 2, { timeoutMs: 20_000 });
+      expect(got.sort((a, b) => a.group.localeCompare(b.group))).toEqual([
+        { group: "g1", body: { order: 7 }, key: "c-1", header: "outbox" },
+        { group: "g2", body: { order: 7 }, key: "c-1", header: "outbox" },
+      ]);
+    } finally {
+      await relay.close();
+      for (const s of subs) await s.close();
+    }
+  }, 60_000);
+});
