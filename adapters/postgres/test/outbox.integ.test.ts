@@ -21,24 +21,35 @@ interface Body {
   readonly key: string;
 }
 
-/** A schema of one test's own, with the outbox. */
+/**
+ * A schema of one test's own: the outbox, a counter per key, and `commits`, where each
+ * transaction records its rows with the counter value it took.
+ */
 async function freshSchema(admin: pg.Pool): Promise<string> {
   const schema = `omnibus_outbox_${randomUUID().slice(0, 8)}`;
   await migrateOutbox(admin, schema);
+  await admin.query(`CREATE TABLE ${schema}.counters (key text PRIMARY KEY, n integer NOT NULL)`);
+  await admin.query(`INSERT INTO ${schema}.counters SELECT unnest($1::text[]), 0`, [KEYS]);
+  await admin.query(
+    `CREATE TABLE ${schema}.commits (id text PRIMARY KEY, key text NOT NULL, n integer NOT NULL)`,
+  );
   return schema;
 }
 
 /**
- * Writers committing (and rolling back, one in six) transactions of one or two keys, one outbox
- * row per key, each transaction pausing up to 20 ms between its rows and its COMMIT (so that,
- * were the outbox not serializing a key's transactions, a later row would often commit first).
- * `order` has each key's ids in the order their COMMITs returned.
+ * Writers committing (and rolling back, one in six) transactions of one or two keys: one outbox
+ * row per key, then a pause of up to 20 ms, then, per key, the key's counter bumped and recorded
+ * with the row's id in `commits`, then COMMIT. The counter's row lock hands out each key's
+ * numbers in the order its transactions commit, so `commits` ordered by n is each key's true
+ * commit order. (The order COMMITs return to the client is not: a backend releases its locks
+ * before it answers, and on a loaded machine the next transaction of the key answered first.)
+ * Without the outbox's key lock, a transaction that inserted its row first but paused longer
+ * commits later, and the relay's seq order breaks the key's commit order: the check catches it.
  */
 function produce(pool: pg.Pool, schema: string, queue: string, transactions: number, writers = 4) {
   const box = outbox({ schema });
   const committed: string[] = [];
   const rolledBack: string[] = [];
-  const order = new Map<string, string[]>();
   let started = 0;
   const writer = async () => {
     while (started < transactions) {
@@ -52,15 +63,18 @@ function produce(pool: pg.Pool, schema: string, queue: string, transactions: num
         await tx.query("BEGIN");
         for (const key of keys) rows.push([key, await box.send(tx, queue, { key } satisfies Body, { key })]);
         await tx.query("SELECT pg_sleep(random() * 0.02)");
+        for (const [key, id] of rows)
+          await tx.query(
+            `WITH c AS (UPDATE ${schema}.counters SET n = n + 1 WHERE key = $1 RETURNING n)
+             INSERT INTO ${schema}.commits (id, key, n) SELECT $2, $1, n FROM c`,
+            [key, id],
+          );
         if (Math.random() < 1 / 6) {
           await tx.query("ROLLBACK");
           rolledBack.push(...rows.map(([, id]) => id));
         } else {
           await tx.query("COMMIT");
-          for (const [key, id] of rows) {
-            committed.push(id);
-            order.set(key, [...(order.get(key) ?? []), id]);
-          }
+          committed.push(...rows.map(([, id]) => id));
         }
       } finally {
         tx.release();
@@ -68,6 +82,15 @@ function produce(pool: pg.Pool, schema: string, queue: string, transactions: num
     }
   };
   const done = Promise.all(Array.from({ length: writers }, writer));
+  /** Each key's ids in commit order. */
+  const order = async () => {
+    const { rows } = await pool.query<{ key: string; id: string }>(
+      `SELECT key, id FROM ${schema}.commits ORDER BY key, n`,
+    );
+    const byKey = new Map<string, string[]>();
+    for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.id]);
+    return byKey;
+  };
   return { committed, rolledBack, order, done };
 }
 
@@ -85,7 +108,7 @@ async function receive(client: Client, queue: string) {
 }
 
 /** Loss, leaks and per-key order (each key's first deliveries against its commit order). */
-function verify(load: ReturnType<typeof produce>, got: { id: string; body: Body }[]) {
+async function verify(load: ReturnType<typeof produce>, got: { id: string; body: Body }[]) {
   const ids = got.map((g) => g.id);
   const diff = setDifference(load.committed, ids);
   expect(diff.missing, "committed rows that never reached the broker").toEqual([]);
@@ -101,7 +124,7 @@ function verify(load: ReturnType<typeof produce>, got: { id: string; body: Body 
     seen.add(g.id);
     firsts.set(g.body.key, [...(firsts.get(g.body.key) ?? []), g.id]);
   }
-  for (const [key, committedOrder] of load.order)
+  for (const [key, committedOrder] of await load.order())
     expect(firsts.get(key), `key ${key}: first deliveries in commit order`).toEqual(committedOrder);
   return diff.duplicates.length;
 }
@@ -170,7 +193,7 @@ describe.each(TARGETS)("outbox relay to $broker", (target) => {
           timeoutMs: 30_000,
         },
       );
-      const duplicates = verify(load, got);
+      const duplicates = await verify(load, got);
       expect(load.rolledBack.length).toBeGreaterThan(0);
       // At-least-once: only what the child published but had not marked sent comes twice.
       expect(duplicates).toBeLessThanOrEqual(50);
@@ -216,7 +239,7 @@ describe("two outbox relays at once", () => {
           timeoutMs: 30_000,
         },
       );
-      expect(verify(load, got)).toBe(0);
+      expect(await verify(load, got)).toBe(0);
       expect(first.sent).toBeGreaterThan(0);
       expect(second.sent).toBeGreaterThan(0);
       expect(both, "times both relays were publishing at once").toBe(0);
