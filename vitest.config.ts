@@ -5,11 +5,19 @@ import { defineConfig } from "vitest/config";
  * `vitest run --project rabbitmq` runs one adapter. Sources are used directly through the
  * `@omnibus/source` export condition: no build is needed before a test.
  */
-const adapters = ["memory", "rabbitmq", "kafka", "sqs", "nats", "redis", "pubsub", "activemq"];
+const adapters = ["memory", "rabbitmq", "kafka", "sqs", "nats", "redis", "pubsub", "activemq", "postgres"];
+
+/**
+ * Export conditions. Not "import": vitest hands these to Node as `--conditions` for the packages it
+ * leaves to Node, and a forced "import" makes `require()` inside a CommonJS package pick the ESM
+ * build of a dual package (`pg` requires `pg-pool`, whose "import" entry is ESM: "Class extends
+ * value [object Module]"). Vite and Node add "import" or "require" by themselves, per import.
+ */
+const conditions = ["@omnibus/source", "node", "default"];
 
 export default defineConfig({
-  resolve: { conditions: ["@omnibus/source", "node", "import", "default"] },
-  ssr: { resolve: { conditions: ["@omnibus/source", "node", "import", "default"] } },
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     // Most of the suite waits on brokers (leases, redelivery bounds, restarts), not on the CPU:
     // three test files at a time on the 2-core CI machine (vitest's default there is one).

@@ -45,6 +45,7 @@ const url = {
   redis: env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379",
   pubsub: env.OMNIBUS_PUBSUB_EMULATOR_HOST ?? "127.0.0.1:8085",
   activemq: env.OMNIBUS_ACTIVEMQ_URL ?? "amqp://artemis:artemis@127.0.0.1:61616",
+  postgres: env.OMNIBUS_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
 };
 
 /** A client library, from the adapter package that depends on it. */
@@ -241,6 +242,49 @@ async function activemq() {
   }
 }
 
+/**
+ * PostgreSQL: the schemas of the database that are not its own, and in each schema with the
+ * adapter's tables the destinations holding messages (`q/<queue>`, `t/<topic>/<group>`), the topic
+ * groups, and the outbox rows not yet sent.
+ */
+async function postgres() {
+  const pg = (await lib("postgres", "pg")).default;
+  const client = new pg.Client({ connectionString: url.postgres, connectionTimeoutMillis: 5_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const schemas = (
+      await client.query(
+        "SELECT nspname AS name FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public') ORDER BY 1",
+      )
+    ).rows.map((r) => r.name);
+    const destinations = [];
+    const groups = [];
+    const outbox = [];
+    for (const schema of schemas) {
+      const q = `"${schema.replace(/"/g, '""')}"`;
+      const { rows } = await client.query(
+        "SELECT to_regclass($1) AS messages, to_regclass($2) AS groups, to_regclass($3) AS outbox",
+        [`${q}.messages`, `${q}.groups`, `${q}.outbox`],
+      );
+      if (rows[0].messages)
+        for (const r of (await client.query(`SELECT DISTINCT dest FROM ${q}.messages`)).rows)
+          destinations.push(`${schema}:${r.dest}`);
+      if (rows[0].groups)
+        for (const r of (await client.query(`SELECT topic, grp FROM ${q}.groups`)).rows)
+          groups.push(`${schema}:${r.topic}/${r.grp}`);
+      if (rows[0].outbox)
+        for (const r of (
+          await client.query(`SELECT DISTINCT kind, destination FROM ${q}.outbox WHERE sent_at IS NULL`)
+        ).rows)
+          outbox.push(`${schema}:${r.kind}:${r.destination}`);
+    }
+    return { schemas, destinations, groups, outbox };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 const brokers = {
   rabbitmq,
   kafka,
@@ -250,6 +294,7 @@ const brokers = {
   redis,
   "pubsub (emulator)": pubsub,
   "activemq (Artemis)": activemq,
+  postgres,
 };
 
 const found = {};

@@ -54,6 +54,7 @@ const projectBrokers = {
   // fauxqs's S3 API, and the claim-check cases on SQS + SNS (fauxqs) and Redis.
   "s3-store": ["sns", "redis"],
   activemq: ["activemq"],
+  postgres: ["postgres"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
   repo: ["redis"],
   "core-brokers": ["rabbitmq", "kafka", "sqs", "nats", "redis"],

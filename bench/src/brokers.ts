@@ -31,11 +31,15 @@ export function omnibusUrl(broker: BrokerName): string {
       return `pubsub://omnibus?emulatorHost=${brokerUrl("pubsub")}`;
     case "activemq":
       return brokerUrl("activemq").replace(/^amqp:/, "activemq:");
+    case "postgres":
+    case "pgboss":
+      return brokerUrl("postgres");
   }
 }
 
 /** Whether the adapter's package has landed in this workspace. */
-export function adapterLanded(broker: BrokerName): boolean {
+export function adapterLanded(name: BrokerName): boolean {
+  const broker = name === "pgboss" ? "postgres" : name;
   // From bench/src (tsx) or bench/dist/src (compiled): look upwards for the workspace's adapters/.
   for (const up of ["../../", "../../../"]) {
     if (existsSync(fileURLToPath(new URL(`${up}adapters/${broker}/src/index.ts`, import.meta.url))))
@@ -72,6 +76,14 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
     case "activemq": {
       const { RawActiveMQ } = await import("./raw/activemq.js");
       return new RawActiveMQ(brokerUrl("activemq"));
+    }
+    case "postgres": {
+      const { RawPostgres } = await import("./raw/postgres.js");
+      return new RawPostgres(brokerUrl("postgres"));
+    }
+    case "pgboss": {
+      const { RawPgBoss } = await import("./raw/postgres.js");
+      return new RawPgBoss(brokerUrl("postgres"));
     }
   }
 }

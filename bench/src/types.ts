@@ -1,7 +1,21 @@
 import type { Body } from "./payload.js";
 
-/** The brokers the bench knows. */
-export const BROKERS = ["memory", "rabbitmq", "redis", "nats", "kafka", "sqs", "pubsub", "activemq"] as const;
+/**
+ * The brokers the bench knows. `pgboss` is PostgreSQL again, with pg-boss 10 as the "raw" side
+ * (the row that compares the adapter with the job queue teams use on PostgreSQL today).
+ */
+export const BROKERS = [
+  "memory",
+  "rabbitmq",
+  "redis",
+  "nats",
+  "kafka",
+  "sqs",
+  "pubsub",
+  "activemq",
+  "postgres",
+  "pgboss",
+] as const;
 export type BrokerName = (typeof BROKERS)[number];
 
 /** The scenarios, in the order they run. */

@@ -27,6 +27,7 @@ describe("leftovers.mjs", () => {
       "redis",
       "pubsub (emulator)",
       "activemq (Artemis)",
+      "postgres",
     ]) {
       const line = out.stdout.split("\n").find((l) => l.startsWith(`${broker}:`));
       expect(line, `a line for ${broker}:\n${out.stdout}`).toMatch(/: (\d+ \w+(, )?)+$|: not listed \(/);

@@ -31,6 +31,7 @@ const urls: Record<string, () => string> = {
   pubsub: () => `pubsub://omnibus?emulatorHost=${brokerUrl("pubsub")}`,
   // The broker tool gives Artemis as amqp://; the adapter's scheme is activemq://.
   activemq: () => brokerUrl("activemq").replace(/^amqp:/, "activemq:"),
+  postgres: () => brokerUrl("postgres"),
 };
 
 // The Pub/Sub emulator is the one broker the tool cannot install: where it is absent, skipped with why.

@@ -5,9 +5,19 @@ import { fileURLToPath } from "node:url";
 /**
  * The brokers this tool provisions. `sqs` is ElasticMQ; `sns` is fauxqs (SNS + SQS emulator);
  * `pubsub` is Google's Pub/Sub emulator (Debian package `google-cloud-cli-pubsub-emulator`);
- * `activemq` is Apache ActiveMQ Artemis (AMQP 1.0).
+ * `activemq` is Apache ActiveMQ Artemis (AMQP 1.0); `postgres` is PostgreSQL (the
+ * `@omnibus/postgres` adapter's broker).
  */
-export type BrokerName = "rabbitmq" | "kafka" | "sqs" | "sns" | "nats" | "redis" | "pubsub" | "activemq";
+export type BrokerName =
+  | "rabbitmq"
+  | "kafka"
+  | "sqs"
+  | "sns"
+  | "nats"
+  | "redis"
+  | "pubsub"
+  | "activemq"
+  | "postgres";
 
 /** Every broker, in the order `up` and `status` list them. */
 export const BROKER_NAMES: readonly BrokerName[] = [
@@ -19,6 +29,7 @@ export const BROKER_NAMES: readonly BrokerName[] = [
   "redis",
   "pubsub",
   "activemq",
+  "postgres",
 ];
 
 /** Where a broker came from. */
@@ -61,6 +72,11 @@ export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
     defaultUrl: "amqp://artemis:artemis@127.0.0.1:61616",
     defaultPort: 61616,
   },
+  postgres: {
+    envVar: "OMNIBUS_POSTGRES_URL",
+    defaultUrl: "postgres://postgres@127.0.0.1:5432/test",
+    defaultPort: 5432,
+  },
 };
 
 export function isBrokerName(value: string): value is BrokerName {
@@ -96,6 +112,8 @@ export function localUrl(name: BrokerName, port: number): string {
       return `redis://127.0.0.1:${port}`;
     case "activemq":
       return `amqp://artemis:artemis@127.0.0.1:${port}`;
+    case "postgres":
+      return `postgres://postgres@127.0.0.1:${port}/test`;
   }
 }
 
@@ -124,6 +142,8 @@ export function hostPort(name: BrokerName, url: string): { host: string; port: n
     "nats:": 4222,
     "redis:": 6379,
     "rediss:": 6379,
+    "postgres:": 5432,
+    "postgresql:": 5432,
     "http:": 80,
     "https:": 443,
   };

@@ -27,6 +27,11 @@ const IMAGES: Record<
     port: 61616,
     env: { ARTEMIS_USER: "artemis", ARTEMIS_PASSWORD: "artemis" },
   },
+  postgres: {
+    image: "postgres:15-alpine",
+    port: 5432,
+    env: { POSTGRES_HOST_AUTH_METHOD: "trust", POSTGRES_DB: "test" },
+  },
 };
 
 /** Whether a Docker engine is plausibly there (socket or DOCKER_HOST); testcontainers decides for real. */

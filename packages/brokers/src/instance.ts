@@ -12,7 +12,7 @@ import {
   stopProcess,
   writeJson,
 } from "./process.js";
-import { needsAuxPort, planServer, type ServerOptions } from "./servers.js";
+import { gracefulSignal, needsAuxPort, planServer, type ServerOptions } from "./servers.js";
 
 /** What the state files in `.omnibus/` hold about a server this tool started. */
 export interface InstanceRecord extends Partial<ProcessRecord> {
@@ -58,7 +58,7 @@ export async function stopRecord(record: InstanceRecord): Promise<void> {
     const { removeContainer } = await import("./container.js");
     await removeContainer(record.containerId);
   } else if (record.pid !== undefined && record.logFile !== undefined) {
-    await stopProcess(record as InstanceRecord & ProcessRecord);
+    await stopProcess(record as InstanceRecord & ProcessRecord, 30_000, gracefulSignal(record.name));
   }
 }
 
@@ -76,7 +76,7 @@ export interface PrivateBroker {
   readonly dataDir: string;
   /** Starts it again after `stop` or `kill` (no-op while running); resolves when it answers. */
   start(): Promise<void>;
-  /** Graceful stop (SIGTERM, then SIGKILL after 30 s); data is kept. */
+  /** Graceful stop (SIGTERM, PostgreSQL SIGINT; then SIGKILL after 30 s); data is kept. */
   stop(): Promise<void>;
   /** `stop` then `start`: durable data survives. */
   restart(): Promise<void>;
@@ -153,7 +153,7 @@ class LocalPrivateBroker implements PrivateBroker {
   }
 
   async stop(): Promise<void> {
-    await this.#end("SIGTERM");
+    await this.#end(gracefulSignal(this.name));
   }
 
   async kill(): Promise<void> {

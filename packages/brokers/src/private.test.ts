@@ -141,4 +141,24 @@ describe("startPrivate", () => {
     await broker.start();
     await probe("rabbitmq", broker.url);
   }, 180_000);
+
+  it("postgres: a private cluster (run as the postgres user) answers, restarts and comes back after a kill", async () => {
+    const broker = await startPrivate("postgres");
+    try {
+      expect(broker.port).not.toBe(5432);
+      expect(broker.url).toBe(`postgres://postgres@127.0.0.1:${broker.port}/test`);
+      const { probe } = await import("./probe.js");
+      await broker.restart();
+      await probe("postgres", broker.url);
+      await broker.kill();
+      await expect(probe("postgres", broker.url, 1000)).rejects.toThrow();
+      await broker.start();
+      await probe("postgres", broker.url);
+      // A database that is not there is a reason, not an answer.
+      await expect(probe("postgres", broker.url.replace(/\/test$/, "/nope"), 2000)).rejects.toThrow(/3D000/);
+    } finally {
+      await broker[Symbol.asyncDispose]();
+    }
+    expect(existsSync(broker.dataDir)).toBe(false);
+  }, 60_000);
 });

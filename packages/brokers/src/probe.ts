@@ -118,6 +118,55 @@ function probeNats(url: string, timeoutMs: number): Promise<void> {
   );
 }
 
+/** One PostgreSQL backend message: its type byte and body, or undefined while incomplete. */
+function pgMessage(b: Buffer, at: number): { type: string; body: Buffer; next: number } | undefined {
+  if (b.length < at + 5) return undefined;
+  const length = b.readInt32BE(at + 1);
+  if (b.length < at + 1 + length) return undefined;
+  return {
+    type: String.fromCharCode(b[at]!),
+    body: b.subarray(at + 5, at + 1 + length),
+    next: at + 1 + length,
+  };
+}
+
+/**
+ * PostgreSQL: a v3 StartupMessage for the URL's user and database; ReadyForQuery (or a request
+ * for a password: the server is up, authentication is the client's business) answers, an
+ * ErrorResponse ("the database system is starting up", an unknown database) is the reason.
+ */
+function probePostgres(url: string, timeoutMs: number): Promise<void> {
+  const { host, port } = hostPort("postgres", url);
+  const parsed = new URL(url);
+  const user = decodeURIComponent(parsed.username) || "postgres";
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || user;
+  const params = Buffer.from(`user\0${user}\0database\0${database}\0\0`, "utf8");
+  const startup = Buffer.alloc(8 + params.length);
+  startup.writeInt32BE(startup.length, 0);
+  startup.writeInt32BE(196_608, 4); // protocol 3.0
+  params.copy(startup, 8);
+  return converse(
+    host,
+    port,
+    timeoutMs,
+    (s) => s.write(startup),
+    (b) => {
+      for (let at = 0, m = pgMessage(b, 0); m !== undefined; at = m.next, m = pgMessage(b, at)) {
+        if (m.type === "E") {
+          const fields = new Map<string, string>();
+          for (const field of m.body.toString("utf8").split("\0"))
+            if (field.length > 1) fields.set(field[0]!, field.slice(1));
+          return `postgres answered ${fields.get("C") ?? "an error"}: ${(fields.get("M") ?? "").slice(0, 160)}`;
+        }
+        if (m.type === "R" && m.body.length >= 4 && m.body.readInt32BE(0) !== 0) return true;
+        if (m.type === "Z") return true;
+      }
+      if (b.length > 0 && !"RESNKZ".includes(String.fromCharCode(b[0]!))) return "not a PostgreSQL server";
+      return undefined;
+    },
+  );
+}
+
 /** Kafka: a metadata request through kafkajs admin. */
 async function probeKafka(brokers: string, timeoutMs: number): Promise<void> {
   const { Kafka, logLevel } = await import("kafkajs");
@@ -268,6 +317,8 @@ export function probe(name: BrokerName, url: string, timeoutMs = 3000): Promise<
       return probePubsub(url, timeoutMs);
     case "activemq":
       return probeAmqp10(url, timeoutMs);
+    case "postgres":
+      return probePostgres(url, timeoutMs);
   }
 }
 

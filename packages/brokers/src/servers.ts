@@ -1,5 +1,7 @@
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
+  chownSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -62,6 +64,7 @@ export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = {
   redis: false,
   pubsub: false,
   activemq: false,
+  postgres: false,
 };
 
 /**
@@ -71,6 +74,15 @@ export const needsAuxPort: Readonly<Record<BrokerName, boolean>> = {
  */
 export class BrokerAbsentError extends Error {
   override readonly name = "BrokerAbsentError";
+}
+
+/**
+ * The signal that stops `name` gracefully. PostgreSQL's SIGTERM is a "smart" shutdown that waits
+ * for every client to disconnect (a pooled client never does: a restart took the 30 s grace and
+ * then a SIGKILL); SIGINT is its "fast" shutdown: sessions ended, a checkpoint, a clean stop.
+ */
+export function gracefulSignal(name: BrokerName): NodeJS.Signals {
+  return name === "postgres" ? "SIGINT" : "SIGTERM";
 }
 
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -422,6 +434,107 @@ async function pubsub(o: ServerOptions): Promise<LaunchPlan> {
   };
 }
 
+/** Debian's PostgreSQL 15 binaries (`initdb`, `postgres` are not on the PATH there). */
+const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
+
+/**
+ * How to run a PostgreSQL binary: as the `postgres` user when we are root (initdb and postgres
+ * refuse to run as root), through `setpriv`, which execs (the pid we record is the server's own,
+ * so SIGTERM and SIGKILL reach it), else as ourselves.
+ */
+async function asPostgresUser(): Promise<{ prefix: string[]; uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return { prefix: [] };
+  const [uid, gid] = await Promise.all([
+    run("id", ["-u", "postgres"]).then((r) => Number(String(r.stdout).trim())),
+    run("id", ["-g", "postgres"]).then((r) => Number(String(r.stdout).trim())),
+  ]).catch((error: Error) => {
+    throw new Error(
+      `postgres: we are root and there is no postgres user to run the server as: ${error.message}`,
+    );
+  });
+  const setpriv = await ensureCommand("setpriv", "util-linux");
+  return { prefix: [setpriv, "--reuid=postgres", "--regid=postgres", "--init-groups", "--"], uid, gid };
+}
+
+/** Runs `command` with `input` on stdin; rejects with the end of its output when it fails. */
+function runWithInput(command: string, args: readonly string[], input: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env: childEnv() });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`${command} exited ${code}: ${output.slice(-800)}`)),
+    );
+    child.stdin.end(input);
+  });
+}
+
+async function postgres(o: ServerOptions): Promise<LaunchPlan> {
+  const server = await ensureCommand("postgres", "postgresql-15", [join(POSTGRES_BIN, "postgres")]);
+  const bin = dirname(server);
+  const user = await asPostgresUser();
+  const own = (path: string) => {
+    if (user.uid !== undefined) chownSync(path, user.uid, user.gid!);
+  };
+  own(o.dataDir);
+  const pgdata = join(o.dataDir, "pgdata");
+  if (!existsSync(join(pgdata, "PG_VERSION"))) {
+    mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+    own(pgdata);
+    const [command, ...args] = [
+      ...user.prefix,
+      join(bin, "initdb"),
+      "-D",
+      pgdata,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "-E",
+      "UTF8",
+      "--no-sync",
+    ];
+    try {
+      await run(command!, args, { env: childEnv(), maxBuffer: 16 << 20 });
+    } catch (error) {
+      throw new Error(`initdb failed: ${String((error as { stderr?: string }).stderr ?? error).slice(-800)}`);
+    }
+    // The database the default URL names (postgres://postgres@…/test), made in single-user mode
+    // before the server first listens, so that the readiness probe can connect to it.
+    const [single, ...singleArgs] = [...user.prefix, server, "--single", "-D", pgdata, "postgres"];
+    await runWithInput(single!, singleArgs, "CREATE DATABASE test;\n");
+  }
+  const [command, ...args] = [
+    ...user.prefix,
+    server,
+    "-D",
+    pgdata,
+    "-p",
+    String(o.port),
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    `unix_socket_directories=${o.dataDir}`,
+    "-c",
+    "max_connections=200",
+    // A process crash (kill -9) loses nothing committed without fsync; only an OS crash would.
+    "-c",
+    "fsync=off",
+    "-c",
+    "full_page_writes=off",
+  ];
+  return {
+    command: command!,
+    args,
+    cwd: o.dataDir,
+    // Its log goes to stdout (the log file), so that a failed start shows its reason.
+    logFile: join(o.dataDir, "postgres.log"),
+    readyTimeoutMs: 30_000,
+    env: childEnv(),
+  };
+}
+
 /**
  * The unpacked Apache ActiveMQ Artemis distribution (its `bin/artemis`), fetched by Maven from
  * Maven Central (`maven/activemq/pom.xml`: `apache-artemis:tar.gz:bin`) into `.omnibus/cache`,
@@ -581,5 +694,7 @@ export async function planServer(name: BrokerName, options: ServerOptions): Prom
       return pubsub(options);
     case "activemq":
       return activemq(options);
+    case "postgres":
+      return postgres(options);
   }
 }

@@ -190,9 +190,10 @@ function selected(names: readonly BrokerName[]): readonly BrokerName[] {
 /**
  * Makes each named broker (all of them when none) available on loopback: the `OMNIBUS_*` URL when
  * set, else a server already answering on the standard port, else a local server (Debian packages,
- * Maven Central, fauxqs, the Pub/Sub emulator), else a container. Rejects when any one cannot be
- * had, naming it and why; the others are brought up regardless. An optional broker that is not
- * installed (the Pub/Sub emulator) does not reject: its status says `absent` and why.
+ * Maven Central, fauxqs, the Pub/Sub emulator; PostgreSQL: a cluster of its own in
+ * `.omnibus/postgres`), else a container. Rejects when any one cannot be had, naming it and why;
+ * the others are brought up regardless. An optional broker that is not installed (the Pub/Sub
+ * emulator) does not reject: its status says `absent` and why.
  */
 export async function up(names: readonly BrokerName[] = []): Promise<BrokerStatus[]> {
   const results = await Promise.allSettled(selected(names).map((name) => upOne(name)));
@@ -293,7 +294,7 @@ export function envLines(names: readonly BrokerName[] = []): string[] {
  * The `createClient({ url })` URL of each adapter on the brokers `up` brought up (or that the env
  * names): `amqp://…`, `kafka://host:port`, `sqs://host:port` (with `?sns=…` when SNS is there),
  * `nats://…`, `redis://…`, `pubsub://<project>?emulatorHost=host:port` (only when an emulator was
- * started or named), `activemq://…` (Artemis), and `memory://`.
+ * started or named), `activemq://…` (Artemis), `postgres://…`, and `memory://`.
  */
 export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record<string, string> {
   const url = (name: BrokerName) => liveRecord(name)?.url ?? brokerUrl(name);
@@ -310,6 +311,7 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
     out.pubsub = `pubsub://omnibus?emulatorHost=${url("pubsub")}`;
   // The broker tool names Artemis's endpoint amqp:// (AMQP 1.0); the adapter's scheme is activemq://.
   if (names.includes("activemq")) out.activemq = url("activemq").replace(/^amqp:/, "activemq:");
+  if (names.includes("postgres")) out.postgres = url("postgres");
   return out;
 }
 

@@ -39,6 +39,8 @@ const BUILT_IN: Readonly<Record<string, string>> = {
   activemqs: "@omnibus/activemq",
   amqp10: "@omnibus/activemq",
   amqp10s: "@omnibus/activemq",
+  postgres: "@omnibus/postgres",
+  postgresql: "@omnibus/postgres",
 };
 
 const registry = new Map<string, AdapterSource>();
