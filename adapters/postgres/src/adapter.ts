@@ -4,7 +4,7 @@
  * `LISTEN`s on the schema's channel and wakes the consumers of the destination a `NOTIFY` names.
  * @module
  */
-import type { Logger } from "@omnibus/core";
+import type { Logger, SourceStats } from "@omnibus/core";
 import { ConfigError, ConnectionError, PublishError, silentLogger } from "@omnibus/core";
 import type {
   Adapter,
@@ -338,6 +338,33 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       await this.#pooled().query(text, params);
     } catch (error) {
       throw new ConnectionError(`postgres: ${what} failed: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Broker state for `client.stats`, from the messages table: `inFlight` the rows a consumer holds
+   * under a lease that has not run out, `depth` every other row of the source (ready, delayed, or
+   * whose lease expired). A source nothing was sent to, or a schema not made yet, reports zeros.
+   */
+  async stats(source: Source): Promise<SourceStats> {
+    const dest = source.kind === "queue" ? queueDest(source.name) : groupDest(source.name, source.group);
+    try {
+      const { rows } = await this.#pooled().query<{ total: number; in_flight: number }>(
+        `SELECT count(*)::int AS total,
+                count(*) FILTER (WHERE owner IS NOT NULL AND visible_at > now())::int AS in_flight
+         FROM ${this.#s}.messages WHERE dest = $1`,
+        [dest],
+      );
+      const { total, in_flight: inFlight } = rows[0]!;
+      return { depth: total - inFlight, inFlight };
+    } catch (error) {
+      if ((error as { code?: string }).code === "42P01") return { depth: 0, inFlight: 0 }; // no table yet
+      throw new ConnectionError(
+        `postgres: stats of ${source.kind} ${source.name} failed: ${describe(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
