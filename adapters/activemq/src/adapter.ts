@@ -13,6 +13,7 @@ import {
   type OutboundMessage,
   PublishError,
   type Source,
+  type SourceStats,
 } from "@omnibus/core";
 import { INBOX_PREFIX, messageBytes, redact, shortId } from "@omnibus/core/adapter";
 import rhea, {
@@ -498,7 +499,12 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
   // ------------------------------------------------------------------ management
 
   /** Runs a broker management operation (`activemq.management`) and returns its JSON result. */
-  async #manage(operation: string, params: readonly unknown[]): Promise<{ ok: boolean; result: unknown }> {
+  async #manage(
+    operation: string,
+    params: readonly unknown[],
+    resource = "broker",
+    attribute = false,
+  ): Promise<{ ok: boolean; result: unknown }> {
     await this.connect();
     this.#management ??= (async () => {
       const replies = this.openReceiver({
@@ -546,7 +552,9 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
         {
           message_id: id,
           reply_to: address,
-          application_properties: { _AMQ_ResourceName: "broker", _AMQ_OperationName: operation },
+          application_properties: attribute
+            ? { _AMQ_ResourceName: resource, _AMQ_Attribute: operation }
+            : { _AMQ_ResourceName: resource, _AMQ_OperationName: operation },
           body: JSON.stringify(params),
         },
       ],
@@ -581,6 +589,31 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
         sender.link.close();
       }
     }
+  }
+
+  /**
+   * Broker state for `client.stats`: the Artemis queue's `messageCount` (scheduled and in
+   * delivery included) less its `deliveringCount` as `depth`, `deliveringCount` as `inFlight`,
+   * read through the management address. A queue that does not exist reports zeros.
+   */
+  async stats(source: Source): Promise<SourceStats> {
+    const queue = source.kind === "queue" ? source.name : groupQueue(source.name, source.group);
+    const read = async (attribute: string): Promise<number | undefined> => {
+      const { ok, result } = await this.#manage(attribute, [], `queue.${queue}`, true);
+      if (!ok) {
+        const text = JSON.stringify(result) ?? "";
+        // No such queue (yet): Artemis answers "Problem while retrieving attribute …".
+        if (/AMQ229017|does not exist|not found|Problem while retrieving/i.test(text)) return undefined;
+        throw new ConnectionError(
+          `activemq: cannot read ${attribute} of queue ${queue}: ${text.slice(0, 300)}`,
+        );
+      }
+      const value = Array.isArray(result) ? result[0] : result;
+      return typeof value === "number" ? value : Number(value);
+    };
+    const [count, delivering] = await Promise.all([read("messageCount"), read("deliveringCount")]);
+    if (count === undefined || delivering === undefined) return { depth: 0, inFlight: 0 };
+    return { depth: Math.max(0, count - delivering), inFlight: delivering };
   }
 
   async deleteQueue(name: string): Promise<void> {
