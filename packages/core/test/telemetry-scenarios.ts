@@ -218,9 +218,15 @@ export async function metricsAfterWorkload(url: string, system: string): Promise
     expect(total(m, "omnibus.messages.retried", dest)).toBe(1);
     expect(total(m, "omnibus.messages.dead_lettered", dest)).toBe(1);
     expect(total(m, "omnibus.handlers.active", dest)).toBe(0);
-    // The broker gauges of the consumer's queue: everything settled, one dead letter.
-    const gauge = (name: string) => total(m, name, dest);
-    expect(gauge("omnibus.consumer.lag")).toBe(0);
-    expect(gauge("omnibus.dead_letter.depth")).toBe(1);
+    // The broker gauges of the consumer's queue: everything settled, one dead letter. Acks reach
+    // some brokers after the handler returned (Kafka commits offsets in the background: a lag of 1
+    // was read once right after the workload), so the gauges are read until they settle.
+    let gauges = m;
+    await waitFor(async () => {
+      gauges = await telemetry.metrics();
+      return total(gauges, "omnibus.consumer.lag", dest) === 0;
+    }, WAIT);
+    expect(total(gauges, "omnibus.consumer.lag", dest)).toBe(0);
+    expect(total(gauges, "omnibus.dead_letter.depth", dest)).toBe(1);
   });
 }
