@@ -1,3 +1,4 @@
+import { waitFor } from "@omnibus/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrivateCluster, startCluster } from "./cluster.js";
 
@@ -15,22 +16,20 @@ describe("startCluster", () => {
     expect(cluster.nodes).toHaveLength(3);
     expect(cluster.url.split(",")).toHaveLength(3);
     expect(new Set(cluster.nodes.map((n) => n.port)).size).toBe(3);
-    const deadline = Date.now() + 30_000;
-    let first: Awaited<ReturnType<PrivateCluster["leader"]>> | undefined;
-    while (!first) {
-      first = await cluster.leader().catch(() => undefined);
-      if (!first && Date.now() > deadline) throw new Error("no meta leader within 30 s");
-      if (!first) await new Promise((r) => setTimeout(r, 200));
-    }
+    const first = await waitFor(() => cluster.leader().catch(() => undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      message: "no meta leader within 30 s",
+    });
     await first.kill();
     expect(first.running).toBe(false);
-    let next: typeof first | undefined;
-    const again = Date.now() + 30_000;
-    while (!next || next === first) {
-      next = await cluster.leader().catch(() => undefined);
-      if ((!next || next === first) && Date.now() > again) throw new Error("no new leader within 30 s");
-      if (!next || next === first) await new Promise((r) => setTimeout(r, 200));
-    }
+    const next = await waitFor(
+      async () => {
+        const leader = await cluster.leader().catch(() => undefined);
+        return leader !== first ? leader : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: "no new leader within 30 s" },
+    );
     expect(next.index).not.toBe(first.index);
     await first.start();
     expect(first.running).toBe(true);

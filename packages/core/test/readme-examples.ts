@@ -15,6 +15,7 @@ import {
   memoryIdempotencyStore,
   silentLogger,
 } from "@omnibus/core";
+import { waitFor } from "@omnibus/core/testing";
 import { memoryBroker } from "@omnibus/memory";
 
 export async function middlewareExample(): Promise<string[]> {
@@ -63,12 +64,12 @@ export async function claimCheckExample(): Promise<{
   });
   await bus.send("invoices", invoicePdf, { codec: bytesCodec }); // 3 MiB > memory://'s 1 MiB
   // endsnippet
-  while (got === undefined) await new Promise((r) => setTimeout(r, 5));
+  const received = await waitFor(() => got, { timeoutMs: 10_000, message: "the invoice to arrive" });
   await bus.close(); // waits for the ack, and the payload's deletion after it
   const files = await readdir(directory, { recursive: true, withFileTypes: true });
   const left = files.filter((f) => f.isFile()).length;
   await rm(directory, { recursive: true, force: true });
-  return { ...got, left };
+  return { ...received, left };
 }
 
 export async function idempotencyKeyExample(): Promise<number> {
