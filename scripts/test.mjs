@@ -57,7 +57,7 @@ const projectBrokers = {
   postgres: ["postgres"],
   // scripts/test/tarball.test.ts runs the packed @omnibus/redis against the shared Redis.
   repo: ["redis"],
-  "core-brokers": ["rabbitmq", "kafka", "sqs", "nats", "redis"],
+  "core-brokers": ["rabbitmq", "kafka", "sqs", "nats", "redis", "activemq", "postgres", "pubsub"],
   cli: ["rabbitmq", "redis"],
 };
 const projects = args.flatMap((a, i) =>

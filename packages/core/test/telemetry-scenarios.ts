@@ -200,7 +200,16 @@ export async function metricsAfterWorkload(url: string, system: string): Promise
       [1, 2, 3, 4].map((n) => ({ body: n })),
     );
     await waitFor(() => ids.every((id) => handled.has(id)) && attempts === 2, WAIT);
-    await waitFor(async () => (await consumer.stats(queue)).deadLetters === 1, WAIT);
+    // An adapter without stats() (Pub/Sub: the emulator has no backlog API) has no broker gauges;
+    // its dead letter is seen through the DLQ send counter instead.
+    const brokerState = typeof consumer.adapter.stats === "function";
+    const dlq = { "messaging.destination.name": `${queue}.dlq` };
+    if (brokerState) await waitFor(async () => (await consumer.stats(queue)).deadLetters === 1, WAIT);
+    else
+      await waitFor(
+        async () => total(await telemetry.metrics(), "messaging.client.sent.messages", dlq) === 1,
+        WAIT,
+      );
     const dest = { "messaging.system": system, "messaging.destination.name": queue };
     await waitFor(
       async () => total(await telemetry.metrics(), "messaging.process.duration", dest) === 6,
@@ -208,9 +217,7 @@ export async function metricsAfterWorkload(url: string, system: string): Promise
     );
     const m = await telemetry.metrics();
     expect(total(m, "messaging.client.sent.messages", dest)).toBe(5);
-    expect(total(m, "messaging.client.sent.messages", { "messaging.destination.name": `${queue}.dlq` })).toBe(
-      1,
-    );
+    expect(total(m, "messaging.client.sent.messages", dlq)).toBe(1);
     expect(total(m, "messaging.client.operation.duration", dest)).toBe(2); // one send, one batch
     expect(total(m, "messaging.client.consumed.messages", dest)).toBe(6); // 4 + the doomed one twice
     expect(total(m, "messaging.process.duration", { ...dest, "error.type": "Error" })).toBe(1);
@@ -221,6 +228,7 @@ export async function metricsAfterWorkload(url: string, system: string): Promise
     // The broker gauges of the consumer's queue: everything settled, one dead letter. Acks reach
     // some brokers after the handler returned (Kafka commits offsets in the background: a lag of 1
     // was read once right after the workload), so the gauges are read until they settle.
+    if (!brokerState) return;
     let gauges = m;
     await waitFor(async () => {
       gauges = await telemetry.metrics();

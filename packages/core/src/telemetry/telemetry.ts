@@ -46,7 +46,7 @@ export const SEMCONV_VERSION = "1.30.0";
 const SCOPE = "@omnibus/core";
 
 /** `messaging.system` of each adapter: the conventions' value where it has one. */
-const SYSTEMS: Record<string, string> = { sqs: "aws_sqs" };
+const SYSTEMS: Record<string, string> = { sqs: "aws_sqs", pubsub: "gcp_pubsub" };
 
 /** Request-reply inboxes are temporary: spans and metrics name them by this template. */
 const INBOX_TEMPLATE = "omnibus.inbox.{client}";
