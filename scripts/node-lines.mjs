@@ -11,7 +11,19 @@ import { fileURLToPath } from "node:url";
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["24", "26"];
-const projects = ["core", "memory", "rabbitmq", "kafka", "sqs", "nats", "redis", "postgres", "conformance"];
+const projects = [
+  "core",
+  "memory",
+  "rabbitmq",
+  "kafka",
+  "sqs",
+  "nats",
+  "redis",
+  "postgres",
+  "activemq",
+  "pubsub",
+  "conformance",
+];
 let failed = 0;
 
 for (const major of majors) {
