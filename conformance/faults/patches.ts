@@ -127,7 +127,7 @@ export const patchFaults: Record<string, readonly Patch[]> = {
   "core-thrown-value-crashes": [
     {
       file: RUNNER,
-      find: "      .catch((error: unknown) => this.#unexpected(delivery, error))\n",
+      find: "      (error: unknown) => this.#unexpected(delivery, error).finally(() => this.#finished(key)),\n",
       replace: "",
     },
     {

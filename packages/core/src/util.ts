@@ -7,12 +7,21 @@ import type { Source } from "./spi.js";
 
 /** `promise`, or a rejection with `timeout()` after `ms` (the promise itself keeps running). */
 export function withDeadline<T>(promise: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timeout()), ms);
+  // One promise and one reaction (not a race of two promises and a finally): every send pays it.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timeout()), ms);
     timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
 
 /** Run a settlement; a failure is logged, never thrown (the broker redelivers an unsettled message). */

@@ -231,13 +231,17 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
 
   async #sendMany(kind: "queue" | "topic", name: string, items: readonly BatchItem[]): Promise<string[]> {
     validateName(kind, name);
-    const adapter = await this.#ready();
+    // Connected and open: no extra turn of the microtask queue through #ready().
+    const adapter =
+      this.#adapter !== undefined && this.#closing === undefined ? this.#adapter : await this.#ready();
     if (kind === "topic" && !adapter.features.fanout) {
       throw new UnsupportedFeatureError(`${adapter.name} does not support topics (features.fanout is false)`);
     }
     const op = this.#telemetry?.send({ kind, name }, items.length, false);
     try {
-      const prepared = await this.#prepareAll(adapter, kind, name, items, op);
+      const prepared =
+        this.#prepareFast(adapter, kind, name, items, op) ??
+        (await this.#prepareAll(adapter, kind, name, items, op));
       await this.#transmit(adapter, { kind, name }, prepared);
       op?.end();
       return prepared.map((m) => m.id);
@@ -283,6 +287,30 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   /** True while close() still lets handlers send (replies, dead letters). */
   #draining = false;
 
+  /**
+   * The messages encoded at once when no middleware, contract or outbound step applies (the
+   * common case, without a promise per message); `undefined` when {@link #prepareAll} must run.
+   */
+  #prepareFast(
+    adapter: Adapter,
+    kind: "queue" | "topic",
+    destination: string,
+    items: readonly BatchItem[],
+    op: SendOp | undefined,
+  ): OutboundMessage[] | undefined {
+    if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
+    if (this.#sendChain !== undefined || this.#outbound.length > 0) return undefined;
+    if (schemaFor(this.#options.contract, kind, destination) !== undefined) return undefined;
+    const out = new Array<OutboundMessage>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const options = normalise(adapter, item);
+      op?.inject(i, options.id, options.headers);
+      out[i] = encode(adapter, this.#options.codec, item.body, options);
+    }
+    return out;
+  }
+
   async #prepareAll(
     adapter: Adapter,
     kind: "queue" | "topic",
@@ -292,13 +320,6 @@ class OmnibusClient<C extends Contract> implements AsyncDisposable {
   ): Promise<OutboundMessage[]> {
     if (this.#closing && !this.#draining) throw new ClosedError("the client is closed");
     const schema = schemaFor(this.#options.contract, kind, destination);
-    if (this.#sendChain === undefined && schema === undefined && this.#outbound.length === 0) {
-      return items.map((item, i) => {
-        const options = normalise(adapter, item);
-        op?.inject(i, options.id, options.headers);
-        return encode(adapter, this.#options.codec, item.body, options);
-      });
-    }
     return Promise.all(
       items.map((item, i) =>
         this.#throughMiddleware(

@@ -221,25 +221,30 @@ export class ConsumerRunner implements Subscription {
 
   #start(delivery: Delivery, key: string | undefined): void {
     this.#running++;
-    void this.#process(delivery)
-      .catch((error: unknown) => this.#unexpected(delivery, error))
-      .finally(() => {
-        this.#running--;
-        if (key !== undefined) {
-          // The slot goes to the next message of the same key, which keeps holding the key.
-          const waiting = this.#keys.get(key)!;
-          let next = this.#stopping ? undefined : waiting.shift();
-          while (next?.stale === true) next = waiting.shift();
-          if (next === undefined) this.#keys.delete(key);
-          else this.#start(next, key);
-        }
-        this.#pump();
-        this.#checkIdle();
-      });
+    // One reaction per message on the hot path (not a .catch().finally() pair).
+    this.#process(delivery).then(
+      () => this.#finished(key),
+      (error: unknown) => this.#unexpected(delivery, error).finally(() => this.#finished(key)),
+    );
+  }
+
+  /** A handler slot is free again: the key's next message, or the next buffered one. */
+  #finished(key: string | undefined): void {
+    this.#running--;
+    if (key !== undefined) {
+      // The slot goes to the next message of the same key, which keeps holding the key.
+      const waiting = this.#keys.get(key)!;
+      let next = this.#stopping ? undefined : waiting.shift();
+      while (next?.stale === true) next = waiting.shift();
+      if (next === undefined) this.#keys.delete(key);
+      else this.#start(next, key);
+    }
+    this.#pump();
+    this.#checkIdle();
   }
 
   /** A failure of core's own path (never of the handler, whose errors are outcomes): nack. */
-  #unexpected(delivery: Delivery, error: unknown): Promise<void> {
+  async #unexpected(delivery: Delivery, error: unknown): Promise<void> {
     this.#c.client.logger.error(
       `consumer of ${describeSource(this.#c.source)} failed on a message; it will be redelivered`,
       {
@@ -270,10 +275,7 @@ export class ConsumerRunner implements Subscription {
    */
   #background(settlement: Promise<void>): void {
     this.#settling++;
-    void settlement.finally(() => {
-      this.#settling--;
-      this.#checkIdle();
-    });
+    void settlement.finally(this.#settled);
   }
 
   #checkIdle(): void {
@@ -284,14 +286,13 @@ export class ConsumerRunner implements Subscription {
     }
   }
 
-  async #process(delivery: Delivery): Promise<void> {
+  #process(delivery: Delivery): Promise<void> {
     const op = this.#c.client.telemetry()?.process(this.#c.source, delivery.message);
-    try {
-      await this.#run(delivery, op);
-    } catch (error) {
-      op?.end("nack", error);
+    if (op === undefined) return this.#run(delivery, undefined);
+    return this.#run(delivery, op).catch((error: unknown) => {
+      op.end("nack", error);
       throw error;
-    }
+    });
   }
 
   async #run(delivery: Delivery, op: ProcessOp | undefined): Promise<void> {
@@ -343,22 +344,54 @@ export class ConsumerRunner implements Subscription {
     try {
       const run = this.#c.hasMiddleware
         ? () => this.#c.chain({ message, kind: this.#c.source.kind, client: client.client, state: {} })
-        : async () => {
-            await this.#c.handler(message);
-          };
+        : undefined;
       if (op?.live) {
         client.telemetry()?.remember(message, op.context);
-        await op.run(run);
-      } else {
+        await op.run(
+          run ??
+            (async () => {
+              await this.#c.handler(message);
+            }),
+        );
+      } else if (run !== undefined) {
         await run();
+      } else {
+        await this.#c.handler(message);
       }
     } catch (error) {
       return this.#failed(delivery, error, op);
     }
     op?.end("ack");
     if (wire !== undefined && wire.acked.length > 0) this.#background(this.#ackThen(delivery, wire.acked));
-    else this.#background(settle(client.logger, "ack", () => delivery.ack(), this.#fields(delivery)));
+    else this.#ack(delivery);
   }
+
+  /**
+   * Ack in the background (see {@link ConsumerRunner.#background}); a failure is logged, never
+   * thrown: the broker redelivers an unacked message. One reaction per message, no closure or
+   * log fields built unless the ack fails.
+   */
+  #ack(delivery: Delivery): void {
+    this.#settling++;
+    let acked: Promise<void>;
+    try {
+      acked = delivery.ack();
+    } catch (error) {
+      acked = Promise.reject(error);
+    }
+    acked.then(this.#settled, (error: unknown) => {
+      this.#c.client.logger.warn("ack failed; the message will be redelivered", {
+        ...this.#fields(delivery),
+        error,
+      });
+      this.#settled();
+    });
+  }
+
+  readonly #settled = (): void => {
+    this.#settling--;
+    this.#checkIdle();
+  };
 
   /** Ack, and once the broker took the ack, run the middleware's `onAcked` callbacks. */
   async #ackThen(delivery: Delivery, callbacks: Received["acked"]): Promise<void> {
