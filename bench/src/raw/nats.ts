@@ -7,21 +7,37 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  connect,
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { type Body, bodyBytes, parse } from "../payload.js";
 import type { Driver, Progress } from "../types.js";
 
 /**
  * @nats-io/jetstream as an expert writes it: a work-queue stream on file storage (what Omnibus
- * declares), publishes with many PubAcks in flight (a window at a time), a durable pull consumer
- * read with `consume({ max_messages: 1000 })` acking each message, and RPC with core NATS
- * request-reply (the natural NATS way: no stream, no persistence).
+ * declares), publishes pipelined on core NATS with a reply subject per message under one wildcard
+ * inbox subscription (the PubAck's reply matched by its subject's sequence number, an `"error"`
+ * in it counted as a failure), a window at a time — the fast way: `js.publish()` per message
+ * costs a promise, a timer, a request token and two `Error` objects each, and measured about half
+ * the rate; a durable pull consumer read with `consume({ max_messages: 1000 })` acking each
+ * message, and RPC with core NATS request-reply (the natural NATS way: no stream, no persistence).
  */
 export class RawNats implements Driver {
   readonly side = "raw";
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
   #jsm: JetStreamManager | undefined;
+  /** The PubAck inbox: `<prefix><seq>` per publish, one wildcard subscription. */
+  #prefix = "";
+  #acks: Subscription | undefined;
+  #seq = 0;
+  /** Publishes of the current window waiting for their PubAck, by sequence number. */
+  readonly #waiting = new Map<number, () => void>();
+  #failed = 0;
 
   constructor(
     private readonly url: string,
@@ -37,6 +53,47 @@ export class RawNats implements Driver {
     this.#nc = await connect({ servers: this.url });
     this.#js = jetstream(this.#nc);
     this.#jsm = await jetstreamManager(this.#nc);
+    this.#prefix = `${createInbox()}.`;
+    this.#acks = this.#nc.subscribe(`${this.#prefix}*`, { callback: (_error, msg) => this.#onAck(msg) });
+  }
+
+  #onAck(msg: Msg): void {
+    const seq = Number(msg.subject.slice(this.#prefix.length));
+    const done = this.#waiting.get(seq);
+    if (done === undefined) return;
+    this.#waiting.delete(seq);
+    // An empty reply (503: no stream) or a JSON error is a failed publish.
+    if (
+      msg.data.length === 0 ||
+      Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.length).includes('"error"')
+    )
+      this.#failed++;
+    done();
+  }
+
+  /** Publish `count` messages pipelined and wait for every PubAck (5 s at most). */
+  async #publishAll(subject: string, count: number, body: (n: number) => Uint8Array): Promise<void> {
+    let left = count;
+    let resolve!: () => void;
+    const all = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const one = () => {
+      if (--left === 0) resolve();
+    };
+    for (let n = 0; n < count; n++) {
+      const seq = ++this.#seq;
+      this.#waiting.set(seq, one);
+      this.#nc!.publish(subject, body(n), { reply: this.#prefix + seq });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      all,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`nats: ${left} PubAcks missing after 5 s`)), 5000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (this.#failed > 0) throw new Error(`nats: ${this.#failed} publishes refused`);
   }
 
   async prepare(queue: string): Promise<void> {
@@ -66,17 +123,11 @@ export class RawNats implements Driver {
   }
 
   async sendWindow(queue: string, from: number, to: number, size: number): Promise<void> {
-    const { subject } = this.#names(queue);
-    const acks: Promise<unknown>[] = [];
-    for (let i = from; i < to; i++) acks.push(this.#js!.publish(subject, bodyBytes(i, size)));
-    await Promise.all(acks);
+    await this.#publishAll(this.#names(queue).subject, to - from, (n) => bodyBytes(from + n, size));
   }
 
   async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
-    const { subject } = this.#names(queue);
-    const acks: Promise<unknown>[] = [];
-    for (let i = from; i < to; i++) acks.push(this.#js!.publish(subject, bodyBytes(i, size, t)));
-    await Promise.all(acks);
+    await this.#publishAll(this.#names(queue).subject, to - from, (n) => bodyBytes(from + n, size, t));
   }
 
   async rpc(queue: string, count: number, size: number, progress: Progress): Promise<number[]> {
@@ -108,6 +159,7 @@ export class RawNats implements Driver {
   }
 
   async close(): Promise<void> {
+    this.#acks?.unsubscribe();
     await this.#nc?.drain().catch(() => {});
   }
 }
