@@ -247,6 +247,33 @@ describe("sqs adapter on ElasticMQ", () => {
     }
   }, 30_000);
 
+  it("X.dlq and the valid name spelling its hashed form X_dlq-<hash> are two queues (issue 16)", async () => {
+    const bus = client();
+    const base = queueName("hashlike");
+    const dotted = `${base}.dlq`;
+    // The name that the old mapping kept as it was: exactly the hashed form of `dotted`.
+    const plain = brokerName(dotted, { prefix: "", fifo: false, max: MAX_QUEUE_NAME });
+    expect(plain).toMatch(/_dlq-[0-9a-f]{10}$/);
+    made.add(plain);
+    const toDotted = await bus.send(dotted, "for the dotted queue");
+    const marker = await bus.send(plain, "marker");
+    const got = { dotted: [] as string[], plain: [] as string[] };
+    // The plain queue first: had both names one SQS queue, the dotted one's message (sent first)
+    // would be in it too.
+    await bus.consume(plain, (m) => {
+      got.plain.push(m.id);
+    });
+    await waitFor(() => got.plain.includes(marker), { timeoutMs: 10_000 });
+    await bus.consume(dotted, (m) => {
+      got.dotted.push(m.id);
+    });
+    await waitFor(() => got.dotted.includes(toDotted) || got.plain.includes(toDotted), {
+      timeoutMs: 10_000,
+      message: () => `deliveries: ${JSON.stringify(got)}`,
+    });
+    expect(got).toEqual({ dotted: [toDotted], plain: [marker] });
+  }, 30_000);
+
   it("deletes an ephemeral queue when its consumer closes", async () => {
     const a = adapter();
     const name = `omnibus.inbox.${shortId()}`;
