@@ -171,6 +171,8 @@ export class KafkaConsumer implements ConsumerHandle {
   private readonly states = new Map<string, PartitionState>();
   private inflight = 0;
   private readonly held = new Set<Held>();
+  /** Timers writing failed nack copies again (see rewrite). */
+  private readonly rewrites = new Set<ReturnType<typeof setTimeout>>();
   private ready: Held[] = [];
   private readonly pausedForHeld = new Map<string, { topic: string; partition: number }>();
   private capacity: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -324,6 +326,8 @@ export class KafkaConsumer implements ConsumerHandle {
     // delivers them again to whoever consumes the partition next.
     for (const h of this.held) clearTimeout(h.timer);
     this.held.clear();
+    for (const timer of this.rewrites) clearTimeout(timer);
+    this.rewrites.clear();
     this.ready = [];
     this.signal();
     this.pauseAll();
@@ -433,18 +437,39 @@ export class KafkaConsumer implements ConsumerHandle {
     // (see hop), so a long delay never makes the message come back early.
     const dueAt = delayMs > 0 ? Date.now() + delayMs : undefined;
     const partition = this.stopped && message.key === undefined ? this.releasable(state) : undefined;
+    const extras = { attempt: message.attempt + 1, dueAt };
     return this.track(
-      this.ctx.republish(this.plan.retryTopic, copy, { attempt: message.attempt + 1, dueAt }, partition).then(
+      this.ctx.republish(this.plan.retryTopic, copy, extras, partition).then(
         () => this.settle(state, entry),
         (error: unknown) => {
-          // Not settled: the offset is never committed past it, so it comes back after a restart
-          // or rebalance. Its prefetch slot is freed so the consumer keeps going.
+          // Not written: the record stays unsettled (the commit point holds before it) and its
+          // prefetch slot is freed so the consumer keeps going; the copy is written again until
+          // it is, then the record settles (see rewrite). The nack itself reports the failure.
           this.free(state, entry);
           this.release();
+          this.rewrite(state, entry, copy, extras);
           throw error;
         },
       ),
     );
+  }
+
+  /**
+   * Write a failed nack's copy again every second while this member owns the record's partition,
+   * then settle the record: a copy that failed once must not hold the partition's commit point
+   * (and the message) until the next rebalance. Once the member stopped or lost the partition, the
+   * record is left unsettled: the next owner delivers it again.
+   */
+  private rewrite(state: PartitionState, entry: Entry, copy: OutboundMessage, extras: RecordExtras): void {
+    const timer = setTimeout(() => {
+      this.rewrites.delete(timer);
+      if (this.stopped || state.stale || this.finished) return;
+      this.track(this.ctx.republish(this.plan.retryTopic, copy, extras)).then(
+        () => this.settle(state, entry),
+        () => this.rewrite(state, entry, copy, extras),
+      );
+    }, 1000);
+    this.rewrites.add(timer);
   }
 
   // --- fetching ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { type Delivery, type OutboundMessage, UnsupportedFeatureError } from "@o
 import { waitFor } from "@omnibus/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { Header, toRecord } from "../src/codec.js";
+import type { ConsumerContext } from "../src/consumer.js";
 import { hashId } from "../src/partitioner.js";
 import { closeAll, collector, connected, message, unique } from "./helpers.js";
 
@@ -65,6 +66,35 @@ describe("kafka adapter: settling", () => {
       [m.id, 2],
       [marker.id, 1],
     ]);
+  }, 60_000);
+
+  it("a nack whose copy fails to be written is written again: the record comes back and commits move on (issue 16)", async () => {
+    const name = unique("failcopy");
+    const adapter = await connected({ commitIntervalMs: 200 });
+    const m = message();
+    await adapter.send(queue(name), [m]);
+    const got = collector({ autoAck: false });
+    await adapter.consume(queue(name), got.options(5));
+    await waitFor(() => got.deliveries.length === 1, { timeoutMs: 20_000 });
+    // The broker refuses the first copy (as a produce timing out while a broker is away would).
+    const ctx = (adapter as unknown as { context: ConsumerContext }).context;
+    const republish = ctx.republish.bind(ctx);
+    let tries = 0;
+    (ctx as { republish: ConsumerContext["republish"] }).republish = (...args) =>
+      ++tries === 1 ? Promise.reject(new Error("copy refused")) : republish(...args);
+    await expect(got.deliveries[0]!.nack()).rejects.toThrow("copy refused");
+    await waitFor(() => got.deliveries.length === 2, {
+      timeoutMs: 10_000,
+      message: () => `the nacked record did not come back (copies tried: ${tries})`,
+    });
+    expect([got.deliveries[1]!.message.id, got.deliveries[1]!.message.attempt]).toEqual([m.id, 2]);
+    await got.deliveries[1]!.ack();
+    // Nothing holds the partition's commit point: the group's lag drains to 0.
+    const source = { kind: "queue", name } as const;
+    await waitFor(async () => (await adapter.stats!(source)).depth === 0, {
+      timeoutMs: 15_000,
+      message: "the group's lag never drained",
+    });
   }, 60_000);
 
   it("a nack longer than maxDelayMs is honoured in hops, not shortened; a send that long is refused", async () => {

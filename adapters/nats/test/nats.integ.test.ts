@@ -5,6 +5,7 @@ import { type Delivery, ErrorCode, type OutboundMessage, shortId } from "@omnibu
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type NatsNative, nats } from "../src/index.js";
+import { escapeName } from "../src/names.js";
 import type { NatsOptions } from "../src/options.js";
 
 const url = brokerUrl("nats");
@@ -386,6 +387,45 @@ describe("nats adapter", () => {
     await expect(jetstreamManager.streams.info(`OMNIBUS_Q_x_d${tag}`)).rejects.toThrow(/not found/);
     await expect(jetstreamManager.streams.info(`OMNIBUS_Q_x__d${tag}`)).resolves.toBeDefined();
     await a.deleteQueue!(underscored.name);
+  });
+
+  it("a long name cut inside an escape pair and the plain name spelling its token are two streams (issue 16)", async () => {
+    const a = await open();
+    // 63 characters, then '.': the old cut at 64 characters split the '_d' of the '.', and the
+    // hashed token of the long name was the plain token of the 97-character name below.
+    const head = `n${shortId()}`.padEnd(63, "a");
+    const long = { kind: "queue" as const, name: `${head}.${"b".repeat(100)}` };
+    const plain = { kind: "queue" as const, name: `${head}_x${escapeName(long.name).slice(-32)}` };
+    made.queues.add(long.name);
+    made.queues.add(plain.name);
+    const toLong = message();
+    const marker = message();
+    await a.send(long, [toLong]);
+    await a.send(plain, [marker]);
+    const got: Record<string, string[]> = { long: [], plain: [] };
+    const take = (label: "long" | "plain", q: typeof long) =>
+      a.consume(q, {
+        prefetch: 5,
+        onDelivery: (d) => {
+          got[label]!.push(d.message.id);
+          void d.ack();
+        },
+        onError: noError,
+      });
+    // The plain queue first: had the two names one stream, the long name's message (sent first)
+    // would reach this consumer before the marker.
+    await take("plain", plain);
+    await waitFor(() => got.plain!.includes(marker.id), {
+      timeoutMs: 10_000,
+      message: () => `deliveries: ${JSON.stringify(got)}`,
+    });
+    expect(got.plain, "deliveries of the plain queue").toEqual([marker.id]);
+    await take("long", long);
+    await waitFor(() => got.long!.includes(toLong.id), {
+      timeoutMs: 10_000,
+      message: () => `deliveries: ${JSON.stringify(got)}`,
+    });
+    expect(got).toEqual({ long: [toLong.id], plain: [marker.id] });
   });
 
   it("renews pull requests that expired while the queue was idle", async () => {

@@ -1,6 +1,6 @@
 import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
-import { describeConformance } from "@omnibus/conformance";
-import { afterAll } from "vitest";
+import { allCases, describeConformance, runCases } from "@omnibus/conformance";
+import { afterAll, describe, expect, it } from "vitest";
 import { rabbitmq } from "../src/index.js";
 import { trackingAdapters } from "./tracked.js";
 
@@ -41,6 +41,24 @@ describeConformance({
       connectTimeoutMs: 2000,
       maxPriority: 9,
     }),
+});
+
+// Issue 16: a message just under a configured limit is dead-lettered on its first failure (the
+// dead-letter copy's headers once pushed it over the limit: the DLQ send failed and core retried it
+// every second, forever).
+describe("conformance: rabbitmq with maxMessageBytes 10,000", () => {
+  it("client/dead-letter-near-limit passes", { timeout: 90_000 }, async () => {
+    const results = await runCases(
+      {
+        name: "rabbitmq (maxMessageBytes 10000)",
+        adapter: () => defaults.with(() => rabbitmq({ url, maxMessageBytes: 10_000 })).wrap(),
+      },
+      { cases: allCases.filter((c) => c.id === "client/dead-letter-near-limit") },
+    );
+    expect(results.map((r) => `${r.id} ${r.status}${r.status === "passed" ? "" : `: ${r.message}`}`)).toEqual(
+      ["client/dead-letter-near-limit passed"],
+    );
+  });
 });
 
 afterAll(async () => {

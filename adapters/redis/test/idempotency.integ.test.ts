@@ -5,8 +5,8 @@
  */
 
 import { brokerUrl } from "@omnibus/brokers";
-import { createClient, idempotency, shortId, silentLogger } from "@omnibus/core";
-import { waitFor } from "@omnibus/core/testing";
+import { createClient, idempotency, type Middleware, shortId, silentLogger } from "@omnibus/core";
+import { deferred, waitFor } from "@omnibus/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { redis, redisIdempotencyStore } from "../src/index.js";
@@ -96,6 +96,66 @@ describe("redisIdempotencyStore", () => {
     await waitFor(async () => (await admin.exists(`${prefix}lapsed-1`)) === 0, { timeoutMs: 3000 });
     await store.complete("lapsed-1", lapsed.token, 10_000);
     expect((await store.claim("lapsed-1", 10_000)).status).toBe("done");
+  });
+
+  it("with the core middleware: a handler slower than lockMs runs once for three copies of its id (issue 16)", async () => {
+    const store = redisIdempotencyStore({ url: URL, prefix });
+    const queue = `idem-slow-${shortId()}`;
+    const id = `slow-${shortId()}`;
+    const lockMs = 300;
+    const gate = deferred();
+    let runs = 0;
+    let deliveries = 0;
+    let duplicates = 0;
+    const seen: Middleware = {
+      name: "seen",
+      consume: (_ctx, next) => {
+        deliveries++;
+        return next();
+      },
+    };
+    const clients = [];
+    for (let i = 0; i < 2; i++) {
+      const bus = createClient({
+        adapter: redis({ url: URL, prefix: "omnibus-test" }),
+        logger: silentLogger,
+        use: [
+          seen,
+          idempotency({
+            store,
+            lockMs,
+            retryDelayMs: 50,
+            onDuplicate: () => {
+              duplicates++;
+            },
+          }),
+        ],
+        retry: { initialDelayMs: 50, maxDelayMs: 100, jitter: 0, maxAttempts: 100 },
+      });
+      clients.push(bus);
+      await bus.consume(queue, async () => {
+        // The first run is slow (held until the duplicates came); any later run is a repeat.
+        if (++runs === 1) await gate.promise;
+      });
+    }
+    await clients[0]!.send(queue, 1, { id });
+    await waitFor(() => runs === 1, { timeoutMs: 10_000 });
+    const started = Date.now();
+    // Past twice lockMs while the handler still runs: an unextended claim has expired by now.
+    await waitFor(() => Date.now() - started > 2 * lockMs, { timeoutMs: 5_000 });
+    await clients[1]!.send(queue, 2, { id });
+    await waitFor(() => deliveries >= 2 || runs > 1, { timeoutMs: 10_000 });
+    gate.resolve();
+    await clients[0]!.send(queue, 3, { id });
+    // Both later copies either dropped as duplicates or (the defect) handled again.
+    await waitFor(() => duplicates + (runs - 1) >= 2, {
+      timeoutMs: 10_000,
+      message: () => `runs ${runs}, duplicates dropped ${duplicates}`,
+    });
+    expect({ runs, duplicates }).toEqual({ runs: 1, duplicates: 2 });
+    await Promise.all(clients.map((c) => c.close()));
+    await store.close();
+    await admin.del(`omnibus-test:{q:${queue}}:stream`, `omnibus-test:{q:${queue}}:delayed`);
   });
 
   it("with the core middleware: two consumers, every id twice, each handled once", async () => {

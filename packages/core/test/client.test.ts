@@ -421,3 +421,92 @@ describe("client", () => {
     await expect(closedBus.send(queue, 2)).rejects.toMatchObject({ code: ErrorCode.Closed });
   });
 });
+
+describe("whatever a handler returns or rejects with (issue 16)", () => {
+  it("settles every message and never leaves an unhandled rejection", async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const getterThrows = new Error("hidden");
+    Object.defineProperty(getterThrows, "message", {
+      get() {
+        throw new Error("message getter");
+      },
+    });
+    // biome-ignore lint/suspicious/noThenProperty: the test returns thenables on purpose
+    const thenGetterThrows = Object.defineProperty({}, "then", {
+      get() {
+        throw Object.create(null);
+      },
+    });
+    // Returned values that are not promises: the handler succeeded.
+    const succeed: Record<string, () => unknown> = {
+      number: () => 42,
+      "null-prototype": () => Object.create(null),
+      frozen: () => Object.freeze({ x: 1 }),
+      symbol: () => Symbol("returned"),
+      cyclic: () => cyclic,
+      // biome-ignore lint/suspicious/noThenProperty: the test returns thenables on purpose
+      "then not callable": () => ({ then: 5 }),
+    };
+    // Returned thenables that fail: the handler failed (dead-lettered after one attempt).
+    const fail: Record<string, () => unknown> = {
+      "rejects with a null-prototype object": () => Promise.reject(Object.create(null)),
+      "thenable rejecting with a symbol": () => ({
+        // biome-ignore lint/suspicious/noThenProperty: the test returns thenables on purpose
+        then: (_ok: unknown, no: (e: unknown) => void) => no(Symbol("x")),
+      }),
+      "thenable whose then getter throws": () => thenGetterThrows,
+      "rejects with an Error whose message getter throws": () => Promise.reject(getterThrows),
+      "thenable whose then throws undefined": () => ({
+        // biome-ignore lint/suspicious/noThenProperty: the test returns thenables on purpose
+        then() {
+          throw undefined;
+        },
+      }),
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const c = bus();
+      const queue = q("returns");
+      const runs = new Map<string, number>();
+      await c.consume(
+        queue,
+        ((m: Message) => {
+          const kind = m.body as string;
+          runs.set(kind, (runs.get(kind) ?? 0) + 1);
+          return (succeed[kind] ?? fail[kind])!();
+        }) as unknown as (m: Message) => void,
+        { retry: { maxAttempts: 1 } },
+      );
+      const dead: Message[] = [];
+      await c.consume(`${queue}.dlq`, (m) => {
+        dead.push(m);
+      });
+      const kinds = [...Object.keys(succeed), ...Object.keys(fail)];
+      await c.sendBatch(
+        queue,
+        kinds.map((body) => ({ body })),
+      );
+      await waitFor(() => dead.length >= Object.keys(fail).length, {
+        timeoutMs: 3_000,
+        message: () => `dead-lettered: ${dead.map((m) => m.body).join(", ")}`,
+      });
+      // Everything settled: nothing waits or is in flight on the queue.
+      await waitFor(
+        async () => {
+          const s = await c.stats(queue, { deadLetterQueue: false });
+          return s.depth === 0 && s.inFlight === 0;
+        },
+        { timeoutMs: 3_000 },
+      );
+      expect(dead.map((m) => m.body as string).sort()).toEqual(Object.keys(fail).sort());
+      for (const m of dead) expect(m.headers[HeaderNames.DeadLetterReason], String(m.body)).toMatch(/./);
+      expect(kinds.map((k) => runs.get(k))).toEqual(kinds.map(() => 1));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
