@@ -1,16 +1,21 @@
 import { randomUUID } from "node:crypto";
+import { measureResources, type RunResources } from "./resources.js";
 import { latencyStats, type Summary, summarize } from "./stats.js";
 import { LossError, paced, Tracker, windows } from "./tracker.js";
-import type { Driver, Progress, ScenarioName, Workload } from "./types.js";
+import type { ComparedScenario, Driver, Progress, Workload } from "./types.js";
 
-/** A figure the bench reports. */
-export type MetricName = "throughput" | "p50" | "p99";
+/**
+ * A figure the bench reports: `cpuUsPerMsg` is the client process's user + sys CPU per message
+ * (per request in rpc) over the measured window, `peakRssMB` its highest resident set size then.
+ */
+export type MetricName = "throughput" | "p50" | "p99" | "cpuUsPerMsg" | "peakRssMB";
+export const METRIC_NAMES: readonly MetricName[] = ["throughput", "p50", "p99", "cpuUsPerMsg", "peakRssMB"];
 
 export interface MetricSpec {
-  readonly scenario: ScenarioName;
+  readonly scenario: ComparedScenario;
   readonly metric: MetricName;
-  readonly unit: "msg/s" | "ms";
-  /** Which way is better (ratios are always Omnibus / raw). */
+  readonly unit: "msg/s" | "ms" | "µs";
+  /** Which way is better (ratios are Omnibus / raw, but raw / Omnibus for CPU: higher is better). */
   readonly better: "higher" | "lower";
   readonly label: string;
 }
@@ -22,6 +27,12 @@ export const METRICS: readonly MetricSpec[] = [
   { scenario: "rpc", metric: "p99", unit: "ms", better: "lower", label: "rpc p99" },
   { scenario: "stream", metric: "p50", unit: "ms", better: "lower", label: "stream p50" },
   { scenario: "stream", metric: "p99", unit: "ms", better: "lower", label: "stream p99" },
+];
+
+/** The chart's CPU panels (the table shows CPU as columns of every scenario's first row). */
+export const CPU_METRICS: readonly MetricSpec[] = [
+  { scenario: "e2e", metric: "cpuUsPerMsg", unit: "µs", better: "lower", label: "e2e CPU per message" },
+  { scenario: "send", metric: "cpuUsPerMsg", unit: "µs", better: "lower", label: "send CPU per message" },
 ];
 
 /** The figures of one run of one scenario on one side. */
@@ -36,6 +47,8 @@ export interface RunResult {
   /** Samples behind the latency percentiles. */
   readonly samples?: number;
   readonly elapsedMs?: number;
+  /** CPU and memory of the process over the measured window (also in `values`: cpuUsPerMsg, peakRssMB). */
+  readonly resources?: RunResources;
 }
 
 /** Everything measured for one side of one scenario. */
@@ -50,7 +63,7 @@ export interface SideResult {
 const WARMUP_FRACTION = 0.1;
 
 /** A queue name no other run uses. */
-export function freshQueue(scenario: ScenarioName, side: string): string {
+export function freshQueue(scenario: string, side: string): string {
   return `bench-${scenario}-${side}-${randomUUID().slice(0, 8)}`;
 }
 
@@ -60,12 +73,19 @@ async function e2e(d: Driver, queue: string, w: Workload, n: number, progress: P
   const tracker = new Tracker(n, progress);
   const stop = await d.consume(queue, (b) => tracker.add(b.i));
   try {
+    const resources = measureResources();
     const start = performance.now();
     const sending = windows(n, w.window, (from, to) => d.sendWindow(queue, from, to, w.size));
     const sent = sending.then(() => tracker.arm(w.deadlineMs));
     await Promise.all([sending, sent]);
+    const used = resources.stop(n);
     const ms = tracker.lastAt - start;
-    return { values: { throughput: (n / ms) * 1000 }, duplicates: tracker.duplicates, elapsedMs: ms };
+    return {
+      values: { throughput: (n / ms) * 1000 },
+      duplicates: tracker.duplicates,
+      elapsedMs: ms,
+      resources: used,
+    };
   } finally {
     await stop().catch(() => {});
   }
@@ -74,10 +94,11 @@ async function e2e(d: Driver, queue: string, w: Workload, n: number, progress: P
 /** Send only: first send to last confirm. Returns msg/s. */
 async function send(d: Driver, queue: string, w: Workload, n: number, progress: Progress) {
   await d.prepare(queue);
+  const resources = measureResources();
   const start = performance.now();
   await windows(n, w.window, (from, to) => d.sendWindow(queue, from, to, w.size), progress);
   const ms = performance.now() - start;
-  return { values: { throughput: (n / ms) * 1000 }, elapsedMs: ms };
+  return { values: { throughput: (n / ms) * 1000 }, elapsedMs: ms, resources: resources.stop(n) };
 }
 
 /** Steady stream: send-to-handler latency, the first half second (warm-up) left out. */
@@ -90,6 +111,7 @@ async function stream(d: Driver, queue: string, w: Workload, progress: Progress)
   try {
     const failures: unknown[] = [];
     const confirms: Promise<void>[] = [];
+    const resources = measureResources();
     const start = performance.now();
     await paced(
       w.streamRate,
@@ -103,12 +125,14 @@ async function stream(d: Driver, queue: string, w: Workload, progress: Progress)
     await Promise.all(confirms);
     if (failures.length > 0) throw new Error(`${failures.length} sends failed: ${String(failures[0])}`);
     await tracker.arm(w.deadlineMs);
+    const used = resources.stop(total);
     const stats = latencyStats(tracker.latenciesFrom(warm));
     return {
       values: { p50: stats.p50, p99: stats.p99 },
       samples: stats.count,
       duplicates: tracker.duplicates,
       elapsedMs: performance.now() - start,
+      resources: used,
     };
   } finally {
     await stop().catch(() => {});
@@ -120,13 +144,17 @@ async function rpc(d: Driver, queue: string, w: Workload, progress: Progress) {
   if (!d.rpc) throw new Error("no rpc");
   await d.prepare(queue);
   const warm = Math.max(20, Math.round(w.rpcCount * WARMUP_FRACTION));
+  const resources = measureResources();
   const start = performance.now();
   const all = await d.rpc(queue, warm + w.rpcCount, w.size, progress);
+  // Per request, the warm-up ones included (requester and replier both run in this process).
+  const used = resources.stop(all.length);
   const stats = latencyStats(all.slice(warm));
   return {
     values: { p50: stats.p50, p99: stats.p99 },
     samples: stats.count,
     elapsedMs: performance.now() - start,
+    resources: used,
   };
 }
 
@@ -136,7 +164,7 @@ async function rpc(d: Driver, queue: string, w: Workload, progress: Progress) {
  */
 export async function runOnce(
   d: Driver,
-  scenario: ScenarioName,
+  scenario: ComparedScenario,
   w: Workload,
   repeat: number,
   progress: Progress,
@@ -169,7 +197,10 @@ export async function runOnce(
         out = await stream(d, queue, sized, progress);
         break;
     }
-    return { repeat, ...out };
+    const values = out.resources
+      ? { ...out.values, cpuUsPerMsg: out.resources.cpuUsPerMsg, peakRssMB: out.resources.peakRssMB }
+      : out.values;
+    return { repeat, ...out, values };
   } catch (error) {
     const message =
       error instanceof LossError ? error.message : `failed: ${(error as Error)?.message ?? error}`;
@@ -181,7 +212,7 @@ export async function runOnce(
 
 export function summarizeRuns(runs: readonly RunResult[]): Partial<Record<MetricName, Summary>> {
   const out: Partial<Record<MetricName, Summary>> = {};
-  for (const metric of ["throughput", "p50", "p99"] as const) {
+  for (const metric of METRIC_NAMES) {
     const values = runs.flatMap((r) => (r.values?.[metric] === undefined ? [] : [r.values[metric]]));
     // A side with a failed run has no summary: a benchmark that loses messages prints no number.
     if (values.length === 0 || runs.some((r) => r.error !== undefined)) continue;

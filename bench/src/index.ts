@@ -7,11 +7,14 @@
 export type { OmnibusTuning } from "./brokers.js";
 export { adapterLanded, omnibusUrl } from "./brokers.js";
 export type { MetricName, MetricSpec, RunResult, SideResult } from "./harness.js";
-export { METRICS } from "./harness.js";
+export { METRIC_NAMES, METRICS } from "./harness.js";
 export type { CliOptions } from "./options.js";
 export { parseCli, USAGE } from "./options.js";
 export { brokerTable, svgChart, textReport, writeResults } from "./report.js";
-export type { BenchOptions, BenchReport, BrokerResult, ScenarioResult } from "./run.js";
-export { ratio, runBench } from "./run.js";
-export type { BrokerName, Driver, ScenarioName, Workload } from "./types.js";
+export type { RunResources } from "./resources.js";
+export type { BenchOptions, BenchReport, BrokerResult, ScenarioResult, TracingResult } from "./run.js";
+export { cpuRatio, ratio, runBench, tracingRatio } from "./run.js";
+export type { TracingMode, TracingRun } from "./tracing.js";
+export { TRACING_LABELS, TRACING_MODES } from "./tracing.js";
+export type { BrokerName, ComparedScenario, Driver, ScenarioName, Workload } from "./types.js";
 export { BROKERS, SCENARIOS } from "./types.js";

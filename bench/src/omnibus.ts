@@ -9,6 +9,7 @@ import {
   createClient,
   fileBlobStore,
   type Subscription,
+  type TelemetryOptions,
 } from "@omnibus/core";
 import { type Body, body } from "./payload.js";
 import type { Driver, Progress } from "./types.js";
@@ -33,6 +34,12 @@ export interface OmnibusSetup {
    * temporary directory, removed on close). @default no claim check
    */
   readonly claimCheckBytes?: number;
+  /**
+   * Passed to `createClient` as `telemetry`. @default none: core's default, i.e. traces and
+   * metrics through the global providers of `@opentelemetry/api` (installed here, no SDK
+   * registered: the API's no-op tracer and meter)
+   */
+  readonly telemetry?: TelemetryOptions;
 }
 
 /** Omnibus through `createClient({ url })`. */
@@ -51,6 +58,7 @@ export class OmnibusDriver implements Driver {
   async connect(): Promise<void> {
     const options: ClientOptions = { url: this.setup.url };
     if (this.setup.adapterOptions) options.adapterOptions = this.setup.adapterOptions;
+    if (this.setup.telemetry) options.telemetry = this.setup.telemetry;
     if (this.setup.claimCheckBytes !== undefined) {
       this.#blobs = await mkdtemp(join(tmpdir(), "omnibus-bench-cc-"));
       const store = fileBlobStore({ directory: this.#blobs });

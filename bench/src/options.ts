@@ -7,6 +7,9 @@ export const USAGE = `pnpm bench [options]
 
   --broker a,b        brokers (${BROKERS.join(",")}); default all
   --scenario a,b      scenarios (${SCENARIOS.join(",")}); default all
+                      tracing: Omnibus's e2e with telemetry off, with @opentelemetry/api and no SDK
+                      (the default), and with an SDK exporting to a no-op exporter; msg/s, CPU and
+                      both ratios over off
   --messages N        messages of e2e and send (default 20000)
   --repeat N          measured runs per side (default 3), after one warm-up run
   --quick             2000 messages, 1 repeat, 200 requests, 2 s stream

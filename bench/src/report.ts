@@ -1,15 +1,25 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { METRICS, type MetricSpec } from "./harness.js";
-import { type BenchReport, type BrokerResult, ratio } from "./run.js";
+import { CPU_METRICS, METRICS, type MetricSpec } from "./harness.js";
+import { type BenchReport, type BrokerResult, cpuRatio, ratio, tracingRatio } from "./run.js";
 import type { Summary } from "./stats.js";
+import { TRACING_LABELS, TRACING_MODES } from "./tracing.js";
 
-function num(value: number, unit: "msg/s" | "ms"): string {
+type Unit = "msg/s" | "ms" | "µs" | "MB";
+
+function num(value: number, unit: Unit): string {
   if (unit === "msg/s") return Math.round(value).toLocaleString("en-US");
+  if (unit === "MB") return Math.round(value).toLocaleString("en-US");
+  if (unit === "µs") return value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString("en-US");
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 
-function cell(s: Summary | undefined, unit: "msg/s" | "ms", fallback: string): string {
+/** Medians only (the CPU and RSS columns). */
+function med(s: Summary | undefined, unit: Unit): string {
+  return s ? num(s.median, unit) : "—";
+}
+
+function cell(s: Summary | undefined, unit: Unit, fallback: string): string {
   if (!s) return fallback;
   return `${num(s.median, unit)} [${num(s.min, unit)}–${num(s.max, unit)}]`;
 }
@@ -21,7 +31,17 @@ function sideFallback(side: { skipped?: string; runs: { error?: string }[] } | u
   return failed ? `✗ ${failed.error}` : "—";
 }
 
-/** The text table of one broker: raw, Omnibus (median [min–max]) and Omnibus / raw per metric. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => `  ${row.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`.trimEnd());
+}
+
+/**
+ * The text table of one broker: raw, Omnibus (median [min–max]) and Omnibus / raw per metric;
+ * on the first row of each scenario, the medians of CPU µs per message (per request in rpc) and
+ * peak RSS of both sides, and raw / Omnibus CPU (higher is better, as for throughput). Then the
+ * tracing scenario's table, if it ran.
+ */
 export function brokerTable(b: BrokerResult): string {
   const lines = [`${b.broker}  ${b.url}`];
   if (b.skipped) {
@@ -29,8 +49,21 @@ export function brokerTable(b: BrokerResult): string {
     return lines.join("\n");
   }
   const rows: string[][] = [
-    ["metric", "unit", "raw median [min–max]", "omnibus median [min–max]", "omnibus/raw", "added"],
+    [
+      "metric",
+      "unit",
+      "raw median [min–max]",
+      "omnibus median [min–max]",
+      "omnibus/raw",
+      "added",
+      "cpu µs/msg raw",
+      "cpu µs/msg omnibus",
+      "cpu ratio raw/omnibus",
+      "peak RSS MB raw",
+      "peak RSS MB omnibus",
+    ],
   ];
+  const shown = new Set<string>();
   for (const m of METRICS) {
     const s = b.scenarios[m.scenario];
     if (!s) continue;
@@ -41,6 +74,9 @@ export function brokerTable(b: BrokerResult): string {
       m.unit === "ms" && raw && omni
         ? `${omni.median - raw.median >= 0 ? "+" : ""}${(omni.median - raw.median).toFixed(2)} ms`
         : "";
+    const first = !shown.has(m.scenario);
+    shown.add(m.scenario);
+    const c = cpuRatio(s);
     rows.push([
       m.label,
       m.unit,
@@ -48,17 +84,59 @@ export function brokerTable(b: BrokerResult): string {
       cell(omni, m.unit, sideFallback(s.omnibus)),
       r === undefined ? "—" : r.toFixed(2),
       added,
+      ...(first
+        ? [
+            med(s.raw.summary.cpuUsPerMsg, "µs"),
+            med(s.omnibus.summary.cpuUsPerMsg, "µs"),
+            c === undefined ? "—" : c.toFixed(2),
+            med(s.raw.summary.peakRssMB, "MB"),
+            med(s.omnibus.summary.peakRssMB, "MB"),
+          ]
+        : ["", "", "", "", ""]),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`.trimEnd());
+  if (rows.length > 1) lines.push(...table(rows));
+  if (b.tracing) lines.push(...tracingTable(b));
   for (const n of b.notes) lines.push(`  note: ${n}`);
   return lines.join("\n");
 }
 
+/** The tracing scenario: e2e msg/s and CPU per message of each telemetry mode, and each over off's. */
+function tracingTable(b: BrokerResult): string[] {
+  const t = b.tracing!;
+  if (t.skipped) return [`  tracing: skipped (${t.skipped})`];
+  const rows: string[][] = [
+    [
+      "tracing (e2e, Omnibus)",
+      "msg/s median [min–max]",
+      "msg/s ÷ off",
+      "cpu µs/msg median [min–max]",
+      "cpu ÷ off",
+      "peak RSS MB",
+    ],
+  ];
+  for (const mode of TRACING_MODES) {
+    const side = t.modes[mode];
+    const tr = tracingRatio(t, mode, "throughput");
+    const cr = tracingRatio(t, mode, "cpuUsPerMsg");
+    rows.push([
+      TRACING_LABELS[mode],
+      cell(side.summary.throughput, "msg/s", sideFallback(side)),
+      tr === undefined ? "—" : tr.toFixed(2),
+      cell(side.summary.cpuUsPerMsg, "µs", sideFallback(side)),
+      cr === undefined ? "—" : cr.toFixed(2),
+      med(side.summary.peakRssMB, "MB"),
+    ]);
+  }
+  const out = ["", ...table(rows)];
+  if (t.spansPerMessage !== undefined)
+    out.push(`  (the SDK exported ${t.spansPerMessage.toFixed(2)} spans per message)`);
+  return out;
+}
+
 export function textReport(report: BenchReport): string {
   const head = `Omnibus bench ${report.startedAt} — ${report.machine.cpus} CPU(s), ${report.machine.cpuModel}, Node ${report.machine.node}
-${report.options.workload.messages} × ${report.options.workload.size} B, window ${report.options.workload.window}, rpc ${report.options.workload.rpcCount}, stream ${report.options.workload.streamRate} msg/s × ${report.options.workload.streamSeconds} s, ${report.options.repeat} repeat(s); ratio = Omnibus / raw (throughput: higher is better; latency: lower is better)${report.options.omnibus?.claimCheckBytes === undefined ? "" : `\nOmnibus with the claim check: bodies over ${report.options.omnibus.claimCheckBytes} B go through a file store (the raw clients send them whole)`}`;
+${report.options.workload.messages} × ${report.options.workload.size} B, window ${report.options.workload.window}, rpc ${report.options.workload.rpcCount}, stream ${report.options.workload.streamRate} msg/s × ${report.options.workload.streamSeconds} s, ${report.options.repeat} repeat(s); ratio = Omnibus / raw (throughput: higher is better; latency: lower is better); cpu = this process's user + sys µs per message over the measured window (rpc: per request), ratio raw / Omnibus (higher is better); peak RSS sampled during the run${report.options.omnibus?.claimCheckBytes === undefined ? "" : `\nOmnibus with the claim check: bodies over ${report.options.omnibus.claimCheckBytes} B go through a file store (the raw clients send them whole)`}`;
   return [head, ...report.brokers.map(brokerTable)].join("\n\n");
 }
 
@@ -72,7 +150,7 @@ function esc(s: string): string {
  */
 export function svgChart(report: BenchReport): string {
   const brokers = report.brokers.filter((b) => !b.skipped);
-  const metrics = METRICS.filter((m) => brokers.some((b) => b.scenarios[m.scenario]));
+  const metrics = [...METRICS, ...CPU_METRICS].filter((m) => brokers.some((b) => b.scenarios[m.scenario]));
   const cols = 2;
   const panelW = 460;
   const panelH = 250;
@@ -85,7 +163,7 @@ export function svgChart(report: BenchReport): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="22" font-size="16" font-weight="bold">Omnibus vs raw clients — ${esc(report.startedAt.slice(0, 16).replace("T", " "))} UTC</text>`,
-    `<text x="10" y="40" fill="#555">${report.options.workload.messages} × ${report.options.workload.size} B; median of ${report.options.repeat}, whiskers min–max; label = Omnibus / raw. ${report.machine.cpus} CPU(s), Node ${esc(report.machine.node)}</text>`,
+    `<text x="10" y="40" fill="#555">${report.options.workload.messages} × ${report.options.workload.size} B; median of ${report.options.repeat}, whiskers min–max; label = Omnibus / raw (CPU: raw / Omnibus). ${report.machine.cpus} CPU(s), Node ${esc(report.machine.node)}</text>`,
     `<rect x="${width - 190}" y="12" width="12" height="12" fill="#9aa0a6"/><text x="${width - 172}" y="22">raw client</text>`,
     `<rect x="${width - 100}" y="12" width="12" height="12" fill="#1a73e8"/><text x="${width - 82}" y="22">Omnibus</text>`,
   );
@@ -152,9 +230,10 @@ function panel(
         `<line x1="${(bx + barW / 2).toFixed(1)}" y1="${y(v.min).toFixed(1)}" x2="${(bx + barW / 2).toFixed(1)}" y2="${y(v.max).toFixed(1)}" stroke="#333"/>`,
       );
     }
-    const r = ratio(s, m.metric);
+    const cpu = m.metric === "cpuUsPerMsg";
+    const r = cpu ? cpuRatio(s) : ratio(s, m.metric);
     if (r !== undefined) {
-      const miss = m.better === "higher" ? r < 0.9 : false;
+      const miss = m.better === "higher" || cpu ? r < 0.9 : false;
       const top = Math.min(
         ...[s?.raw, s?.omnibus].map((x) => (x?.summary[m.metric] ? y(x.summary[m.metric]!.max) : plotBottom)),
       );

@@ -2,8 +2,10 @@ import os from "node:os";
 import { maskUrl } from "@omnibus/brokers";
 import { type OmnibusTuning, omnibusDriver, omnibusUrl, rawDriver } from "./brokers.js";
 import { type MetricName, type RunResult, runOnce, type SideResult, summarizeRuns } from "./harness.js";
+import { OmnibusDriver } from "./omnibus.js";
 import { ProgressDisplay } from "./progress.js";
-import type { BrokerName, Driver, ScenarioName, Workload } from "./types.js";
+import { TRACING_MODES, type TracingMode, type TracingRun, tracingSdk } from "./tracing.js";
+import type { BrokerName, ComparedScenario, Driver, ScenarioName, Workload } from "./types.js";
 
 export interface BenchOptions {
   readonly brokers: readonly BrokerName[];
@@ -47,6 +49,17 @@ export interface ScenarioResult {
   readonly omnibus: SideResult;
 }
 
+/** The `tracing` scenario of one broker: Omnibus's e2e with each telemetry mode (see tracing.ts). */
+export interface TracingResult {
+  readonly modes: Record<TracingMode, SideResult & { readonly runs: TracingRun[] }>;
+  /**
+   * Spans the SDK exported per message, over the measured `sdk` runs: a `create` and a `process`
+   * span per message and a `send` span per `sendBatch` (2.002 with windows of 500).
+   */
+  readonly spansPerMessage?: number;
+  readonly skipped?: string;
+}
+
 export interface BrokerResult {
   readonly broker: BrokerName;
   /** Omnibus URL, password masked. */
@@ -55,7 +68,9 @@ export interface BrokerResult {
   readonly notes: string[];
   /** The workload this broker ran (scaled down for slow brokers unless `uncapped`). */
   readonly workload: Workload;
-  readonly scenarios: Partial<Record<ScenarioName, ScenarioResult>>;
+  readonly scenarios: Partial<Record<ComparedScenario, ScenarioResult>>;
+  /** The `tracing` scenario, when it ran. */
+  readonly tracing?: TracingResult;
 }
 
 export interface BenchReport {
@@ -69,9 +84,10 @@ export interface BenchReport {
 function fmtRun(scenario: ScenarioName, r: RunResult): string {
   if (r.error) return `✗ ${r.error}`;
   const v = r.values ?? {};
-  if (scenario === "e2e" || scenario === "send")
-    return `${Math.round(v.throughput ?? 0).toLocaleString("en-US")} msg/s`;
-  return `p50 ${(v.p50 ?? 0).toFixed(2)} ms, p99 ${(v.p99 ?? 0).toFixed(2)} ms`;
+  const cpu = v.cpuUsPerMsg === undefined ? "" : `, ${v.cpuUsPerMsg.toFixed(1)} µs CPU/msg`;
+  if (scenario === "e2e" || scenario === "send" || scenario === "tracing")
+    return `${Math.round(v.throughput ?? 0).toLocaleString("en-US")} msg/s${cpu}`;
+  return `p50 ${(v.p50 ?? 0).toFixed(2)} ms, p99 ${(v.p99 ?? 0).toFixed(2)} ms${cpu}`;
 }
 
 function skippedSide(reason: string): SideResult {
@@ -119,9 +135,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       brokers.push({ broker, url, skipped: notes.join("; "), notes, workload, scenarios: {} });
       continue;
     }
-    const scenarios: Partial<Record<ScenarioName, ScenarioResult>> = {};
+    const scenarios: Partial<Record<ComparedScenario, ScenarioResult>> = {};
+    let tracing: TracingResult | undefined;
     try {
       for (const scenario of options.scenarios) {
+        if (scenario === "tracing") {
+          const main = drivers.find((d) => d.side === "omnibus");
+          tracing = main
+            ? await runTracing(broker, main, workload, options, progress)
+            : { modes: emptyModes(missing.omnibus ?? "no Omnibus side"), skipped: missing.omnibus };
+          continue;
+        }
         const runs: Record<"raw" | "omnibus", RunResult[]> = { raw: [], omnibus: [] };
         const active = drivers.filter((d) => scenario !== "rpc" || d.rpc !== undefined);
         for (const d of drivers) {
@@ -157,7 +181,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     } finally {
       for (const d of drivers) await d.close().catch(() => {});
     }
-    brokers.push({ broker, url, notes, workload, scenarios });
+    brokers.push({ broker, url, notes, workload, scenarios, ...(tracing ? { tracing } : {}) });
   }
   const { quiet: _quiet, ...rest } = options;
   return {
@@ -181,4 +205,90 @@ export function ratio(s: ScenarioResult | undefined, metric: MetricName): number
   const omni = s?.omnibus.summary[metric]?.median;
   if (raw === undefined || omni === undefined || raw === 0) return undefined;
   return omni / raw;
+}
+
+function emptyModes(reason: string): TracingResult["modes"] {
+  return { off: skippedSide(reason), "no-sdk": skippedSide(reason), sdk: skippedSide(reason) };
+}
+
+/**
+ * The `tracing` scenario: e2e runs of three Omnibus clients that differ only in telemetry (the
+ * broker's Omnibus driver is the `no-sdk` one), a warm-up each, then `repeat` rounds, each mode
+ * once per round, the order rotating from round to round.
+ */
+async function runTracing(
+  broker: BrokerName,
+  main: Driver,
+  workload: Workload,
+  options: BenchOptions,
+  progress: ProgressDisplay,
+): Promise<TracingResult> {
+  const sdk = await tracingSdk();
+  const setup = { ...(options.omnibus ?? {}), url: omnibusUrl(broker), deferCleanup: broker === "kafka" };
+  const off = new OmnibusDriver({ ...setup, telemetry: { enabled: false } });
+  const withSdk = new OmnibusDriver({ ...setup, telemetry: sdk.telemetry });
+  const drivers: Record<TracingMode, Driver> = { off, "no-sdk": main, sdk: withSdk };
+  const runs: Record<TracingMode, TracingRun[]> = { off: [], "no-sdk": [], sdk: [] };
+  let spans = 0;
+  let sdkMessages = 0;
+  const once = async (mode: TracingMode, repeat: number, warmup: boolean): Promise<TracingRun> => {
+    const before = sdk.spans();
+    const r = await runOnce(drivers[mode], "e2e", workload, repeat, (a, b) => progress.update(a, b), {
+      warmup,
+    });
+    if (mode !== "sdk") return r;
+    const exported = sdk.spans() - before;
+    if (!warmup && !r.error) {
+      spans += exported;
+      sdkMessages += workload.messages;
+    }
+    return { ...r, spans: exported };
+  };
+  try {
+    await off.connect();
+    await withSdk.connect();
+    if (!options.noWarmup) {
+      for (const mode of TRACING_MODES) {
+        progress.start(`${broker} tracing ${mode} warm-up`);
+        progress.end(fmtRun("tracing", await once(mode, 0, true)));
+      }
+    }
+    for (let repeat = 1; repeat <= options.repeat; repeat++) {
+      const shift = (repeat - 1) % TRACING_MODES.length;
+      const order = [...TRACING_MODES.slice(shift), ...TRACING_MODES.slice(0, shift)];
+      for (const mode of order) {
+        progress.start(`${broker} tracing ${mode} ${repeat}/${options.repeat}`);
+        const r = await once(mode, repeat, false);
+        runs[mode].push(r);
+        progress.end(fmtRun("tracing", r));
+      }
+    }
+  } catch (error) {
+    return { modes: emptyModes(`cannot connect: ${(error as Error)?.message ?? error}`) };
+  } finally {
+    await off.close().catch(() => {});
+    await withSdk.close().catch(() => {});
+    await sdk.shutdown().catch(() => {});
+  }
+  const side = (mode: TracingMode) => ({ runs: runs[mode], summary: summarizeRuns(runs[mode]) });
+  return {
+    modes: { off: side("off"), "no-sdk": side("no-sdk"), sdk: side("sdk") },
+    ...(sdkMessages > 0 ? { spansPerMessage: spans / sdkMessages } : {}),
+  };
+}
+
+/** A tracing mode's median over telemetry off's, for one metric. */
+export function tracingRatio(t: TracingResult | undefined, mode: TracingMode, metric: MetricName) {
+  const off = t?.modes.off.summary[metric]?.median;
+  const value = t?.modes[mode].summary[metric]?.median;
+  if (off === undefined || value === undefined || off === 0) return undefined;
+  return value / off;
+}
+
+/** Raw / Omnibus CPU per message (higher is better, like the throughput ratio). */
+export function cpuRatio(s: ScenarioResult | undefined): number | undefined {
+  const raw = s?.raw.summary.cpuUsPerMsg?.median;
+  const omni = s?.omnibus.summary.cpuUsPerMsg?.median;
+  if (raw === undefined || omni === undefined || omni === 0) return undefined;
+  return raw / omni;
 }

@@ -18,9 +18,15 @@ export const BROKERS = [
 ] as const;
 export type BrokerName = (typeof BROKERS)[number];
 
-/** The scenarios, in the order they run. */
-export const SCENARIOS = ["e2e", "send", "rpc", "stream"] as const;
+/**
+ * The scenarios, in the order they run. `tracing` is Omnibus only: the e2e workload with
+ * telemetry off, with `@opentelemetry/api` and no SDK (the default), and with an SDK whose spans
+ * go to a no-op exporter (see tracing.ts).
+ */
+export const SCENARIOS = ["e2e", "send", "rpc", "stream", "tracing"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** The scenarios that compare the raw client with Omnibus. */
+export type ComparedScenario = Exclude<ScenarioName, "tracing">;
 
 /** What every run of a scenario does; the same for the raw client and for Omnibus. */
 export interface Workload {

@@ -2,7 +2,16 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type BenchReport, parseCli, runBench, textReport, writeResults } from "../src/index.js";
+import {
+  type BenchReport,
+  cpuRatio,
+  parseCli,
+  runBench,
+  TRACING_MODES,
+  textReport,
+  tracingRatio,
+  writeResults,
+} from "../src/index.js";
 import { LossError, Tracker } from "../src/tracker.js";
 
 describe("tracker", () => {
@@ -27,6 +36,8 @@ describe("pnpm bench on a tiny size", () => {
     const cli = parseCli([
       "--broker",
       "memory,redis,rabbitmq,nats",
+      "--scenario",
+      "e2e,send,rpc,stream",
       "--messages",
       "200",
       "--repeat",
@@ -49,6 +60,8 @@ describe("pnpm bench on a tiny size", () => {
       for (const broker of ["memory", "redis", "rabbitmq", "nats"]) expect(text).toContain(`${broker}  `);
       expect(text).toContain("e2e throughput");
       expect(text).toContain("omnibus/raw");
+      for (const column of ["cpu µs/msg raw", "cpu µs/msg omnibus", "cpu ratio raw/omnibus", "peak RSS MB"])
+        expect(text).toContain(column);
 
       const json = JSON.parse(await readFile(files.latest, "utf8")) as BenchReport;
       expect(json.brokers.map((b) => b.broker)).toEqual(["memory", "redis", "rabbitmq", "nats"]);
@@ -60,12 +73,28 @@ describe("pnpm bench on a tiny size", () => {
         expect(e2e.omnibus.summary.throughput!.median).toBeGreaterThan(0);
         expect(b.scenarios.stream!.omnibus.summary.p50!.median).toBeGreaterThan(0);
         expect(b.scenarios.rpc!.omnibus.summary.p99!.median).toBeGreaterThan(0);
+        const sides = b.broker === "memory" ? (["omnibus"] as const) : (["raw", "omnibus"] as const);
+        // CPU per message and peak RSS, per run and as medians, in every scenario of every side.
+        for (const scenario of ["e2e", "send", "rpc", "stream"] as const) {
+          for (const side of sides) {
+            const result = b.scenarios[scenario]![side];
+            expect(result.summary.cpuUsPerMsg!.median).toBeGreaterThan(0);
+            expect(result.summary.peakRssMB!.median).toBeGreaterThan(10);
+            const run = result.runs[0]!;
+            expect(run.values!.cpuUsPerMsg).toBe(run.resources!.cpuUsPerMsg);
+            expect(run.resources!.userUs + run.resources!.sysUs).toBeGreaterThan(0);
+            expect(run.resources!.messages).toBeGreaterThan(0);
+            expect(run.resources!.maxRssMB).toBeGreaterThanOrEqual(run.resources!.peakRssMB * 0.99);
+          }
+        }
         if (b.broker === "memory") {
           expect(e2e.raw.skipped).toBeDefined();
+          expect(cpuRatio(e2e)).toBeUndefined();
         } else {
           expect(e2e.raw.runs.map((r) => r.error)).toEqual([undefined]);
           expect(e2e.raw.summary.throughput!.median).toBeGreaterThan(0);
           expect(b.scenarios.send!.raw.summary.throughput!.median).toBeGreaterThan(0);
+          expect(cpuRatio(e2e)).toBeGreaterThan(0);
         }
       }
 
@@ -73,6 +102,7 @@ describe("pnpm bench on a tiny size", () => {
       expect(svg.startsWith("<svg")).toBe(true);
       expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
       expect(svg).toContain("e2e throughput");
+      expect(svg).toContain("e2e CPU per message");
       expect(await readFile(files.json, "utf8")).toBe(await readFile(files.latest, "utf8"));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -91,5 +121,39 @@ describe("pnpm bench on a tiny size", () => {
     expect(memory.scenarios.e2e!.omnibus.runs.map((r) => r.error)).toEqual([undefined]);
     expect(memory.scenarios.rpc!.omnibus.summary.p50!.median).toBeGreaterThan(0);
     expect(textReport(report)).toContain("Omnibus with the claim check: bodies over 65536 B");
+  }, 60_000);
+
+  it("--scenario tracing: Omnibus with telemetry off, API without SDK and SDK + no-op exporter", async () => {
+    const cli = parseCli(
+      "--broker memory --scenario tracing --messages 200 --window 100 --repeat 1 --no-warmup".split(" "),
+    );
+    const report = await runBench({ ...cli, quiet: true });
+    const memory = report.brokers[0]!;
+    expect(memory.scenarios).toEqual({});
+    const tracing = memory.tracing!;
+    expect(tracing.skipped).toBeUndefined();
+    for (const mode of TRACING_MODES) {
+      const side = tracing.modes[mode];
+      expect(side.runs.map((r) => r.error)).toEqual([undefined]);
+      expect(side.summary.throughput!.median).toBeGreaterThan(0);
+      expect(side.summary.cpuUsPerMsg!.median).toBeGreaterThan(0);
+      expect(side.summary.peakRssMB!.median).toBeGreaterThan(10);
+    }
+    // The SDK recorded spans (a create and a process span per message, a send span per batch);
+    // the other modes none.
+    expect(tracing.spansPerMessage).toBeCloseTo(2.01, 1);
+    expect(tracing.modes.sdk.runs[0]!.spans).toBe(402);
+    expect(tracingRatio(tracing, "off", "throughput")).toBe(1);
+    expect(tracingRatio(tracing, "no-sdk", "throughput")).toBeGreaterThan(0);
+    expect(tracingRatio(tracing, "sdk", "cpuUsPerMsg")).toBeGreaterThan(0);
+    const text = textReport(report);
+    for (const label of [
+      "telemetry off",
+      "API, no SDK (default)",
+      "SDK + no-op exporter",
+      "msg/s ÷ off",
+      "cpu ÷ off",
+    ])
+      expect(text).toContain(label);
   }, 60_000);
 });
