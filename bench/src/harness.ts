@@ -4,12 +4,13 @@ import { LossError, paced, Tracker, windows } from "./tracker.js";
 import type { Driver, Progress, ScenarioName, Workload } from "./types.js";
 
 /** A figure the bench reports. */
-export type MetricName = "throughput" | "p50" | "p99";
+/** `cpu`: this process's CPU (user + system) per message, µs: the client's cost, not the broker's. */
+export type MetricName = "throughput" | "cpu" | "p50" | "p99";
 
 export interface MetricSpec {
   readonly scenario: ScenarioName;
   readonly metric: MetricName;
-  readonly unit: "msg/s" | "ms";
+  readonly unit: "msg/s" | "ms" | "µs/msg";
   /** Which way is better (ratios are always Omnibus / raw). */
   readonly better: "higher" | "lower";
   readonly label: string;
@@ -18,6 +19,7 @@ export interface MetricSpec {
 export const METRICS: readonly MetricSpec[] = [
   { scenario: "e2e", metric: "throughput", unit: "msg/s", better: "higher", label: "e2e throughput" },
   { scenario: "send", metric: "throughput", unit: "msg/s", better: "higher", label: "send throughput" },
+  { scenario: "send", metric: "cpu", unit: "µs/msg", better: "lower", label: "send client CPU" },
   { scenario: "rpc", metric: "p50", unit: "ms", better: "lower", label: "rpc p50" },
   { scenario: "rpc", metric: "p99", unit: "ms", better: "lower", label: "rpc p99" },
   { scenario: "stream", metric: "p50", unit: "ms", better: "lower", label: "stream p50" },
@@ -74,10 +76,12 @@ async function e2e(d: Driver, queue: string, w: Workload, n: number, progress: P
 /** Send only: first send to last confirm. Returns msg/s. */
 async function send(d: Driver, queue: string, w: Workload, n: number, progress: Progress) {
   await d.prepare(queue);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await windows(n, w.window, (from, to) => d.sendWindow(queue, from, to, w.size), progress);
   const ms = performance.now() - start;
-  return { values: { throughput: (n / ms) * 1000 }, elapsedMs: ms };
+  const used = process.cpuUsage(cpu);
+  return { values: { throughput: (n / ms) * 1000, cpu: (used.user + used.system) / n }, elapsedMs: ms };
 }
 
 /** Steady stream: send-to-handler latency, the first half second (warm-up) left out. */
@@ -181,7 +185,7 @@ export async function runOnce(
 
 export function summarizeRuns(runs: readonly RunResult[]): Partial<Record<MetricName, Summary>> {
   const out: Partial<Record<MetricName, Summary>> = {};
-  for (const metric of ["throughput", "p50", "p99"] as const) {
+  for (const metric of ["throughput", "cpu", "p50", "p99"] as const) {
     const values = runs.flatMap((r) => (r.values?.[metric] === undefined ? [] : [r.values[metric]]));
     // A side with a failed run has no summary: a benchmark that loses messages prints no number.
     if (values.length === 0 || runs.some((r) => r.error !== undefined)) continue;

@@ -4,12 +4,14 @@ import { METRICS, type MetricSpec } from "./harness.js";
 import { type BenchReport, type BrokerResult, ratio } from "./run.js";
 import type { Summary } from "./stats.js";
 
-function num(value: number, unit: "msg/s" | "ms"): string {
+type Unit = MetricSpec["unit"];
+
+function num(value: number, unit: Unit): string {
   if (unit === "msg/s") return Math.round(value).toLocaleString("en-US");
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 
-function cell(s: Summary | undefined, unit: "msg/s" | "ms", fallback: string): string {
+function cell(s: Summary | undefined, unit: Unit, fallback: string): string {
   if (!s) return fallback;
   return `${num(s.median, unit)} [${num(s.min, unit)}–${num(s.max, unit)}]`;
 }
