@@ -10,7 +10,8 @@
  * - Every subscription has a dead-letter policy (only with one does Pub/Sub count delivery
  *   attempts), and message ordering when `messageOrdering` is set (ordering keys = Omnibus keys).
  * - Sends resolve on the publish response; concurrent sends to one topic are gathered while a
- *   publish is in flight (one request in flight per topic keeps per-key order).
+ *   publish is in flight (one request in flight per topic keeps per-key order), and the messages
+ *   of one send go in one request when they fit.
  * @module
  */
 import { PubSub, v1 } from "@google-cloud/pubsub";
@@ -30,11 +31,11 @@ import {
   PublishError,
   type Source,
 } from "@omnibus/core";
-import { delay, GroupCommit, INBOX_PREFIX, OnceByKey, once } from "@omnibus/core/adapter";
+import { delay, INBOX_PREFIX, OnceByKey, once } from "@omnibus/core/adapter";
 import { MAX_DEADLINE_S, PullConsumer } from "./consumer.js";
 import { groupSubscriptionId, queueIds, topicId } from "./names.js";
 import type { ResolvedOptions } from "./options.js";
-import { encode, type WireMessage, wireBytes } from "./wire.js";
+import { type Encoded, encode, type WireMessage } from "./wire.js";
 
 /** The escape hatch: the clients the adapter runs on. */
 export interface PubsubNative {
@@ -54,6 +55,22 @@ const MAX_REQUEST_BYTES = 10_000_000;
 const RESERVE_BYTES = 64 * 1024;
 /** Pub/Sub's limit on messages per publish request. */
 const MAX_BATCH = 1000;
+/** Most bytes of messages the adapter puts in one publish request. */
+const MAX_BATCH_BYTES = MAX_REQUEST_BYTES - RESERVE_BYTES;
+
+/** Messages of one send (all of them, or one request's worth) waiting for their publish. */
+interface Unit {
+  readonly messages: WireMessage[];
+  readonly bytes: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A topic's publishing: one request in flight, the units that arrived meanwhile queued. */
+interface Lane {
+  readonly queue: Unit[];
+  busy: boolean;
+}
 
 // gRPC status codes.
 const CODE = {
@@ -84,7 +101,8 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
   /** Messages being published (bounded by `maxInFlight`), and the sends waiting for room. */
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
-  readonly #commit: GroupCommit<string, WireMessage>;
+  /** Per topic id: one publish in flight, what arrives meanwhile goes in the next one. */
+  readonly #lanes = new Map<string, Lane>();
   readonly #connect = once(() => this.#open());
 
   constructor(options: ResolvedOptions) {
@@ -105,12 +123,6 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
       maxBatchSize: MAX_BATCH,
     });
     this.#logger = consoleLogger("warn");
-    this.#commit = new GroupCommit<string, WireMessage>({
-      maxItems: MAX_BATCH,
-      maxBytes: MAX_REQUEST_BYTES - RESERVE_BYTES,
-      size: wireBytes,
-      write: (topic, messages) => this.#publish(topic, messages),
-    });
   }
 
   get native(): PubsubNative {
@@ -245,12 +257,14 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
 
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     await this.#ready();
-    const wire = messages.map((m) => {
+    const wire: Encoded[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       const w = encode(m);
-      if (wireBytes(w) > MAX_REQUEST_BYTES - RESERVE_BYTES / 2)
+      if (w.bytes > MAX_REQUEST_BYTES - RESERVE_BYTES / 2)
         throw new MessageTooLargeError(`pubsub: message ${m.id} is over Pub/Sub's 10 MB limit`);
-      return w;
-    });
+      wire[i] = w;
+    }
     let topic: string;
     try {
       topic = await this.#declareFor(address);
@@ -261,13 +275,81 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
     await this.#reserve(wire.length);
     try {
       if (this.#closed) throw new ClosedError("pubsub: the adapter is closed");
-      await this.#commit.add(topic, wire);
+      await this.#enqueue(topic, wire);
     } catch (error) {
       if (error instanceof ClosedError || error instanceof PublishError) throw error;
       throw this.#publishError(address, error);
     } finally {
       this.#unreserve(wire.length);
     }
+  }
+
+  /**
+   * Queue the messages of one send on their topic's lane, as one unit when they fit in a request
+   * (a `sendBatch` is then one publish request, never split between two), else one unit per
+   * request's worth; resolves once every unit was published.
+   */
+  #enqueue(topic: string, wire: readonly Encoded[]): Promise<void> {
+    let lane = this.#lanes.get(topic);
+    if (!lane) this.#lanes.set(topic, (lane = { queue: [], busy: false }));
+    const units: Promise<void>[] = [];
+    let messages: WireMessage[] = [];
+    let bytes = 0;
+    const cut = () => {
+      const unit = { messages, bytes } as Unit;
+      units.push(
+        new Promise<void>((resolve, reject) => {
+          unit.resolve = resolve;
+          unit.reject = reject;
+        }),
+      );
+      lane.queue.push(unit);
+      messages = [];
+      bytes = 0;
+    };
+    for (const w of wire) {
+      if (messages.length > 0 && (messages.length === MAX_BATCH || bytes + w.bytes > MAX_BATCH_BYTES)) cut();
+      messages.push(w.message);
+      bytes += w.bytes;
+    }
+    if (messages.length > 0) cut();
+    this.#drain(topic, lane);
+    return units.length === 1 ? units[0]! : Promise.all(units).then(() => undefined);
+  }
+
+  /** Publish what the lane holds, whole units up to a request's limits, when none is in flight. */
+  #drain(topic: string, lane: Lane): void {
+    if (lane.busy) return;
+    if (lane.queue.length === 0) {
+      this.#lanes.delete(topic);
+      return;
+    }
+    let n = 1;
+    let count = lane.queue[0]!.messages.length;
+    let bytes = lane.queue[0]!.bytes;
+    while (n < lane.queue.length) {
+      const next = lane.queue[n]!;
+      if (count + next.messages.length > MAX_BATCH || bytes + next.bytes > MAX_BATCH_BYTES) break;
+      count += next.messages.length;
+      bytes += next.bytes;
+      n++;
+    }
+    const batch = lane.queue.splice(0, n);
+    const messages = n === 1 ? batch[0]!.messages : batch.flatMap((u) => u.messages);
+    lane.busy = true;
+    this.#publish(topic, messages)
+      .then(
+        () => {
+          for (const u of batch) u.resolve();
+        },
+        (error: unknown) => {
+          for (const u of batch) u.reject(error);
+        },
+      )
+      .finally(() => {
+        lane.busy = false;
+        this.#drain(topic, lane);
+      });
   }
 
   /** Waits until `n` more messages may be in flight (one send larger than the limit goes alone). */
@@ -310,7 +392,7 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
     return ids.topic;
   }
 
-  async #publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+  async #publish(topic: string, messages: WireMessage[]): Promise<void> {
     const deadline = Date.now() + this.#o.publishTimeoutMs;
     let redeclared = false;
     for (;;) {
@@ -318,7 +400,7 @@ export class PubsubAdapter implements Adapter<PubsubNative> {
       if (!native || this.#closed) throw new ClosedError("pubsub: the adapter is closed");
       try {
         await native.publisher.publish(
-          { topic: this.#topicPath(topic), messages: messages as WireMessage[] },
+          { topic: this.#topicPath(topic), messages },
           // The adapter batches itself (one request in flight per topic): no gax bundling delay.
           // It also retries itself, every 200 ms up to publishTimeoutMs: gax's own retries back
           // off to seconds, so a send after a broker restart waited for the next one (measured:

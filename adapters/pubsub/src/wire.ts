@@ -2,8 +2,9 @@
  * How an Omnibus message travels as a Pub/Sub message. The body is `data`, the key is the
  * `orderingKey`, and the envelope rides in attributes:
  *
- * - `omnibus:id`, `omnibus:ts` (ms since the epoch), and when set `omnibus:cid` (correlation id),
- *   `omnibus:reply` (reply address);
+ * - `omnibus:id`, `omnibus:ts` (ms since the epoch) unless the id is a UUID v7 of that very
+ *   millisecond (core's ids are: the id then carries the timestamp), and when set `omnibus:cid`
+ *   (correlation id), `omnibus:reply` (reply address);
  * - every header as an attribute of its own name — readable by any Pub/Sub client and usable in
  *   subscription filters.
  *
@@ -37,6 +38,12 @@ export interface WireMessage {
   readonly orderingKey?: string;
 }
 
+/** A message ready to publish, and the bytes it takes in a publish request. */
+export interface Encoded {
+  readonly message: WireMessage;
+  readonly bytes: number;
+}
+
 /** What {@link decode} reads back. */
 export interface Decoded {
   readonly id: string;
@@ -48,31 +55,104 @@ export interface Decoded {
   readonly timestamp: number;
 }
 
-function fitsAttributes(m: OutboundMessage): boolean {
-  const entries = Object.entries(m.headers);
-  if (entries.length > MAX_ATTRIBUTES - ENVELOPE_ATTRIBUTES) return false;
-  for (const [k, v] of entries) {
+/** At most `max` UTF-8 bytes (a UTF-16 unit takes at most 3: short strings are not measured). */
+const within = (s: string, max: number): boolean =>
+  s.length * 3 <= max || (s.length <= max && Buffer.byteLength(s) <= max);
+
+function fitsAttributes(m: OutboundMessage, names: readonly string[]): boolean {
+  if (names.length > MAX_ATTRIBUTES - ENVELOPE_ATTRIBUTES) return false;
+  for (const k of names) {
     if (k.length === 0 || k.startsWith("omnibus:") || k.toLowerCase().startsWith("goog")) return false;
-    if (Buffer.byteLength(k) > MAX_ATTRIBUTE_KEY_BYTES || Buffer.byteLength(v) > MAX_ATTRIBUTE_VALUE_BYTES)
+    if (!within(k, MAX_ATTRIBUTE_KEY_BYTES) || !within(m.headers[k]!, MAX_ATTRIBUTE_VALUE_BYTES))
       return false;
   }
-  for (const v of [m.id, m.correlationId, m.replyTo])
-    if (v !== undefined && Buffer.byteLength(v) > MAX_ATTRIBUTE_VALUE_BYTES) return false;
+  if (!within(m.id, MAX_ATTRIBUTE_VALUE_BYTES)) return false;
+  if (m.correlationId !== undefined && !within(m.correlationId, MAX_ATTRIBUTE_VALUE_BYTES)) return false;
+  if (m.replyTo !== undefined && !within(m.replyTo, MAX_ATTRIBUTE_VALUE_BYTES)) return false;
   return true;
 }
 
-/** Encode one message (copies the body: the sender may reuse its buffer once send resolved). */
-export function encode(m: OutboundMessage): WireMessage {
-  const attributes: Record<string, string> = { [TS]: String(m.timestamp) };
+/** The value of a hex digit's char code, -1 for any other. */
+function hex(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
+
+/**
+ * The creation time (ms since the epoch) a UUID v7 carries in its first 48 bits, `undefined` for
+ * any other id. Core's ids are UUID v7 of the send time: a message whose timestamp is its id's
+ * needs no `omnibus:ts` attribute (one attribute less per message, which the broker pays for).
+ * Reads the 12 digits of the time, the dashes around them and the version (a regular expression
+ * over the whole id cost more than the attribute saved).
+ */
+export function uuidv7Ms(id: string): number | undefined {
+  if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(14) !== 55)
+    return undefined; // "-", "-", "7"
+  let ms = 0;
+  for (let i = 0; i < 13; i++) {
+    if (i === 8) continue;
+    const d = hex(id.charCodeAt(i));
+    if (d < 0) return undefined;
+    ms = ms * 16 + d;
+  }
+  return ms;
+}
+
+const NO_NAMES: readonly string[] = [];
+
+/** True when `headers` has any (most messages have none: no array is made for them). */
+function hasHeaders(headers: Readonly<Record<string, string>>): boolean {
+  for (const _ in headers) return true;
+  return false;
+}
+
+/** Bytes one attribute takes in a publish request (key, value, map-entry framing). */
+const attributeBytes = (k: string, v: string): number => Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
+
+/**
+ * Encode one message, with the bytes it takes in a publish request (data, attributes, ordering
+ * key), for batching. The body is not copied: it is serialized into the request before the send
+ * resolves, and never read after.
+ */
+export function encode(m: OutboundMessage): Encoded {
+  const attributes: Record<string, string> = {};
+  let bytes = 16;
+  // The timestamp rides in the id when the id is a UUID v7 of that very millisecond (core's ids).
+  if (uuidv7Ms(m.id) !== m.timestamp) {
+    const ts = String(m.timestamp);
+    attributes[TS] = ts;
+    bytes += TS.length + ts.length + 8;
+  }
   let data: Uint8Array;
-  if (fitsAttributes(m)) {
+  const names = hasHeaders(m.headers) ? Object.keys(m.headers) : NO_NAMES;
+  if (fitsAttributes(m, names)) {
     attributes[ID] = m.id;
-    for (const [k, v] of Object.entries(m.headers)) attributes[k] = v;
-    if (m.correlationId !== undefined) attributes[CID] = m.correlationId;
-    if (m.replyTo !== undefined) attributes[REPLY] = m.replyTo;
-    data = Buffer.from(m.body);
+    bytes += attributeBytes(ID, m.id);
+    for (const k of names) {
+      const v = m.headers[k]!;
+      attributes[k] = v;
+      bytes += attributeBytes(k, v);
+    }
+    if (m.correlationId !== undefined) {
+      attributes[CID] = m.correlationId;
+      bytes += attributeBytes(CID, m.correlationId);
+    }
+    if (m.replyTo !== undefined) {
+      attributes[REPLY] = m.replyTo;
+      bytes += attributeBytes(REPLY, m.replyTo);
+    }
+    data = m.body;
   } else {
+    // Framed messages always carry omnibus:ts (their id is in the frame, not in an attribute).
+    if (attributes[TS] === undefined) {
+      const ts = String(m.timestamp);
+      attributes[TS] = ts;
+      bytes += TS.length + ts.length + 8;
+    }
     attributes[FRAMED] = "1";
+    bytes += FRAMED.length + 1 + 8;
     const head = Buffer.from(
       JSON.stringify({ i: m.id, h: m.headers, c: m.correlationId, r: m.replyTo }),
       "utf8",
@@ -83,19 +163,18 @@ export function encode(m: OutboundMessage): WireMessage {
     out.set(m.body, 4 + head.length);
     data = out;
   }
-  return m.key !== undefined && m.key !== ""
-    ? { data, attributes, orderingKey: m.key }
-    : { data, attributes };
+  bytes += data.byteLength;
+  if (m.key !== undefined && m.key !== "") {
+    bytes += Buffer.byteLength(m.key);
+    return { message: { data, attributes, orderingKey: m.key }, bytes };
+  }
+  return { message: { data, attributes }, bytes };
 }
 
-/** Bytes a message takes in a publish request (data, attributes, ordering key), for batching. */
-export function wireBytes(w: WireMessage): number {
-  let n = w.data.byteLength + (w.orderingKey ? Buffer.byteLength(w.orderingKey) : 0) + 16;
-  for (const [k, v] of Object.entries(w.attributes)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
-  return n;
-}
-
-/** Decode a received message; `undefined` when it is not one of ours (no `omnibus:ts`). */
+/**
+ * Decode a received message. The timestamp is `omnibus:ts`, else the one in an `omnibus:id` UUID
+ * v7, else (another client's message) the time of receipt.
+ */
 export function decode(
   data: Uint8Array | string | null | undefined,
   attributes: Readonly<Record<string, string>> | null | undefined,
@@ -105,7 +184,10 @@ export function decode(
   const attrs = attributes ?? {};
   const bytes =
     data == null ? new Uint8Array(0) : typeof data === "string" ? Buffer.from(data, "base64") : data;
-  const timestamp = Number(attrs[TS] ?? Number.NaN);
+  const ts = attrs[TS];
+  const id = attrs[ID];
+  const timestamp =
+    ts !== undefined ? Number(ts) : id !== undefined ? (uuidv7Ms(id) ?? Number.NaN) : Number.NaN;
   const key = orderingKey ? orderingKey : undefined;
   if (attrs[FRAMED] === "1" && bytes.byteLength >= 4) {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -130,7 +212,7 @@ export function decode(
   for (const [k, v] of Object.entries(attrs)) if (!k.startsWith("omnibus:")) headers[k] = v;
   return {
     // A message published by another client: its Pub/Sub id.
-    id: attrs[ID] ?? messageId,
+    id: id ?? messageId,
     body: new Uint8Array(bytes),
     headers,
     key,

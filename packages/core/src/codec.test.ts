@@ -9,6 +9,13 @@ describe("codecs", () => {
     }
     expect(jsonCodec.encode(undefined).byteLength).toBe(0);
     expect(jsonCodec.decode(new Uint8Array(0))).toBeUndefined();
+    // What JSON cannot represent encodes as undefined does (as it did with TextEncoder).
+    expect(jsonCodec.encode(() => 1).byteLength).toBe(0);
+  });
+  it("JSON bodies are plain Uint8Arrays of exactly the document's UTF-8 bytes", () => {
+    const bytes = jsonCodec.encode({ ü: "日本" });
+    expect(bytes.constructor).toBe(Uint8Array);
+    expect([...bytes]).toEqual([...new TextEncoder().encode('{"ü":"日本"}')]);
   });
   it("text is strict UTF-8", () => {
     expect(textCodec.decode(textCodec.encode("日本 ✓"))).toBe("日本 ✓");
