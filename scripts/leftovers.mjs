@@ -73,7 +73,12 @@ async function rabbitmq() {
       .filter((l) => l && l !== "name");
   };
   const [queues, exchanges] = await Promise.all([list("queues"), list("exchanges")]);
-  return { queues, exchanges: exchanges.filter((e) => !e.startsWith("amq.")) };
+  // <namespace>..epoch..<id>: a RabbitMQ adapter's transient restart marker (deleted when it
+  // closes, gone with a broker restart): a client that did not close leaves one.
+  return {
+    queues,
+    exchanges: exchanges.filter((e) => !e.startsWith("amq.") && !/\.\.epoch\.\.[0-9a-f]{32}$/.test(e)),
+  };
 }
 
 async function kafka() {

@@ -44,10 +44,16 @@ const scenarios = pick<Scenario>(values.scenario, SCENARIOS, "scenario");
 const size = values.quick ? QUICK : FULL;
 const started = Date.now();
 
-const fmt = (ms: readonly (number | undefined)[]) =>
+const fmt = (ms: readonly (number | undefined)[], idle: readonly number[] = []) =>
   ms.length === 0
     ? "–"
-    : ms.map((m) => (m === undefined ? "never" : `${(m / 1000).toFixed(1)} s`)).join(", ");
+    : ms
+        .map((m, i) => {
+          const time = m === undefined ? "never" : `${(m / 1000).toFixed(1)} s`;
+          const waited = idle[i] ?? 0;
+          return waited > 0 ? `${time} (idle ${(waited / 1000).toFixed(1)} s first)` : time;
+        })
+        .join(", ");
 const failures = (f: Readonly<Record<string, number>>) =>
   Object.keys(f).length === 0
     ? "0"
@@ -62,7 +68,7 @@ function table(rows: readonly Row[]): string {
   const lines = rows.map((r) =>
     r.error
       ? `| ${r.broker} | ${r.scenario} | error: ${r.error.replace(/\|/g, "/").slice(0, 120)} | | | | | | | |`
-      : `| ${r.broker} | ${r.scenario} | ${r.confirmed} | ${failures(r.sendFailed)} | ${r.received} | ${r.lost}${r.durable ? "" : " (in-memory broker)"} | ${r.duplicates} | ${r.hung ? "yes" : "no"} | ${fmt(r.firstConfirmMs)} | ${fmt(r.firstDeliveryMs)} |`,
+      : `| ${r.broker} | ${r.scenario} | ${r.confirmed} | ${failures(r.sendFailed)} | ${r.received} | ${r.lost}${r.durable ? "" : " (in-memory broker)"} | ${r.duplicates} | ${r.hung ? "yes" : "no"} | ${fmt(r.firstConfirmMs, r.confirmIdleMs)} | ${fmt(r.firstDeliveryMs, r.deliveryIdleMs)} |`,
   );
   return [head, "|---|---|---:|---|---:|---:|---:|---|---|---|", ...lines].join("\n");
 }

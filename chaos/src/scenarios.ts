@@ -53,6 +53,9 @@ export interface Row {
   /** Restore (broker or network back) to the first confirmed send / first delivery, per fault. */
   readonly firstConfirmMs: readonly (number | undefined)[];
   readonly firstDeliveryMs: readonly (number | undefined)[];
+  /** Per fault: how long after the restore nothing was waiting (the times above start after it). */
+  readonly confirmIdleMs?: readonly number[];
+  readonly deliveryIdleMs?: readonly number[];
   readonly ms: number;
   readonly error?: string;
 }
@@ -70,6 +73,8 @@ const row = (broker: ChaosBroker, scenario: Scenario, r: StreamReport): Row => (
   hung: (SETUPS[broker].durable && r.hung) || r.hungSends > 0,
   firstConfirmMs: r.faults.map((f) => f.firstConfirmMs),
   firstDeliveryMs: r.faults.map((f) => f.firstDeliveryMs),
+  confirmIdleMs: r.faults.map((f) => f.confirmIdleMs),
+  deliveryIdleMs: r.faults.map((f) => f.deliveryIdleMs),
   ms: r.ms,
 });
 

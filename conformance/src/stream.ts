@@ -49,10 +49,19 @@ export interface StreamOptions {
 export interface FaultReport {
   readonly label: string;
   readonly ms: number;
-  /** From the fault's end (broker back) to the first confirmed send after it. */
+  /**
+   * From the fault's end (broker back) to the first confirmed send after it; when no send was in
+   * flight then, from the first send begun after it (an idle stream waits for nothing).
+   */
   readonly firstConfirmMs: number | undefined;
-  /** From the fault's end to the first delivery after it. */
+  /**
+   * From the fault's end to the first delivery after it; when no confirmed message was waiting
+   * for its delivery and no send was in flight then, from the first send begun after it.
+   */
   readonly firstDeliveryMs: number | undefined;
+  /** How long after the fault's end the measured waits began (0 unless the stream was idle). */
+  readonly confirmIdleMs: number;
+  readonly deliveryIdleMs: number;
 }
 
 /** What {@link runStream} measured. */
@@ -112,6 +121,8 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
   let attempted = 0;
   let maxSendMs = 0;
   let hungSends = 0;
+  /** Every sendBatch call, in the order they began. */
+  const spans: { start: number; end?: number }[] = [];
 
   for (let i = 0; i < (options.consumers ?? 1); i++) {
     const consumer = await client();
@@ -156,6 +167,8 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
       attempted += n;
       if (index < producers) maybeFault();
       const t0 = Date.now();
+      const span: { start: number; end?: number } = { start: t0 };
+      spans.push(span);
       try {
         await bus.sendBatch(options.queue, items);
         const now = Date.now();
@@ -165,6 +178,7 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
         failed[code] = (failed[code] ?? 0) + n;
         await sleep(options.failurePauseMs ?? 100);
       } finally {
+        span.end = Date.now();
         const took = Date.now() - t0;
         maxSendMs = Math.max(maxSendMs, took);
         if (took > sendTimeoutMs + 5_000) hungSends++;
@@ -208,6 +222,18 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     return t === undefined ? undefined : t - from;
   };
   const confirms = [...confirmed.values()].sort((a, b) => a - b);
+  // Where a resume time starts: the fault's end, unless nothing was waiting then (every message
+  // already sent and delivered, as when the stream ran out during a long graceful restart): then
+  // the first send begun after it. Otherwise an idle window counts as a slow resume.
+  const sendingAt = (at: number) => spans.some((b) => b.start <= at && (b.end === undefined || b.end >= at));
+  const nextSend = (at: number) => spans.find((b) => b.start >= at)?.start ?? at;
+  const confirmFrom = (at: number) => (sendingAt(at) ? at : nextSend(at));
+  const backlogAt = (at: number) => {
+    for (const [id, t] of confirmed)
+      if (t <= at && !((seen.get(id) ?? Number.POSITIVE_INFINITY) <= at)) return true;
+    return false;
+  };
+  const deliveryFrom = (at: number) => (backlogAt(at) || sendingAt(at) ? at : nextSend(at));
   return {
     attempted: sent.size,
     confirmed: confirmed.size,
@@ -219,12 +245,18 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     maxSendMs,
     hungSends,
     hung,
-    faults: faults.map((f) => ({
-      label: f.label,
-      ms: f.ended - f.begun,
-      firstConfirmMs: after(confirms, f.ended),
-      firstDeliveryMs: after(deliveries, f.ended),
-    })),
+    faults: faults.map((f) => {
+      const c = confirmFrom(f.ended);
+      const d = deliveryFrom(f.ended);
+      return {
+        label: f.label,
+        ms: f.ended - f.begun,
+        firstConfirmMs: after(confirms, c),
+        firstDeliveryMs: after(deliveries, d),
+        confirmIdleMs: c - f.ended,
+        deliveryIdleMs: d - f.ended,
+      };
+    }),
     ms: Date.now() - started,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAckSubject } from "./consumer.js";
+import { HEARTBEAT_MS, parseAckSubject, resetRetryDelay } from "./consumer.js";
 
 describe("parseAckSubject", () => {
   it("reads the 2.9 form", () => {
@@ -22,5 +22,18 @@ describe("parseAckSubject", () => {
   it("refuses anything else", () => {
     expect(parseAckSubject("_INBOX.abc")).toBeUndefined();
     expect(parseAckSubject("$JS.ACK.S.c.x.1.1.1.1")).toBeUndefined();
+  });
+});
+
+describe("recovery timing", () => {
+  it("a failed consumer check is retried after 250 ms doubling to at most 1 s (was 5 s)", () => {
+    const waits: number[] = [];
+    let wait = 0;
+    for (let i = 0; i < 6; i++) waits.push((wait = resetRetryDelay(wait)));
+    expect(waits).toEqual([250, 500, 1000, 1000, 1000, 1000]);
+  });
+
+  it("pull requests ask for a heartbeat every second, so a lost one is noticed within seconds", () => {
+    expect(HEARTBEAT_MS).toBeLessThanOrEqual(1_000);
   });
 });

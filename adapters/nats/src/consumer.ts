@@ -159,6 +159,26 @@ class JsDelivery implements Delivery {
   }
 }
 
+/**
+ * The idle heartbeat a pull request asks for (at most; half of `pullExpiresMs` when that is
+ * less). A pull request the server lost (its consumer's leader died on a cluster, the server
+ * restarted) shows only as missing heartbeats: with 5 s it took 12.5-17.5 s to notice, now 3-4 s.
+ */
+export const HEARTBEAT_MS = 1_000;
+/** Heartbeats missed in a row before the pull request counts as lost. */
+const MISSED_HEARTBEATS = 3;
+/** How long a reset's consumer check may go unanswered before it is sent again. */
+const ENSURE_ATTEMPT_MS = 2_000;
+const UNANSWERED = Symbol("unanswered");
+function unanswered(ms: number): Promise<typeof UNANSWERED> {
+  return new Promise((resolve) => setTimeout(() => resolve(UNANSWERED), ms).unref());
+}
+
+/** The wait before a reset checks the consumer again after a failed check: 250 ms doubling to 1 s. */
+export function resetRetryDelay(previous: number): number {
+  return Math.min(1_000, Math.max(250, previous * 2));
+}
+
 /** How long a dropped inbox's drain (its UNSUB and a round trip) may take. */
 const DRAIN_MS = 2_000;
 /** How long `stop()` waits for the consumer info that makes the server forget its pull requests. */
@@ -229,7 +249,7 @@ export class PullConsumer implements NatsConsumer {
     this.#ackWaitMs = settings.ackWaitMs;
     this.#next = `${settings.apiPrefix}.CONSUMER.MSG.NEXT.${settings.stream}.${settings.consumer}`;
     this.#threshold = Math.max(1, Math.min(256, Math.floor(options.prefetch / 4)));
-    this.#heartbeatMs = Math.min(5_000, Math.floor(settings.pullExpiresMs / 2));
+    this.#heartbeatMs = Math.min(HEARTBEAT_MS, Math.floor(settings.pullExpiresMs / 2));
   }
 
   /** Subscribe and ask for the first batch. */
@@ -529,7 +549,7 @@ export class PullConsumer implements NatsConsumer {
       this.#topUp();
       return;
     }
-    if (Date.now() - this.#lastSeen > this.#heartbeatMs * 2.5) this.#reset(0);
+    if (Date.now() - this.#lastSeen > this.#heartbeatMs * MISSED_HEARTBEATS) this.#reset(0);
   }
 
   /** Drop the current inbox (its pull requests die with it), check the consumer, pull again. */
@@ -549,9 +569,15 @@ export class PullConsumer implements NatsConsumer {
         const down = this.#host.nextDisconnect;
         try {
           // Ends with a consumer info: the server forgets the dropped inbox's pull requests.
-          const facts = await Promise.race([this.#s.ensure(), down.then(() => undefined)]);
-          if (facts === undefined) {
-            // The connection dropped under the request: its answer will never come. Again, once up.
+          const facts = await Promise.race([
+            this.#s.ensure(),
+            down.then(() => undefined),
+            unanswered(ENSURE_ATTEMPT_MS),
+          ]);
+          if (facts === undefined || facts === UNANSWERED) {
+            // The connection dropped under the request: its answer will never come. Or no answer
+            // yet: on a cluster, a request that reached JetStream during a leader election is
+            // never answered (it took the whole 10 s request timeout). Again, once up.
             wait = 0;
             continue;
           }
@@ -565,7 +591,7 @@ export class PullConsumer implements NatsConsumer {
             this.fail(error);
             return;
           }
-          wait = Math.min(5_000, Math.max(250, wait * 2));
+          wait = resetRetryDelay(wait);
         }
       }
     })().finally(() => {

@@ -18,12 +18,18 @@ describe("parseUrl", () => {
     });
   });
 
-  it.each(["http://x", "nats://", "nats://a b", "nats://h:1?nope=1", "nats://h?tls=maybe"])(
-    "rejects %j with a ConfigError",
-    (url) => {
-      expect(() => parseUrl(url)).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
-    },
-  );
+  it.each([
+    "http://x",
+    "nats://",
+    "nats://a b",
+    "nats://h:1?nope=1",
+    "nats://h?tls=maybe",
+    "nats://127.0.0.1:99999",
+    "nats://h:0",
+    "nats://a:4222,b:65536",
+  ])("rejects %j with a ConfigError", (url) => {
+    expect(() => parseUrl(url)).toThrowError(expect.objectContaining({ code: ErrorCode.Config }));
+  });
 
   it("never shows the password of a bad URL", () => {
     expect(() => parseUrl("nats://bob:hunter2@bad host")).toThrowError(

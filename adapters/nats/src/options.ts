@@ -173,6 +173,9 @@ export function parseUrl(url: string): ParsedUrl {
       .replace(/\/$/, "");
     if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(server))
       throw bad(`bad server "${server}"`);
+    const port = /:(\d+)$/.exec(server)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65_535))
+      throw bad(`port ${port} of "${server}" is not within 1..65535`);
     servers.push(server);
   }
   const query = new URLSearchParams(match[2] ?? "");

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   type Adapter,
   type Address,
@@ -134,6 +135,7 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.#internal = internalNames(options.namespace);
+    this.#epoch = this.#internal.epoch(randomUUID().replace(/-/g, ""));
     this.features = Object.freeze({
       persistent: true,
       fanout: true,
@@ -301,7 +303,9 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
       dropSocket(connection);
       throw new ConnectionError(`rabbitmq: cannot open a channel on ${this.#o.safeUrl}`, { cause: error });
     }
+    const restarted = await this.#brokerRestarted(connection);
     const link = new Link(connection, publisher, this.#o.operationTimeoutMs);
+    link.brokerRestarted = restarted;
     this.#serverVersion = link.serverVersion ?? this.#serverVersion;
     connection.on("close", () => this.#lost(link));
     if (this.#closed) {
@@ -313,6 +317,68 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     }
     this.#link = link;
     return link;
+  }
+
+  /** Whether this adapter declared its epoch exchange on an earlier connection. */
+  #epochDeclared = false;
+  /**
+   * This adapter's epoch exchange: its own (with a shared one, another client declaring it first
+   * after a restart hid the restart from the rest).
+   */
+  readonly #epoch: string;
+
+  /**
+   * Whether the broker restarted since this adapter's previous connection: its transient epoch
+   * exchange (declared on every connect, without messages or bindings) is gone. `false` when
+   * unknown (first connection, no permission to declare it, no answer).
+   */
+  async #brokerRestarted(connection: ChannelModel): Promise<boolean> {
+    const name = this.#epoch;
+    const ms = this.#o.operationTimeoutMs;
+    const timeout = () => new BrokerTimeout("the epoch exchange", ms);
+    const channel = async () => {
+      const opening = connection.createChannel();
+      const ch = await within(opening, ms, () => {
+        opening.then(
+          (c) => c.close().catch(() => {}),
+          () => {},
+        );
+        return timeout();
+      });
+      ch.on("error", () => {});
+      return ch;
+    };
+    const done = (ch: { close(): Promise<void> }) => {
+      ch.close().catch(() => {});
+    };
+    try {
+      let restarted = false;
+      if (this.#epochDeclared) {
+        const check = await channel();
+        try {
+          await within(check.checkExchange(name), ms, timeout);
+          done(check);
+        } catch (error) {
+          // A 404 closes the channel; anything else: unknown.
+          if (amqpCode(error) !== 404) {
+            done(check);
+            return false;
+          }
+          restarted = true;
+        }
+      }
+      const declare = await channel();
+      await within(
+        declare.assertExchange(name, "fanout", { durable: false, autoDelete: false }),
+        ms,
+        timeout,
+      );
+      done(declare);
+      this.#epochDeclared = true;
+      return restarted;
+    } catch {
+      return false;
+    }
   }
 
   #lost(link: Link): void {
@@ -985,6 +1051,14 @@ class RabbitMQAdapterImpl implements RabbitMQAdapter {
     await Promise.all(consumers.map((c) => c.detach(detach)));
     const link = this.#link;
     this.#link = undefined;
+    if (link?.open && this.#epochDeclared) {
+      const left = Math.max(1, Math.floor((deadline - Date.now()) / 2));
+      await within(
+        link.declare((ch) => ch.deleteExchange(this.#epoch)),
+        left,
+        () => new BrokerTimeout("exchange.delete", left),
+      ).catch(() => {});
+    }
     if (link?.open) {
       link.open = false;
       const left = Math.max(1, deadline - Date.now());

@@ -1,6 +1,6 @@
 import type { Channel } from "amqplib";
 import { describe, expect, it } from "vitest";
-import { ChannelState } from "./consumer.js";
+import { attachRetryDelay, ChannelState } from "./consumer.js";
 
 function fakeChannel() {
   const acks: [number, boolean][] = [];
@@ -71,5 +71,11 @@ describe("ack coalescing", () => {
     for (let t = 1; t <= 100; t++) s.ack(t);
     await Promise.resolve();
     expect(acks).toEqual([[100, true]]);
+  });
+});
+
+describe("attach retries", () => {
+  it("wait 100 ms doubling to at most 1 s, however many attempts failed", () => {
+    expect([1, 2, 3, 4, 5, 6, 50].map(attachRetryDelay)).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
   });
 });

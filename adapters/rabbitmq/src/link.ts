@@ -249,6 +249,12 @@ export class Link {
   readonly declaring = new Map<string, Promise<void>>();
   /** When a wait queue was last declared (its `x-expires` lease is renewed by declaring). */
   readonly leases = new Map<string, number>();
+  /**
+   * The broker restarted between this adapter's previous connection and this one (its transient
+   * epoch exchange was gone): a classic queue then flags every message it recovered as
+   * redelivered, delivered before or not.
+   */
+  brokerRestarted = false;
   #publisher: Publisher;
   #publisherOpening: Promise<Publisher> | undefined;
   #topology: Promise<Channel> | undefined;

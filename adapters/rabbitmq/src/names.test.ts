@@ -108,6 +108,7 @@ function fill(names: readonly string[], pairs: readonly (readonly [string, strin
       exchanges.add(internal.waitTopic(bucket), `${ns} topic wait exchange ${bucket}`);
     }
     exchanges.add(internal.topicReturn, `${ns} topic return exchange`);
+    exchanges.add(internal.epoch("0123abcd"), `${ns} epoch exchange`);
   }
   return { queues, exchanges };
 }

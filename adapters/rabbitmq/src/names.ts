@@ -110,5 +110,11 @@ export function internalNames(namespace: string) {
     waitTopic: (bucket: number): string => `${base}${bucket}${SEP}topics`,
     /** The direct exchange expired topic messages return through, bound to each topic's exchange. */
     topicReturn: `${base}topics`,
+    /**
+     * An adapter's transient exchange (no messages, no bindings; `id` is the adapter's own),
+     * declared on every connect and deleted on close: gone after a reconnect means the broker
+     * restarted in between (see `Link.brokerRestarted`).
+     */
+    epoch: (id: string): string => `${namespace}${SEP}epoch${SEP}${id}`,
   };
 }

@@ -43,6 +43,22 @@ describe("options", () => {
     expect(() => resolveOptions({ url: "amqp://h1:1,amqp://" })).toThrow(ConfigError);
   });
 
+  it("rejects a non-integer heartbeat, frameMax or channelMax in the URL with ConfigError (not at connect)", () => {
+    for (const url of [
+      "amqp://127.0.0.1:5672?heartbeat=abc",
+      "amqp://h/vh?frameMax=1.5",
+      "amqp://u:SECRET@h/vh?channelMax=-1",
+      "amqp://h?heartbeat=70000",
+      "amqp://h?heartbeat=",
+    ]) {
+      expect(() => resolveUrl(url, 30), url).toThrowError(ConfigError);
+      expect(() => resolveUrl(url, 30), url).not.toThrowError(/SECRET/);
+    }
+    expect(resolveUrl("amqp://h?heartbeat=0&frameMax=131072&channelMax=10", 30)).toBe(
+      "amqp://h?heartbeat=0&frameMax=131072&channelMax=10",
+    );
+  });
+
   it("keeps a heartbeat given in the URL and adds one otherwise", () => {
     expect(resolveUrl("amqp://h/vh?heartbeat=5", 30)).toBe("amqp://h/vh?heartbeat=5");
     expect(resolveUrl("amqps://h:5671/%2F?frameMax=8192", 10)).toBe(

@@ -206,6 +206,13 @@ export function splitHosts(url: string): string[] {
   });
 }
 
+/** The integer URL parameters amqplib reads, with their largest values (AMQP 0-9-1 field sizes). */
+const AMQP_URL_INTEGERS: Readonly<Record<string, number>> = {
+  heartbeat: 65_535,
+  channelMax: 65_535,
+  frameMax: 4_294_967_295,
+};
+
 /** Check the URL and add the heartbeat parameter when the URL has none. */
 export function resolveUrl(url: unknown, heartbeatSeconds: number): string {
   if (typeof url !== "string") throw new ConfigError(`rabbitmq: url must be a string, got ${typeof url}`);
@@ -221,6 +228,18 @@ export function resolveUrl(url: unknown, heartbeatSeconds: number): string {
     // Node's TypeError keeps the whole URL, password included, in `input`: not passed on.
     const reason = error instanceof Error ? error.message.replace(/:\s.*$/s, "") : "unparseable";
     throw new ConfigError(`rabbitmq: invalid URL ${JSON.stringify(maskUrl(url))}: ${reason}`);
+  }
+  // amqplib reads these from the query and fails at connect on a bad one (a ConnectionError):
+  // checked here, so that a bad value is a ConfigError at createClient.
+  const query = /\?([^#]*)/.exec(url)?.[1] ?? "";
+  for (const pair of query.split("&")) {
+    const [key = "", value = ""] = pair.split("=");
+    const max = AMQP_URL_INTEGERS[key];
+    if (max !== undefined && !(/^\d+$/.test(value) && Number(value) <= max)) {
+      throw new ConfigError(
+        `rabbitmq: invalid URL ${JSON.stringify(maskUrl(url))}: ${key} must be an integer within 0..${max}, got ${JSON.stringify(value)}`,
+      );
+    }
   }
   if (/[?&]heartbeat=/.test(url)) return url;
   const hash = url.indexOf("#");

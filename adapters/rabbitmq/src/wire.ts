@@ -128,8 +128,10 @@ function headerString(value: unknown): string | undefined {
  * Attempt number of a delivery: the `x-omnibus-attempt` the copy was published with (1 when
  * absent) plus the broker's redeliveries of this copy: `x-delivery-count` on quorum queues
  * (exact), else 1 when AMQP's `redelivered` flag is set. Classic queues only have the flag; the
- * consumer never hands such a delivery to core but renumbers it (a copy with this attempt in
- * `x-omnibus-attempt`, see `RabbitConsumer`), so the count stays exact there too.
+ * consumer renumbers such a delivery before core gets it (a copy with this attempt in
+ * `x-omnibus-attempt`, see `RabbitConsumer`), so the count stays exact there too; except what a
+ * classic queue recovered after a broker restart (flagged whether delivered or not), which goes
+ * to core at once with this attempt.
  */
 export function deliveryAttempt(headers: Record<string, unknown> | undefined, redelivered: boolean): number {
   const raw = headers?.[WireHeader.Attempt];

@@ -58,4 +58,19 @@ describe("options", () => {
     });
     expect(() => optionsFromUrl("redis://h?blockMs=x")).toThrowError(ConfigError);
   });
+
+  it("rejects a database that is not a number (ioredis would send SELECT NaN, an unhandled error)", () => {
+    for (const url of [
+      "redis://127.0.0.1:6379/notadb",
+      "redis://:SECRET@h/1x",
+      "redis://h?db=abc",
+      "redis://h/-1",
+    ]) {
+      expect(() => optionsFromUrl(url), url).toThrowError(ConfigError);
+      expect(() => resolveOptions({ url }), url).toThrowError(/database must be a number/);
+      expect(() => resolveOptions({ url }), url).not.toThrowError(/SECRET/);
+    }
+    expect(optionsFromUrl("redis://h:6379/3").url).toBe("redis://h:6379/3");
+    expect(resolveOptions({ url: "redis://h:6379/" }).url).toBe("redis://h:6379/");
+  });
 });

@@ -267,6 +267,17 @@ function checkUrl(url: string): void {
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
     throw new ConfigError(`redis: URL must start with redis:// or rediss://, got ${maskUrl(url)}`);
   }
+  // ioredis sends SELECT with whatever the path holds (SELECT NaN for /notadb), and the server's
+  // error then comes back unhandled: the database index is checked here instead.
+  const db = parsed.pathname.replace(/^\/+/, "");
+  const dbParam = parsed.searchParams.get("db");
+  for (const value of dbParam === null ? [db] : [db, dbParam]) {
+    if (value !== "" && !/^\d{1,9}$/.test(value)) {
+      throw new ConfigError(
+        `redis: invalid URL ${maskUrl(url)}: the database must be a number (redis://host:port/<db>), got ${JSON.stringify(value)}`,
+      );
+    }
+  }
 }
 
 /** Query parameters of a `fromUrl` URL that are adapter options rather than ioredis options. */

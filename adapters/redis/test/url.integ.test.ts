@@ -25,3 +25,11 @@ it("a redis:// URL, with adapter options as query parameters", async () => {
   await admin.del(key);
   admin.disconnect();
 });
+
+it("a URL whose database is not a number fails at createClient with ConfigError, and nothing crashes later", () => {
+  // ioredis sent SELECT NaN; Redis's error came back unhandled and ended the process (exit code 1).
+  const base = brokerUrl("redis").replace(/\/\d*(\?.*)?$/, "");
+  expect(() => createClient({ url: `${base}/notadb`, logger: silentLogger })).toThrowError(
+    expect.objectContaining({ code: "OMNIBUS_CONFIG" }),
+  );
+});
