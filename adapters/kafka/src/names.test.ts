@@ -1,4 +1,5 @@
 import { ConfigError } from "@omnibus/core";
+import { seededRandom } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import {
   type KafkaSource,
@@ -13,18 +14,6 @@ import {
   topicGroupId,
   topicTopic,
 } from "./names.js";
-
-/** A small seeded PRNG (mulberry32), so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALNUM = "ABCXYZabcqrghuxyz0189";
 const SPECIAL = "._-";
@@ -140,7 +129,7 @@ describe("Kafka names", () => {
   });
 
   it("is injective across kinds, Kafka-legal and free of '.'/'_' collisions (random and crafted names)", () => {
-    const random = prng(0x5eed);
+    const random = seededRandom(0x5eed);
     const names = [...craftedNames()];
     for (let i = 0; i < 4000; i++) names.push(randomName(random, i % 5 === 0 ? 200 : 40));
     const sources = sourcesFor([...new Set(names)], random);

@@ -1,3 +1,4 @@
+import { seededRandom } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import {
   escapeName,
@@ -41,18 +42,6 @@ describe("escapeName", () => {
     expect(groupConsumer("billing.eu")).toBe("g_billing_deu");
   });
 });
-
-/** Deterministic PRNG (mulberry32), so that a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What core accepts: 1-200 chars of [A-Za-z0-9._-], not starting with '.' or '-', no '..'. */
 const VALID = (n: string) => /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/.test(n) && !n.includes("..");
@@ -106,7 +95,7 @@ function craftedNames(): string[] {
 
 describe("name mapping is one-to-one (property)", () => {
   const SEED = 20_261_201;
-  const next = prng(SEED);
+  const next = seededRandom(SEED);
   const names = [...new Set([...craftedNames(), ...Array.from({ length: 5_000 }, () => randomName(next))])];
 
   it(`generates valid names only (seed ${SEED})`, () => {

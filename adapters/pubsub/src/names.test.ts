@@ -1,3 +1,4 @@
+import { seededRandom } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import { groupSubscriptionId, queueIds, topicId } from "./names.js";
 
@@ -25,18 +26,6 @@ describe("pubsub names", () => {
 
 /** What core accepts: 1-200 chars of [A-Za-z0-9._-], not starting with '.' or '-', no '..'. */
 const OMNIBUS = (n: string) => /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/.test(n) && !n.includes("..");
-
-/** Deterministic PRNG (mulberry32), so that a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random valid name, short or around the 120/240-character cuts, biased to punctuation. */
 function randomName(next: () => number): string {
@@ -86,7 +75,7 @@ function craftedNames(): string[] {
 
 describe("pubsub name mapping is one-to-one (property)", () => {
   const SEED = 20_261_216;
-  const next = prng(SEED);
+  const next = seededRandom(SEED);
   const names = [...new Set([...craftedNames(), ...Array.from({ length: 3_000 }, () => randomName(next))])];
   const groups = names.filter((_, i) => i % 7 === 0).slice(0, 120);
 

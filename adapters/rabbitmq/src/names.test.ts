@@ -1,18 +1,7 @@
 import { validateName } from "@omnibus/core";
+import { seededRandom } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import { groupQueueName, internalNames, MAX_NAME_BYTES, queueName, topicExchange } from "./names.js";
-
-/** A small seeded PRNG (mulberry32): the same names on every run, and a seed to report. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = "abcAB0_";
 const REST = "ab.-_A0";
@@ -148,7 +137,7 @@ describe("AMQP names", () => {
 
   it("is injective on random names (property, seeded)", () => {
     for (const seed of [1, 2, 3, 42, 2026]) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const names = Array.from({ length: 400 }, () => randomName(rand));
       const pairs: [string, string][] = [];
       // Pairs from the same small pool, so that splits like (a.b, c) / (a, b.c) occur.

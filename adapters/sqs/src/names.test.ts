@@ -1,4 +1,5 @@
 import { validateName } from "@omnibus/core";
+import { seededRandom } from "@omnibus/core/testing";
 import { describe, expect, it } from "vitest";
 import { brokerName, checkPrefix, groupQueueName, MAX_QUEUE_NAME, MAX_TOPIC_NAME } from "./names.js";
 
@@ -51,18 +52,6 @@ describe("brokerName", () => {
 
 // ------------------------------------------------------------------ property test
 
-/** mulberry32: a small seeded PRNG, so that a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const HEX = "0123456789abcdef";
 
@@ -104,7 +93,7 @@ const CONFIGS = [
 
 describe("brokerName is one-to-one (property test)", () => {
   const seed = 20_240_611;
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const names = new Set<string>();
   const groups: [string, string][] = [];
   while (names.size < 4_000) names.add(randomName(rand));

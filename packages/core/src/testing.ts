@@ -87,3 +87,39 @@ export function outboundMessage(overrides: Partial<OutboundMessage> = {}): Outbo
     ...overrides,
   };
 }
+
+/**
+ * A deterministic pseudo-random generator (mulberry32) of numbers in [0, 1): a property test
+ * that fails can be replayed from its seed.
+ * @example
+ * const next = seededRandom(0x5eed);
+ * const names = Array.from({ length: 3000 }, () => randomName(next, "..__--qt0Z"));
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A random destination name that core accepts (it never starts with `.` or `-` and never holds
+ * `..`), for property tests of an adapter's name mapping: drawn from `alphabet` — repeat the
+ * separators and spell pieces of the adapter's own mapped forms there, where collisions hide —
+ * 60 % of them 1–12 characters long, the rest 1–200.
+ */
+export function randomName(next: () => number, alphabet: string): string {
+  const length = next() < 0.6 ? 1 + Math.floor(next() * 12) : 1 + Math.floor(next() * 200);
+  let n = "";
+  while (n.length < length) {
+    const c = alphabet[Math.floor(next() * alphabet.length)]!;
+    if (n.length === 0 && (c === "." || c === "-")) continue;
+    if (c === "." && n.endsWith(".")) continue;
+    n += c;
+  }
+  return n;
+}
