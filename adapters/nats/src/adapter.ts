@@ -41,7 +41,7 @@ import { groupConsumer, type Names, QUEUE_CONSUMER, queueNames, topicNames } fro
 import type { ResolvedOptions } from "./options.js";
 import { Publisher } from "./publisher.js";
 import { consumerStats } from "./stats.js";
-import { envelopeToHeaders, HeaderBlock } from "./wire.js";
+import { type HeaderBlock, headerBlock } from "./wire.js";
 
 interface Prepared {
   readonly message: OutboundMessage;
@@ -579,7 +579,7 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
 
   #headers(message: OutboundMessage): HeaderBlock {
     const replyIsInbox = message.replyTo !== undefined && this.#isInbox(message.replyTo);
-    return new HeaderBlock(envelopeToHeaders(message, replyIsInbox));
+    return headerBlock(message, replyIsInbox);
   }
 
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
 import { ConfigError, ConnectionError } from "@omnibus/core";
-import { headersToEnvelope } from "./wire.js";
+import { headersToEnvelope, ID_ONLY_SIZE, idOnlyBlockId, uuidv7Time } from "./wire.js";
 
 const ACK = new TextEncoder().encode("+ACK");
 const NAK = new TextEncoder().encode("-NAK");
@@ -54,6 +54,18 @@ export function parseAckSubject(reply: string): AckInfo | undefined {
   };
 }
 
+/**
+ * The header block of a delivered message when it has the size of an id-only block, read from
+ * the client's message object (`@nats-io/nats-core` 3.x `MsgImpl`: `_msg.hdr` bytes of headers
+ * at the start of `_rdata`) without decoding it into a `MsgHdrs`; `undefined` otherwise, or when
+ * the client keeps it some other way (the caller then reads `msg.headers`).
+ */
+export function idOnlyHeaders(msg: Msg): Uint8Array | undefined {
+  const m = msg as unknown as { _msg?: { hdr?: unknown }; _rdata?: unknown };
+  if (m._msg?.hdr !== ID_ONLY_SIZE || !(m._rdata instanceof Uint8Array)) return undefined;
+  return m._rdata.length >= ID_ONLY_SIZE ? m._rdata.subarray(0, ID_ONLY_SIZE) : undefined;
+}
+
 /** Build the Omnibus view of a NATS message. */
 export function toInbound(
   host: ConsumerHost,
@@ -61,6 +73,23 @@ export function toInbound(
   attempt: number,
   info: AckInfo | undefined,
 ): InboundMessage {
+  // What core's sends mostly are (an id, nothing else): no MsgHdrs, no header lines to walk.
+  const block = idOnlyHeaders(msg);
+  const id = block && idOnlyBlockId(block);
+  const timestamp = id === undefined ? undefined : uuidv7Time(id);
+  if (timestamp !== undefined) {
+    return {
+      id: id!,
+      body: msg.data,
+      headers: {},
+      key: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      timestamp,
+      attempt,
+      native: msg,
+    };
+  }
   const env = headersToEnvelope(msg.headers as Iterable<[string, string[]]> | undefined);
   if (env.replyIsInbox && env.replyTo !== undefined) host.rememberInbox(env.replyTo);
   return {

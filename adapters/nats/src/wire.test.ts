@@ -9,9 +9,13 @@ import {
   envelopeToHeaders,
   H_ID,
   H_REPLY_INBOX,
+  H_TIMESTAMP,
   HeaderBlock,
+  headerBlock,
   headersToEnvelope,
   idFromDedupId,
+  idOnlyBlockId,
+  uuidv7Time,
 } from "./wire.js";
 
 /** What the NATS client does to a value on the way: it rejects CR/LF and trims. */
@@ -128,6 +132,39 @@ describe("envelope", () => {
   });
 });
 
+describe("timestamp implied by a UUID version 7 id", () => {
+  const id = "019ad81a-2b3c-7def-8123-456789abcdef"; // 0x019ad81a2b3c ms
+  const ms = 0x019ad81a2b3c;
+  const read = (m: {
+    id: string;
+    headers: Record<string, string>;
+    timestamp: number;
+    correlationId?: string;
+  }) => headersToEnvelope(envelopeToHeaders(m, false).map(([k, v]) => [k, [v]] as [string, string[]]));
+
+  it("is left out when the id carries it, and read back from the id", () => {
+    expect(uuidv7Time(id)).toBe(ms);
+    const lines = envelopeToHeaders({ id, headers: {}, timestamp: ms }, false);
+    expect(lines.map(([k]) => k)).toEqual([H_ID]);
+    expect(read({ id, headers: {}, timestamp: ms }).timestamp).toBe(ms);
+    expect(read({ id, headers: {}, timestamp: ms, correlationId: "c" })).toMatchObject({ id, timestamp: ms });
+  });
+
+  it("is written when it differs from the id's, or the id is not a canonical UUID v7", () => {
+    for (const [mid, ts] of [
+      [id, ms + 1],
+      [id, ms - 0.5],
+      [id.toUpperCase(), ms],
+      [`${id.slice(0, 14)}4${id.slice(15)}`, ms], // version 4
+      [`${id}x`, ms],
+    ] as const) {
+      const lines = envelopeToHeaders({ id: mid, headers: {}, timestamp: ts }, false);
+      expect(lines.map(([k]) => k)).toContain(H_TIMESTAMP);
+      expect(read({ id: mid, headers: {}, timestamp: ts })).toMatchObject({ id: mid, timestamp: ts });
+    }
+  });
+});
+
 describe("Nats-Msg-Id (the de-duplication key)", () => {
   const ids = ["id", "", " x ", "a%%b", "%", "%%", "a%25b", "ü", "c 1 "];
 
@@ -178,5 +215,43 @@ describe("HeaderBlock", () => {
       replyTo: "r",
       timestamp: 42,
     });
+  });
+
+  it("of an id-only message is the same bytes as the general path, and parses back", () => {
+    const id = "019ad81a-2b3c-7def-8123-456789abcdef";
+    const message = { id, headers: {}, timestamp: 0x019ad81a2b3c };
+    const block = headerBlock(message, false);
+    expect(Buffer.from(block.bytes).toString("latin1")).toBe(`NATS/1.0\r\nNats-Msg-Id: ${id}\r\n\r\n`);
+    expect(Buffer.from(block.bytes)).toEqual(
+      Buffer.from(new HeaderBlock(envelopeToHeaders(message, false)).bytes),
+    );
+    const back = headersToEnvelope(
+      MsgHdrsImpl.decode(block.encode()) as unknown as Iterable<[string, string[]]>,
+    );
+    expect(back).toMatchObject({ id, headers: {}, timestamp: message.timestamp });
+    expect(idOnlyBlockId(block.bytes)).toBe(id);
+    expect(
+      idOnlyBlockId(new HeaderBlock(envelopeToHeaders({ ...message, key: "k" }, false)).bytes),
+    ).toBeUndefined();
+    expect(
+      idOnlyBlockId(
+        new HeaderBlock([
+          ["Nats-Msg-Id", "x".repeat(35)],
+          ["A", ""],
+        ]).bytes,
+      ),
+    ).toBeUndefined();
+    for (const other of [
+      { key: "k" },
+      { correlationId: "c" },
+      { replyTo: "r" },
+      { headers: { a: "1" } },
+      { timestamp: 1 },
+    ]) {
+      const m = { ...message, ...other };
+      expect(Buffer.from(headerBlock(m, false).bytes)).toEqual(
+        Buffer.from(new HeaderBlock(envelopeToHeaders(m, false)).bytes),
+      );
+    }
   });
 });
