@@ -1,7 +1,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
 import { ConfigError, ConnectionError } from "@omnibus/core";
-import { headersToEnvelope, ID_ONLY_SIZE, idOnlyBlockId, uuidv7Time } from "./wire.js";
+import { headersToEnvelope, ID_ONLY_SIZE, idOnlyBlock } from "./wire.js";
 
 const ACK = new TextEncoder().encode("+ACK");
 const NAK = new TextEncoder().encode("-NAK");
@@ -75,17 +75,16 @@ export function toInbound(
 ): InboundMessage {
   // What core's sends mostly are (an id, nothing else): no MsgHdrs, no header lines to walk.
   const block = idOnlyHeaders(msg);
-  const id = block && idOnlyBlockId(block);
-  const timestamp = id === undefined ? undefined : uuidv7Time(id);
-  if (timestamp !== undefined) {
+  const fast = block && idOnlyBlock(block);
+  if (fast) {
     return {
-      id: id!,
+      id: fast.id,
       body: msg.data,
       headers: {},
       key: undefined,
       correlationId: undefined,
       replyTo: undefined,
-      timestamp,
+      timestamp: fast.timestamp,
       attempt,
       native: msg,
     };

@@ -14,8 +14,9 @@ import {
   headerBlock,
   headersToEnvelope,
   idFromDedupId,
-  idOnlyBlockId,
+  idOnlyBlock,
   uuidv7Time,
+  uuidv7TimeAt,
 } from "./wire.js";
 
 /** What the NATS client does to a value on the way: it rejects CR/LF and trims. */
@@ -150,6 +151,35 @@ describe("timestamp implied by a UUID version 7 id", () => {
     expect(read({ id, headers: {}, timestamp: ms, correlationId: "c" })).toMatchObject({ id, timestamp: ms });
   });
 
+  it("reads the same from bytes as from the string, for every one-character change of an id", () => {
+    const chars = [
+      "0",
+      "7",
+      "8",
+      "9",
+      "a",
+      "b",
+      "f",
+      "g",
+      "A",
+      "F",
+      "-",
+      " ",
+      "ä",
+      "€",
+      "\u0161",
+      "\u{1f600}",
+    ];
+    const cases = [id, "", `${id}0`, id.slice(1)];
+    for (let i = 0; i < id.length; i++)
+      for (const c of chars) cases.push(id.slice(0, i) + c + id.slice(i + 1));
+    for (const s of cases) {
+      const bytes = Buffer.from(s, "utf8");
+      const fromBytes = bytes.length === 36 ? uuidv7TimeAt(bytes, 0) : undefined;
+      expect([s, fromBytes]).toEqual([s, uuidv7Time(s)]);
+    }
+  });
+
   it("is written when it differs from the id's, or the id is not a canonical UUID v7", () => {
     for (const [mid, ts] of [
       [id, ms + 1],
@@ -157,6 +187,7 @@ describe("timestamp implied by a UUID version 7 id", () => {
       [id.toUpperCase(), ms],
       [`${id.slice(0, 14)}4${id.slice(15)}`, ms], // version 4
       [`${id}x`, ms],
+      [`${id.slice(0, 35)}\u0161`, ms], // one character that latin1 would write as "a"
     ] as const) {
       const lines = envelopeToHeaders({ id: mid, headers: {}, timestamp: ts }, false);
       expect(lines.map(([k]) => k)).toContain(H_TIMESTAMP);
@@ -229,12 +260,13 @@ describe("HeaderBlock", () => {
       MsgHdrsImpl.decode(block.encode()) as unknown as Iterable<[string, string[]]>,
     );
     expect(back).toMatchObject({ id, headers: {}, timestamp: message.timestamp });
-    expect(idOnlyBlockId(block.bytes)).toBe(id);
+    expect(idOnlyBlock(block.bytes)).toEqual({ id, timestamp: message.timestamp });
+    expect(idOnlyBlock(new HeaderBlock([["Nats-Msg-Id", id.toUpperCase()]]).bytes)).toBeUndefined();
     expect(
-      idOnlyBlockId(new HeaderBlock(envelopeToHeaders({ ...message, key: "k" }, false)).bytes),
+      idOnlyBlock(new HeaderBlock(envelopeToHeaders({ ...message, key: "k" }, false)).bytes),
     ).toBeUndefined();
     expect(
-      idOnlyBlockId(
+      idOnlyBlock(
         new HeaderBlock([
           ["Nats-Msg-Id", "x".repeat(35)],
           ["A", ""],

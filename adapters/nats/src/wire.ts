@@ -147,6 +147,32 @@ export function uuidv7Time(id: string): number | undefined {
   return Number.parseInt(id.slice(0, 8), 16) * 65_536 + Number.parseInt(id.slice(9, 13), 16);
 }
 
+/** Value of each ASCII byte as a lowercase hex digit, -1 for anything else. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+
+/**
+ * {@link uuidv7Time} of the 36 bytes at `at` (the same test, byte by byte: no string to build or
+ * flatten). A byte of a multi-byte UTF-8 character is never a hex digit or `-`, so the bytes of a
+ * UTF-8-encoded string pass exactly when the string does.
+ */
+export function uuidv7TimeAt(bytes: Uint8Array, at: number): number | undefined {
+  if (bytes.length < at + 36) return undefined;
+  let t = 0;
+  for (let i = 0; i < 36; i++) {
+    const b = bytes[at + i]!;
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (b !== 0x2d) return undefined;
+      continue;
+    }
+    const v = HEX_VALUE[b]!;
+    if (v < 0) return undefined;
+    if (i < 13) t = t * 16 + v;
+    else if (i === 14 ? v !== 7 : i === 19 && (v < 8 || v > 11)) return undefined;
+  }
+  return t;
+}
+
 /** Header lines for `message`, in order. `replyIsInbox`: `replyTo` names an ephemeral inbox. */
 export function envelopeToHeaders(message: Envelope, replyIsInbox: boolean): [string, string][] {
   const out: [string, string][] = [];
@@ -252,29 +278,34 @@ const ID_ONLY_HEAD = Buffer.from(ID_ONLY_PREFIX, "latin1");
  */
 export function headerBlock(message: Envelope, replyIsInbox: boolean): HeaderBlock {
   if (
+    message.id.length === 36 &&
     message.key === undefined &&
     message.correlationId === undefined &&
     message.replyTo === undefined &&
-    isEmpty(message.headers) &&
-    uuidv7Time(message.id) === message.timestamp
+    isEmpty(message.headers)
   ) {
-    return new HeaderBlock(Buffer.from(`${ID_ONLY_PREFIX}${message.id}\r\n\r\n`, "latin1"));
+    // Written first, checked in the bytes: a UUID v7 (36 ASCII bytes, so the block has the
+    // id-only size) whose milliseconds are the timestamp.
+    const bytes = Buffer.from(`${ID_ONLY_PREFIX}${message.id}\r\n\r\n`, "utf8");
+    if (bytes.length === ID_ONLY_SIZE && uuidv7TimeAt(bytes, ID_ONLY_HEAD.length) === message.timestamp)
+      return new HeaderBlock(bytes);
   }
   return new HeaderBlock(envelopeToHeaders(message, replyIsInbox));
 }
 
 /**
- * The `Nats-Msg-Id` of a header block shaped as the fast path of {@link headerBlock} writes it
- * (that header alone, a 36-character value), read straight from its bytes; `undefined` for any
- * other block. The caller checks that it is a UUID v7 ({@link uuidv7Time}).
+ * The id and timestamp of a header block shaped as the fast path of {@link headerBlock} writes
+ * it (`Nats-Msg-Id` alone, a UUID v7), read straight from its bytes; `undefined` for any other.
  */
-export function idOnlyBlockId(block: Uint8Array): string | undefined {
+export function idOnlyBlock(block: Uint8Array): { id: string; timestamp: number } | undefined {
   if (block.length !== ID_ONLY_SIZE) return undefined;
   for (let i = 0; i < ID_ONLY_HEAD.length; i++) if (block[i] !== ID_ONLY_HEAD[i]) return undefined;
   const end = ID_ONLY_SIZE - 4;
   if (block[end] !== 13 || block[end + 1] !== 10 || block[end + 2] !== 13 || block[end + 3] !== 10)
     return undefined;
-  return decoder.decode(block.subarray(ID_ONLY_HEAD.length, end));
+  const timestamp = uuidv7TimeAt(block, ID_ONLY_HEAD.length);
+  if (timestamp === undefined) return undefined;
+  return { id: decoder.decode(block.subarray(ID_ONLY_HEAD.length, end)), timestamp };
 }
 
 function isEmpty(record: Readonly<Record<string, string>>): boolean {
