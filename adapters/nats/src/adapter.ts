@@ -43,11 +43,6 @@ import { Publisher } from "./publisher.js";
 import { consumerStats } from "./stats.js";
 import { type HeaderBlock, headerBlock } from "./wire.js";
 
-interface Prepared {
-  readonly message: OutboundMessage;
-  readonly headers: HeaderBlock;
-}
-
 /** The escape hatch: the clients the adapter runs on. */
 export interface NatsNative {
   /** The core NATS connection (`@nats-io/transport-node`). */
@@ -619,7 +614,11 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     const config = inbox ? this.#streamFor(address) : this.#destination(address);
     const subject = config.subjects![0]!;
     const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
-    const prepared = messages.map((m): Prepared => {
+    // The publisher's items are indexes into `messages` and `blocks`: no object per message.
+    const blocks: HeaderBlock[] = new Array(messages.length);
+    const prepared: number[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       const h = this.#headers(m);
       const size = m.body.byteLength + h.bytes.byteLength;
       if (size > maxPayload) {
@@ -627,8 +626,9 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
           `nats: message ${m.id} is ${size} bytes with its headers; the server accepts at most ${maxPayload}`,
         );
       }
-      return { message: m, headers: h };
-    });
+      blocks[i] = h;
+      prepared[i] = i;
+    }
     if (!inbox && !this.#streamsMade.has(config.name)) {
       try {
         await this.#ensureStream(config);
@@ -640,8 +640,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       }
     }
     const publisher = this.#publisher!;
-    const body = (p: Prepared) => p.message.body;
-    const headers = (p: Prepared) => p.headers as unknown as MsgHdrs;
+    const body = (i: number) => messages[i]!.body;
+    const headers = (i: number) => blocks[i] as unknown as MsgHdrs;
     const deadline = Date.now() + this.#o.publishTimeoutMs;
     let failed = await publisher.publish(subject, prepared, body, headers, deadline);
     // Nothing listened on the subject: the stream was deleted behind our back, or JetStream is
