@@ -38,10 +38,11 @@ export interface AckInfo {
   timestampMs: number;
 }
 
-/** Parse a JetStream ack subject, old (9 tokens) or domain-qualified (12+ tokens) form. */
-export function parseAckSubject(reply: string): AckInfo | undefined {
+/** Where the dots of the ack subject being parsed are (reused: no array per message). */
+const DOTS = new Int32Array(16);
+
+function parseBySplit(reply: string): AckInfo | undefined {
   const t = reply.split(".");
-  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
   const o = t.length === 9 ? 2 : t.length >= 12 ? 4 : -1;
   if (o < 0) return undefined;
   const deliveryCount = Number(t[o + 2]);
@@ -51,6 +52,29 @@ export function parseAckSubject(reply: string): AckInfo | undefined {
     deliveryCount,
     streamSequence: Number(t[o + 3]),
     timestampMs: Math.floor(Number(t[o + 5]) / 1e6),
+  };
+}
+
+/** Parse a JetStream ack subject, old (9 tokens) or domain-qualified (12+ tokens) form. */
+export function parseAckSubject(reply: string): AckInfo | undefined {
+  if (!reply.startsWith("$JS.ACK.")) return undefined;
+  // Token k spans DOTS[k - 1] + 1 .. DOTS[k] (DOTS[-1] is taken as -1, the last ends the string).
+  let n = 0;
+  for (let at = reply.indexOf("."); at >= 0; at = reply.indexOf(".", at + 1)) {
+    if (n === DOTS.length) return parseBySplit(reply); // not a subject the server writes
+    DOTS[n++] = at;
+  }
+  const tokens = n + 1;
+  const o = tokens === 9 ? 2 : tokens >= 12 ? 4 : -1;
+  if (o < 0) return undefined;
+  const token = (k: number) => reply.slice(DOTS[k - 1]! + 1, k < n ? DOTS[k] : reply.length);
+  const deliveryCount = Number(token(o + 2));
+  if (!Number.isInteger(deliveryCount)) return undefined;
+  return {
+    stream: token(o),
+    deliveryCount,
+    streamSequence: Number(token(o + 3)),
+    timestampMs: Math.floor(Number(token(o + 5)) / 1e6),
   };
 }
 
