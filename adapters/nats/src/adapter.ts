@@ -41,12 +41,7 @@ import { groupConsumer, type Names, QUEUE_CONSUMER, queueNames, topicNames } fro
 import type { ResolvedOptions } from "./options.js";
 import { Publisher } from "./publisher.js";
 import { consumerStats } from "./stats.js";
-import { envelopeToHeaders, HeaderBlock } from "./wire.js";
-
-interface Prepared {
-  readonly message: OutboundMessage;
-  readonly headers: HeaderBlock;
-}
+import { type HeaderBlock, headerBlock } from "./wire.js";
 
 /** The escape hatch: the clients the adapter runs on. */
 export interface NatsNative {
@@ -134,6 +129,10 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   readonly #consumers = new Set<NatsConsumer>();
   /** Streams known to exist: name → promise of its creation. */
   readonly #streams = new Map<string, Promise<void>>();
+  /** Streams whose creation in {@link NatsAdapter.#streams} has succeeded: a send need not wait for it. */
+  readonly #streamsMade = new Set<string>();
+  /** The stream of each destination sent to (not inboxes), so a send does not rebuild its names. */
+  readonly #destinations = new Map<string, StreamConfig & { name: string }>();
   /** Consumers known to exist: `stream/consumer` → promise of its creation (or check). */
   readonly #durables = new Map<string, Promise<DurableFacts>>();
   /** Ephemeral queues of this adapter: queue name → consumer. */
@@ -369,9 +368,21 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
     return address.kind === "queue" ? this.#queueStream(address.name) : this.#topicStream(address.name);
   }
 
+  /** {@link NatsAdapter.#streamFor}, remembered (a few thousand destinations at most). */
+  #destination(address: Address): StreamConfig & { name: string } {
+    const key = `${address.kind === "queue" ? "q" : "t"}:${address.name}`;
+    let config = this.#destinations.get(key);
+    if (!config) {
+      if (this.#destinations.size >= 4_096) this.#destinations.clear();
+      config = this.#streamFor(address);
+      this.#destinations.set(key, config);
+    }
+    return config;
+  }
+
   /** Create the stream unless it exists (an existing one is kept as it is). */
   #ensureStream(config: StreamConfig & { name: string }, fresh = false): Promise<void> {
-    if (fresh) this.#streams.delete(config.name);
+    if (fresh) this.#forgetStream(config.name);
     let p = this.#streams.get(config.name);
     if (!p) {
       const { jsm } = this.#ready();
@@ -384,11 +395,21 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       );
       this.#streams.set(config.name, p);
       const created = p;
-      p.catch(() => {
-        if (this.#streams.get(config.name) === created) this.#streams.delete(config.name);
-      });
+      p.then(
+        () => {
+          if (this.#streams.get(config.name) === created) this.#streamsMade.add(config.name);
+        },
+        () => {
+          if (this.#streams.get(config.name) === created) this.#streams.delete(config.name);
+        },
+      );
     }
     return p;
+  }
+
+  #forgetStream(name: string): void {
+    this.#streams.delete(name);
+    this.#streamsMade.delete(name);
   }
 
   /**
@@ -520,7 +541,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       return;
     }
     const config = this.#queueStream(name);
-    this.#streams.delete(config.name);
+    this.#forgetStream(config.name);
+    this.#destinations.delete(`q:${name}`);
     this.#durables.delete(`${config.name}/${QUEUE_CONSUMER}`);
     try {
       await this.#ready().jsm.streams.delete(config.name);
@@ -533,7 +555,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   async deleteTopic(topic: string): Promise<void> {
     await this.connect();
     const config = this.#topicStream(topic);
-    this.#streams.delete(config.name);
+    this.#forgetStream(config.name);
+    this.#destinations.delete(`t:${topic}`);
     for (const key of [...this.#durables.keys()])
       if (key.startsWith(`${config.name}/`)) this.#durables.delete(key);
     try {
@@ -579,18 +602,23 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
 
   #headers(message: OutboundMessage): HeaderBlock {
     const replyIsInbox = message.replyTo !== undefined && this.#isInbox(message.replyTo);
-    return new HeaderBlock(envelopeToHeaders(message, replyIsInbox));
+    return headerBlock(message, replyIsInbox);
   }
 
   async send(address: Address, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.connect();
+    // Connected already (the usual case): no turn of the event loop for connect().
+    if (!this.#nc || this.#closed) await this.connect();
     const { nc } = this.#ready();
     const inbox = address.kind === "queue" && this.#isInbox(address.name);
-    const config = this.#streamFor(address);
+    const config = inbox ? this.#streamFor(address) : this.#destination(address);
     const subject = config.subjects![0]!;
     const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
-    const prepared = messages.map((m): Prepared => {
+    // The publisher's items are indexes into `messages` and `blocks`: no object per message.
+    const blocks: HeaderBlock[] = new Array(messages.length);
+    const prepared: number[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       const h = this.#headers(m);
       const size = m.body.byteLength + h.bytes.byteLength;
       if (size > maxPayload) {
@@ -598,9 +626,10 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
           `nats: message ${m.id} is ${size} bytes with its headers; the server accepts at most ${maxPayload}`,
         );
       }
-      return { message: m, headers: h };
-    });
-    if (!inbox) {
+      blocks[i] = h;
+      prepared[i] = i;
+    }
+    if (!inbox && !this.#streamsMade.has(config.name)) {
       try {
         await this.#ensureStream(config);
       } catch (error) {
@@ -611,8 +640,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       }
     }
     const publisher = this.#publisher!;
-    const body = (p: Prepared) => p.message.body;
-    const headers = (p: Prepared) => p.headers as unknown as MsgHdrs;
+    const body = (i: number) => messages[i]!.body;
+    const headers = (i: number) => blocks[i] as unknown as MsgHdrs;
     const deadline = Date.now() + this.#o.publishTimeoutMs;
     let failed = await publisher.publish(subject, prepared, body, headers, deadline);
     // Nothing listened on the subject: the stream was deleted behind our back, or JetStream is

@@ -37,3 +37,37 @@ describe("recovery timing", () => {
     expect(HEARTBEAT_MS).toBeLessThanOrEqual(1_000);
   });
 });
+
+describe("parseAckSubject, token by token", () => {
+  it("agrees with splitting on dots", () => {
+    const split = (reply: string) => {
+      const t = reply.split(".");
+      if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
+      const o = t.length === 9 ? 2 : t.length >= 12 ? 4 : -1;
+      if (o < 0) return undefined;
+      const deliveryCount = Number(t[o + 2]);
+      if (!Number.isInteger(deliveryCount)) return undefined;
+      return {
+        stream: t[o]!,
+        deliveryCount,
+        streamSequence: Number(t[o + 3]),
+        timestampMs: Math.floor(Number(t[o + 5]) / 1e6),
+      };
+    };
+    const cases = [
+      "$JS.ACK.S.c.1.2.3.1795438888425047719.0",
+      "$JS.ACK.hub.ACC.S.c.7.5.5.1795438888425047719.0.tok",
+      "$JS.ACK.hub.ACC.S.c.7.5.5.1795438888425047719.0.tok.more",
+      "$JS.ACK.S.c.x.1.1.1.1",
+      "$JS.ACK.S.c.1.2.3.4",
+      "$JS.ACK.S.c.1.2.3.4.5.6",
+      "$JS.ACK..c.1.2.3.4.5",
+      "$JS.ACK",
+      "$JS.ACK.",
+      "$JS.NAK.S.c.1.2.3.4.5",
+      `$JS.ACK${".x".repeat(20)}`,
+      `$JS.ACK.hub.ACC.S.c.7.5.5.1795438888425047719.0${".tok".repeat(20)}`,
+    ];
+    for (const c of cases) expect([c, parseAckSubject(c)]).toEqual([c, split(c)]);
+  });
+});

@@ -1,7 +1,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage } from "@omnibus/core";
 import { ConfigError, ConnectionError } from "@omnibus/core";
-import { headersToEnvelope } from "./wire.js";
+import { headersToEnvelope, ID_ONLY_SIZE, idOnlyBlock } from "./wire.js";
 
 const ACK = new TextEncoder().encode("+ACK");
 const NAK = new TextEncoder().encode("-NAK");
@@ -38,10 +38,11 @@ export interface AckInfo {
   timestampMs: number;
 }
 
-/** Parse a JetStream ack subject, old (9 tokens) or domain-qualified (12+ tokens) form. */
-export function parseAckSubject(reply: string): AckInfo | undefined {
+/** Where the dots of the ack subject being parsed are (reused: no array per message). */
+const DOTS = new Int32Array(16);
+
+function parseBySplit(reply: string): AckInfo | undefined {
   const t = reply.split(".");
-  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
   const o = t.length === 9 ? 2 : t.length >= 12 ? 4 : -1;
   if (o < 0) return undefined;
   const deliveryCount = Number(t[o + 2]);
@@ -54,6 +55,41 @@ export function parseAckSubject(reply: string): AckInfo | undefined {
   };
 }
 
+/** Parse a JetStream ack subject, old (9 tokens) or domain-qualified (12+ tokens) form. */
+export function parseAckSubject(reply: string): AckInfo | undefined {
+  if (!reply.startsWith("$JS.ACK.")) return undefined;
+  // Token k spans DOTS[k - 1] + 1 .. DOTS[k] (DOTS[-1] is taken as -1, the last ends the string).
+  let n = 0;
+  for (let at = reply.indexOf("."); at >= 0; at = reply.indexOf(".", at + 1)) {
+    if (n === DOTS.length) return parseBySplit(reply); // not a subject the server writes
+    DOTS[n++] = at;
+  }
+  const tokens = n + 1;
+  const o = tokens === 9 ? 2 : tokens >= 12 ? 4 : -1;
+  if (o < 0) return undefined;
+  const token = (k: number) => reply.slice(DOTS[k - 1]! + 1, k < n ? DOTS[k] : reply.length);
+  const deliveryCount = Number(token(o + 2));
+  if (!Number.isInteger(deliveryCount)) return undefined;
+  return {
+    stream: token(o),
+    deliveryCount,
+    streamSequence: Number(token(o + 3)),
+    timestampMs: Math.floor(Number(token(o + 5)) / 1e6),
+  };
+}
+
+/**
+ * The header block of a delivered message when it has the size of an id-only block, read from
+ * the client's message object (`@nats-io/nats-core` 3.x `MsgImpl`: `_msg.hdr` bytes of headers
+ * at the start of `_rdata`) without decoding it into a `MsgHdrs`; `undefined` otherwise, or when
+ * the client keeps it some other way (the caller then reads `msg.headers`).
+ */
+export function idOnlyHeaders(msg: Msg): Uint8Array | undefined {
+  const m = msg as unknown as { _msg?: { hdr?: unknown }; _rdata?: unknown };
+  if (m._msg?.hdr !== ID_ONLY_SIZE || !(m._rdata instanceof Uint8Array)) return undefined;
+  return m._rdata.length >= ID_ONLY_SIZE ? m._rdata.subarray(0, ID_ONLY_SIZE) : undefined;
+}
+
 /** Build the Omnibus view of a NATS message. */
 export function toInbound(
   host: ConsumerHost,
@@ -61,6 +97,22 @@ export function toInbound(
   attempt: number,
   info: AckInfo | undefined,
 ): InboundMessage {
+  // What core's sends mostly are (an id, nothing else): no MsgHdrs, no header lines to walk.
+  const block = idOnlyHeaders(msg);
+  const fast = block && idOnlyBlock(block);
+  if (fast) {
+    return {
+      id: fast.id,
+      body: msg.data,
+      headers: {},
+      key: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      timestamp: fast.timestamp,
+      attempt,
+      native: msg,
+    };
+  }
   const env = headersToEnvelope(msg.headers as Iterable<[string, string[]]> | undefined);
   if (env.replyIsInbox && env.replyTo !== undefined) host.rememberInbox(env.replyTo);
   return {

@@ -1,6 +1,6 @@
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { Publisher } from "./publisher.js";
+import { hasError, Publisher } from "./publisher.js";
 
 interface Written {
   subject: string;
@@ -118,5 +118,18 @@ describe("Publisher across a reconnect", () => {
     c.close();
     p.close();
     expect((await done).map((f) => f.error.kind)).toEqual(["closed"]);
+  });
+});
+
+describe("hasError", () => {
+  it("finds a JSON error key in the bytes of a reply, and nothing in a PubAck", () => {
+    const te = new TextEncoder();
+    expect(hasError(te.encode('{"stream":"S","seq":1}'))).toBe(false);
+    expect(hasError(te.encode('{"stream":"S","seq":1,"duplicate":true}'))).toBe(false);
+    expect(hasError(te.encode('{"error":{"code":503}}'))).toBe(true);
+    expect(hasError(te.encode('{"type":"x","error":{"code":400}}'))).toBe(true);
+    expect(hasError(te.encode('""error"'))).toBe(true);
+    expect(hasError(te.encode('"error'))).toBe(false);
+    expect(hasError(te.encode(""))).toBe(false);
   });
 });

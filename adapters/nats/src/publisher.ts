@@ -30,20 +30,33 @@ interface Batch<T> {
   remaining: number;
   failed: Failure<T>[];
   done: () => void;
+  readonly subject: string;
+  readonly body: (item: T) => Uint8Array;
+  readonly headers: (item: T) => MsgHdrs;
 }
 
+/** One publish waiting for its PubAck (what it writes comes from its batch's functions). */
 interface Pending<T> {
   batch: Batch<T>;
   item: T;
   deadline: number;
-  subject: string;
-  data: Uint8Array;
-  headers: MsgHdrs;
   /** The connection (see `Publisher.#link`) it was last written on; 0: not written yet. */
   link: number;
 }
 
 const decoder = new TextDecoder();
+
+/** `"error"` (a JetStream API error) in a reply, looked for in its bytes: no string per PubAck. */
+const ERROR_KEY = [0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22];
+export function hasError(data: Uint8Array): boolean {
+  const last = data.length - ERROR_KEY.length;
+  outer: for (let i = 0; i <= last; i++) {
+    if (data[i] !== 0x22) continue;
+    for (let k = 1; k < ERROR_KEY.length; k++) if (data[i + k] !== ERROR_KEY[k]) continue outer;
+    return true;
+  }
+  return false;
+}
 
 /**
  * JetStream publishing, pipelined: every message goes out with a reply subject under one
@@ -120,10 +133,11 @@ export class Publisher {
   /** Write one publish on the current connection; false (and it is settled) when the client refuses. */
   #write(seq: number, pending: Pending<unknown>): boolean {
     pending.link = this.#link;
+    const batch = pending.batch;
     try {
-      this.#nc.publish(pending.subject, pending.data, {
+      this.#nc.publish(batch.subject, batch.body(pending.item), {
         reply: this.#prefix + seq,
-        headers: pending.headers,
+        headers: batch.headers(pending.item),
       });
       return true;
     } catch (error) {
@@ -137,7 +151,8 @@ export class Publisher {
   /**
    * Publish every item to `subject` and wait for all PubAcks. Resolves with the items that
    * failed (empty when all were stored); never rejects. A PubAck missing at `deadline` (epoch ms;
-   * `publishTimeoutMs` from now by default) is a `timeout` failure.
+   * `publishTimeoutMs` from now by default) is a `timeout` failure. `body` and `headers` are
+   * called at each write of an item (a resend after a reconnect calls them again): cheap lookups.
    */
   async publish<T>(
     subject: string,
@@ -150,7 +165,7 @@ export class Publisher {
     const finished = new Promise<void>((resolve) => {
       done = resolve;
     });
-    const batch: Batch<T> = { remaining: items.length, failed: [], done };
+    const batch: Batch<T> = { remaining: items.length, failed: [], done, subject, body, headers };
     for (const item of items) {
       if (this.#pending.size >= this.#maxInFlight && !this.#closed) {
         await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
@@ -164,9 +179,6 @@ export class Publisher {
         batch,
         item,
         deadline: deadline ?? Date.now() + this.#timeoutMs,
-        subject,
-        data: body(item),
-        headers: headers(item),
         link: 0,
       };
       this.#pending.set(seq, pending as Pending<unknown>);
@@ -188,29 +200,27 @@ export class Publisher {
     if (!pending) return; // late, after its deadline
     this.#pending.delete(seq);
     let error: PubAckError | undefined;
-    if (msg.data.length === 0) {
+    const data = msg.data;
+    if (data.length === 0) {
       const code = msg.headers?.code ?? 0;
       error =
         code === 503
           ? new PubAckError("no-stream", "no stream or inbox listens on this subject")
           : new PubAckError("refused", `unexpected empty reply (status ${code})`);
-    } else {
-      const text = decoder.decode(msg.data);
-      if (text.includes('"error"')) {
-        try {
-          const e = (
-            JSON.parse(text) as { error?: { code?: number; err_code?: number; description?: string } }
-          ).error;
-          if (e) {
-            error = new PubAckError(
-              e.code === 503 && e.err_code === undefined ? "no-stream" : "refused",
-              e.description ?? "refused by the server",
-              e.err_code,
-            );
-          }
-        } catch {
-          error = new PubAckError("refused", `unreadable reply: ${text.slice(0, 100)}`);
+    } else if (hasError(data)) {
+      const text = decoder.decode(data);
+      try {
+        const e = (JSON.parse(text) as { error?: { code?: number; err_code?: number; description?: string } })
+          .error;
+        if (e) {
+          error = new PubAckError(
+            e.code === 503 && e.err_code === undefined ? "no-stream" : "refused",
+            e.description ?? "refused by the server",
+            e.err_code,
+          );
         }
+      } catch {
+        error = new PubAckError("refused", `unreadable reply: ${text.slice(0, 100)}`);
       }
     }
     this.#settle(pending.batch, pending.item, error);

@@ -9,9 +9,14 @@ import {
   envelopeToHeaders,
   H_ID,
   H_REPLY_INBOX,
+  H_TIMESTAMP,
   HeaderBlock,
+  headerBlock,
   headersToEnvelope,
   idFromDedupId,
+  idOnlyBlock,
+  uuidv7Time,
+  uuidv7TimeAt,
 } from "./wire.js";
 
 /** What the NATS client does to a value on the way: it rejects CR/LF and trims. */
@@ -128,6 +133,69 @@ describe("envelope", () => {
   });
 });
 
+describe("timestamp implied by a UUID version 7 id", () => {
+  const id = "019ad81a-2b3c-7def-8123-456789abcdef"; // 0x019ad81a2b3c ms
+  const ms = 0x019ad81a2b3c;
+  const read = (m: {
+    id: string;
+    headers: Record<string, string>;
+    timestamp: number;
+    correlationId?: string;
+  }) => headersToEnvelope(envelopeToHeaders(m, false).map(([k, v]) => [k, [v]] as [string, string[]]));
+
+  it("is left out when the id carries it, and read back from the id", () => {
+    expect(uuidv7Time(id)).toBe(ms);
+    const lines = envelopeToHeaders({ id, headers: {}, timestamp: ms }, false);
+    expect(lines.map(([k]) => k)).toEqual([H_ID]);
+    expect(read({ id, headers: {}, timestamp: ms }).timestamp).toBe(ms);
+    expect(read({ id, headers: {}, timestamp: ms, correlationId: "c" })).toMatchObject({ id, timestamp: ms });
+  });
+
+  it("reads the same from bytes as from the string, for every one-character change of an id", () => {
+    const chars = [
+      "0",
+      "7",
+      "8",
+      "9",
+      "a",
+      "b",
+      "f",
+      "g",
+      "A",
+      "F",
+      "-",
+      " ",
+      "ä",
+      "€",
+      "\u0161",
+      "\u{1f600}",
+    ];
+    const cases = [id, "", `${id}0`, id.slice(1)];
+    for (let i = 0; i < id.length; i++)
+      for (const c of chars) cases.push(id.slice(0, i) + c + id.slice(i + 1));
+    for (const s of cases) {
+      const bytes = Buffer.from(s, "utf8");
+      const fromBytes = bytes.length === 36 ? uuidv7TimeAt(bytes, 0) : undefined;
+      expect([s, fromBytes]).toEqual([s, uuidv7Time(s)]);
+    }
+  });
+
+  it("is written when it differs from the id's, or the id is not a canonical UUID v7", () => {
+    for (const [mid, ts] of [
+      [id, ms + 1],
+      [id, ms - 0.5],
+      [id.toUpperCase(), ms],
+      [`${id.slice(0, 14)}4${id.slice(15)}`, ms], // version 4
+      [`${id}x`, ms],
+      [`${id.slice(0, 35)}\u0161`, ms], // one character that latin1 would write as "a"
+    ] as const) {
+      const lines = envelopeToHeaders({ id: mid, headers: {}, timestamp: ts }, false);
+      expect(lines.map(([k]) => k)).toContain(H_TIMESTAMP);
+      expect(read({ id: mid, headers: {}, timestamp: ts })).toMatchObject({ id: mid, timestamp: ts });
+    }
+  });
+});
+
 describe("Nats-Msg-Id (the de-duplication key)", () => {
   const ids = ["id", "", " x ", "a%%b", "%", "%%", "a%25b", "ü", "c 1 "];
 
@@ -178,5 +246,44 @@ describe("HeaderBlock", () => {
       replyTo: "r",
       timestamp: 42,
     });
+  });
+
+  it("of an id-only message is the same bytes as the general path, and parses back", () => {
+    const id = "019ad81a-2b3c-7def-8123-456789abcdef";
+    const message = { id, headers: {}, timestamp: 0x019ad81a2b3c };
+    const block = headerBlock(message, false);
+    expect(Buffer.from(block.bytes).toString("latin1")).toBe(`NATS/1.0\r\nNats-Msg-Id: ${id}\r\n\r\n`);
+    expect(Buffer.from(block.bytes)).toEqual(
+      Buffer.from(new HeaderBlock(envelopeToHeaders(message, false)).bytes),
+    );
+    const back = headersToEnvelope(
+      MsgHdrsImpl.decode(block.encode()) as unknown as Iterable<[string, string[]]>,
+    );
+    expect(back).toMatchObject({ id, headers: {}, timestamp: message.timestamp });
+    expect(idOnlyBlock(block.bytes)).toEqual({ id, timestamp: message.timestamp });
+    expect(idOnlyBlock(new HeaderBlock([["Nats-Msg-Id", id.toUpperCase()]]).bytes)).toBeUndefined();
+    expect(
+      idOnlyBlock(new HeaderBlock(envelopeToHeaders({ ...message, key: "k" }, false)).bytes),
+    ).toBeUndefined();
+    expect(
+      idOnlyBlock(
+        new HeaderBlock([
+          ["Nats-Msg-Id", "x".repeat(35)],
+          ["A", ""],
+        ]).bytes,
+      ),
+    ).toBeUndefined();
+    for (const other of [
+      { key: "k" },
+      { correlationId: "c" },
+      { replyTo: "r" },
+      { headers: { a: "1" } },
+      { timestamp: 1 },
+    ]) {
+      const m = { ...message, ...other };
+      expect(Buffer.from(headerBlock(m, false).bytes)).toEqual(
+        Buffer.from(new HeaderBlock(envelopeToHeaders(m, false)).bytes),
+      );
+    }
   });
 });

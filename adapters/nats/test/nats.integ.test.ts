@@ -1,9 +1,11 @@
 import { AckPolicy } from "@nats-io/jetstream";
+import type { Msg } from "@nats-io/transport-node";
 import { brokerUrl } from "@omnibus/brokers";
 import type { Adapter } from "@omnibus/core";
-import { type Delivery, ErrorCode, type OutboundMessage, shortId } from "@omnibus/core";
+import { type Delivery, ErrorCode, type OutboundMessage, shortId, uuidv7 } from "@omnibus/core";
 import { setDifference, waitFor } from "@omnibus/core/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { idOnlyHeaders } from "../src/consumer.js";
 import { type NatsNative, nats } from "../src/index.js";
 import { escapeName } from "../src/names.js";
 import type { NatsOptions } from "../src/options.js";
@@ -309,6 +311,30 @@ describe("nats adapter", () => {
     });
     await waitFor(() => got.includes(marker.id));
     expect(got).toEqual([m.id, marker.id]);
+  });
+
+  it("a core-made message (UUID v7 id, nothing else) travels with Nats-Msg-Id alone, and arrives whole", async () => {
+    const a = await open();
+    const q = queue("id-only");
+    const now = Date.now();
+    const plain = message({ id: uuidv7(now), timestamp: now });
+    const later = message({ id: uuidv7(now), timestamp: now + 1 }); // its own timestamp header
+    const got: Delivery[] = [];
+    await a.consume(q, { prefetch: 10, onDelivery: (d) => got.push(d), onError: noError });
+    await a.send(q, [plain, later, plain]); // the resend is still dropped
+    await waitFor(() => got.length >= 2);
+    const [first, second] = got;
+    const native = (d: Delivery) => d.message.native as Msg;
+    const raw = (d: Delivery) => [...(native(d).headers ?? [])].map(([k]) => k);
+    expect(raw(first!)).toEqual(["Nats-Msg-Id"]);
+    expect(idOnlyHeaders(native(first!))).toBeDefined(); // the client's message still has the shape read
+    expect(first!.message).toMatchObject({ id: plain.id, timestamp: now, headers: {}, key: undefined });
+    expect(Buffer.from(first!.message.body).toString()).toBe(Buffer.from(plain.body).toString());
+    expect(raw(second!)).toEqual(["Nats-Msg-Id", "Omnibus-Timestamp"]);
+    expect(second!.message).toMatchObject({ id: later.id, timestamp: now + 1 });
+    for (const d of got) await d.ack();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toHaveLength(2);
   });
 
   it("ephemeral inboxes live on core NATS: no stream, gone at once on close", async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   AckPolicy,
   type JetStreamClient,
@@ -11,6 +12,7 @@ import {
   connect,
   createInbox,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
@@ -23,9 +25,27 @@ import type { Driver, Progress } from "../types.js";
  * inbox subscription (the PubAck's reply matched by its subject's sequence number, an `"error"`
  * in it counted as a failure), a window at a time — the fast way: `js.publish()` per message
  * costs a promise, a timer, a request token and two `Error` objects each, and measured about half
- * the rate; a durable pull consumer read with `consume({ max_messages: 1000 })` acking each
- * message, and RPC with core NATS request-reply (the natural NATS way: no stream, no persistence).
+ * the rate. Each publish carries a `Nats-Msg-Id` (a random UUID), the guarantee Omnibus gives
+ * too: a publish retried within the stream's duplicate window (after a lost PubAck, a reconnect)
+ * is stored once. Its header block is written as bytes once per message and handed to
+ * `publish()` as an object with `encode()` (all the client calls on headers), the cheapest way:
+ * a `MsgHdrs` per message costs a `Map`, validation and an encode. A durable pull consumer read
+ * with `consume({ max_messages: 1000 })` acking each message, and RPC with core NATS
+ * request-reply (the natural NATS way: no stream, no persistence).
  */
+/** A header block with `Nats-Msg-Id: <id>` alone, as `MsgHdrs.encode()` would write it. */
+class MsgIdHeader {
+  readonly #bytes: Buffer;
+  constructor(id: string) {
+    this.#bytes = Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id}\r\n\r\n`, "latin1");
+  }
+  encode(): Uint8Array {
+    return this.#bytes;
+  }
+}
+
+const msgId = (id: string) => new MsgIdHeader(id) as unknown as MsgHdrs;
+
 export class RawNats implements Driver {
   readonly side = "raw";
   #nc: NatsConnection | undefined;
@@ -84,7 +104,7 @@ export class RawNats implements Driver {
     for (let n = 0; n < count; n++) {
       const seq = ++this.#seq;
       this.#waiting.set(seq, one);
-      this.#nc!.publish(subject, body(n), { reply: this.#prefix + seq });
+      this.#nc!.publish(subject, body(n), { reply: this.#prefix + seq, headers: msgId(randomUUID()) });
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
