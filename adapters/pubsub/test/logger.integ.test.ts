@@ -1,7 +1,7 @@
 /** The adapter logs through the client's `logger` (issue 16: adapters must not log on their own). */
 
 import { absentReason, brokerUrl } from "@omnibus/brokers";
-import { createClient, type Logger, shortId } from "@omnibus/core";
+import { createClient, type Logger, type Subscription, shortId } from "@omnibus/core";
 import { waitFor } from "@omnibus/core/testing";
 import { expect, it, vi } from "vitest";
 import { pubsub } from "../src/index.js";
@@ -22,9 +22,10 @@ it.skipIf(absent !== undefined)(
     const adapter = pubsub({ emulatorHost: brokerUrl("pubsub"), projectId: "omnibus" });
     const bus = createClient({ adapter, logger });
     const queue = `log-${shortId()}`;
+    let subscription: Subscription | undefined;
     try {
       const got: string[] = [];
-      await bus.consume(queue, (m) => {
+      subscription = await bus.consume(queue, (m) => {
         got.push(m.id);
       });
       await adapter.native.pubsub.subscription(queueIds(queue).subscription).delete();
@@ -39,6 +40,8 @@ it.skipIf(absent !== undefined)(
     } finally {
       stderr.mockRestore();
       stdout.mockRestore();
+      // The consumer first: running, it re-creates the subscription a deletion takes away.
+      await subscription?.close();
       await bus.deleteQueue(queue).catch(() => {});
       await bus.close();
     }

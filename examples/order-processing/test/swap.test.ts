@@ -1,7 +1,24 @@
 // The promise of Omnibus: the same services, unchanged, on every broker — only the URL differs.
 import { absentReason, brokerUrl } from "@omnibus/brokers";
+import { createClient, deadLetterQueueFor, silentLogger } from "@omnibus/core";
 import { describe, expect, it } from "vitest";
 import { type FlowSummary, runOrderFlow } from "../src/index.js";
+
+/** What the flow declares on a broker, deleted after each run: a test leaves nothing behind. */
+async function deleteShop(url: string): Promise<void> {
+  const bus = createClient({ url, logger: silentLogger });
+  try {
+    for (const queue of [
+      "shop.orders",
+      "shop.pricing",
+      deadLetterQueueFor({ kind: "topic", name: "shop.order-placed", group: "email" }),
+    ])
+      await bus.deleteQueue(queue);
+    await bus.deleteTopic("shop.order-placed"); // with its groups (shipping, email)
+  } finally {
+    await bus.close();
+  }
+}
 
 const expected: FlowSummary = {
   ordersPlaced: 10,
@@ -43,8 +60,12 @@ describe("order processing runs unchanged on every broker", () => {
     it.skipIf(absent !== undefined)(
       absent ? `${name} (skipped: ${absent})` : name,
       async () => {
-        const summary = await runOrderFlow({ url: url(), timeoutMs: 90_000 });
-        expect(summary).toEqual(expected);
+        try {
+          const summary = await runOrderFlow({ url: url(), timeoutMs: 90_000 });
+          expect(summary).toEqual(expected);
+        } finally {
+          await deleteShop(url());
+        }
       },
       120_000,
     );

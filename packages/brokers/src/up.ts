@@ -306,13 +306,26 @@ export function omnibusUrls(names: readonly BrokerName[] = BROKER_NAMES): Record
   if (names.includes("sns")) out["sqs+sns"] = `sqs://${hostPort(url("sns"))}?sns=${url("sns")}`;
   if (names.includes("nats")) out.nats = url("nats");
   if (names.includes("redis")) out.redis = url("redis");
-  // The project id is free on the emulator; the emulator host rides in the query.
-  if (names.includes("pubsub") && (fromEnv("pubsub") || liveRecord("pubsub")))
+  // The project id is free on the emulator; the emulator host rides in the query. Left out only
+  // where the emulator can't be had (`up` starts it where it is installed; a checkout that found
+  // it already running, started by another, has no record of its own).
+  if (names.includes("pubsub") && (fromEnv("pubsub") || liveRecord("pubsub") || pubsubInstalled()))
     out.pubsub = `pubsub://omnibus?emulatorHost=${url("pubsub")}`;
   // The broker tool names Artemis's endpoint amqp:// (AMQP 1.0); the adapter's scheme is activemq://.
   if (names.includes("activemq")) out.activemq = url("activemq").replace(/^amqp:/, "activemq:");
   if (names.includes("postgres")) out.postgres = url("postgres");
   return out;
+}
+
+/** Whether the Pub/Sub emulator is installed on this machine. */
+function pubsubInstalled(): boolean {
+  try {
+    pubsubEmulatorJar();
+    return true;
+  } catch (error) {
+    if (error instanceof BrokerAbsentError) return false;
+    throw error;
+  }
 }
 
 /**
