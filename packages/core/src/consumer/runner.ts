@@ -380,11 +380,14 @@ export class ConsumerRunner implements Subscription {
       acked = Promise.reject(error);
     }
     acked.then(this.#settled, (error: unknown) => {
-      this.#c.client.logger.warn("ack failed; the message will be redelivered", {
-        ...this.#fields(delivery),
-        error,
-      });
-      this.#settled();
+      try {
+        this.#c.client.logger.warn("ack failed; the message will be redelivered", {
+          ...this.#fields(delivery),
+          error,
+        });
+      } finally {
+        this.#settled(); // even if the logger throws: close() waits for this count
+      }
     });
   }
 
