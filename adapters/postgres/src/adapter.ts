@@ -19,7 +19,7 @@ import { backoff, GroupCommit, once } from "@omnibus/core/adapter";
 import pg from "pg";
 import { PostgresConsumer } from "./consumer.js";
 import type { ResolvedOptions } from "./options.js";
-import { channelOf, checkout, groupDest, migrate, queueDest, quoteIdent } from "./schema.js";
+import { channelOf, checkout, groupDest, guardClients, migrate, queueDest, quoteIdent } from "./schema.js";
 import * as sql from "./sql.js";
 
 /** The escape hatch: the adapter's own `pg.Pool` (valid after connect), and the schema it uses. */
@@ -132,6 +132,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       pool.on("error", (error) =>
         this.#logger.warn("postgres: an idle connection failed", { error: describe(error) }),
       );
+      guardClients(pool);
       this.#pool = pool;
       const settle = new pg.Pool({
         ...poolConfig(this.#o, this.#o.poolSize),
@@ -140,6 +141,7 @@ export class PostgresAdapter implements Adapter<PostgresNative> {
       settle.on("error", (error) =>
         this.#logger.warn("postgres: an idle connection failed", { error: describe(error) }),
       );
+      guardClients(settle);
       this.#settlePool = settle;
     }
     let client: pg.PoolClient;

@@ -10,7 +10,7 @@ import { ConfigError, ConnectionError, RetryLaterError } from "@omnibus/core";
 import pg from "pg";
 import { describe, poolConfig } from "./adapter.js";
 import { resolveOptions } from "./options.js";
-import { checkout, migrate, quoteIdent } from "./schema.js";
+import { checkout, guardClients, migrate, quoteIdent } from "./schema.js";
 
 /** Where the store and the inbox find PostgreSQL. */
 export interface PostgresStoreOptions {
@@ -41,6 +41,7 @@ function setUp(options: PostgresStoreOptions, what: string) {
   if (!pool) {
     pool = new pg.Pool(poolConfig(resolveOptions({ url: options.url ?? undefined, schema }), 4));
     pool.on("error", () => {});
+    guardClients(pool);
   }
   const p = pool;
   let ready: Promise<void> | undefined;

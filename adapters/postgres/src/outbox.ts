@@ -22,7 +22,7 @@ import { backoff, delay } from "@omnibus/core/adapter";
 import pg from "pg";
 import { describe, poolConfig } from "./adapter.js";
 import { resolveOptions } from "./options.js";
-import { checkout, migrate, quoteIdent } from "./schema.js";
+import { checkout, guardClients, migrate, quoteIdent } from "./schema.js";
 
 /** Anything that runs a query inside the caller's transaction (`pg.PoolClient`, `pg.Client`). */
 export interface Queryable {
@@ -220,7 +220,10 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   if (!options.pool && !options.url) throw new ConfigError("outboxRelay: give url or pool");
   const ownsPool = !options.pool;
   const pool = options.pool ?? new pg.Pool(poolConfig(resolveOptions({ url: options.url!, schema }), 2));
-  if (ownsPool) pool.on("error", () => {});
+  if (ownsPool) {
+    pool.on("error", () => {});
+    guardClients(pool);
+  }
   const ownsClient = typeof options.target === "string";
   const client: Client =
     typeof options.target === "string" ? createClient({ url: options.target, logger }) : options.target;

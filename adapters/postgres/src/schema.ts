@@ -28,6 +28,20 @@ export async function checkout(pool: Pool): Promise<PoolClient> {
   return client;
 }
 
+/**
+ * Every client of `pool` keeps an `error` listener for its whole life. pg-pool listens only while
+ * a client is idle, and (with `pool.query`) once per query; a server killed mid-stream can still
+ * make a client emit `error` outside those windows ("terminating connection due to unexpected
+ * postmaster exit", seen once in the broker-restart case), and an `error` event nobody listens
+ * to ends the process. The failure itself is not lost: the query in flight rejects, and the next
+ * use of a broken client fails and is retried by the caller.
+ */
+export function guardClients(pool: Pool): void {
+  pool.on("connect", (client) => {
+    client.on("error", ignore);
+  });
+}
+
 /** A schema name, quoted for SQL (options allow `[a-z_][a-z0-9_]*` only). */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
