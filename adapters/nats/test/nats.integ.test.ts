@@ -333,8 +333,12 @@ describe("nats adapter", () => {
     expect(raw(second!)).toEqual(["Nats-Msg-Id", "Omnibus-Timestamp"]);
     expect(second!.message).toMatchObject({ id: later.id, timestamp: now + 1 });
     for (const d of got) await d.ack();
-    await new Promise((r) => setTimeout(r, 200));
-    expect(got).toHaveLength(2);
+    // A marker sent after: the stream delivers in order, so a stored resend would come before it.
+    const marker = message();
+    await a.send(q, [marker]);
+    await waitFor(() => got.some((d) => d.message.id === marker.id));
+    expect(got.map((d) => d.message.id)).toEqual([plain.id, later.id, marker.id]);
+    await got[2]!.ack();
   });
 
   it("ephemeral inboxes live on core NATS: no stream, gone at once on close", async () => {

@@ -10,7 +10,7 @@ import { queueIds } from "../src/names.js";
 const absent = await absentReason("pubsub");
 
 it.skipIf(absent !== undefined)(
-  "a subscription deleted behind a consumer's back is reported through the client's logger, nothing printed",
+  `a subscription deleted behind a consumer's back is reported through the client's logger, nothing printed${absent ? ` (skipped: ${absent})` : ""}`,
   async () => {
     const lines: string[] = [];
     const push = (message: string) => {
