@@ -19,15 +19,35 @@ import { CHAOS_BROKERS, type ChaosBroker, SETUPS } from "./brokers.js";
 import { FULL, QUICK, type Row, runScenario, SCENARIOS, type Scenario } from "./scenarios.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({
-  options: {
-    broker: { type: "string" },
-    scenario: { type: "string" },
-    quick: { type: "boolean", default: false },
-    json: { type: "string", default: join(here, "..", "results", "latest.json") },
-    readme: { type: "boolean", default: false },
-  },
-});
+const USAGE = `pnpm chaos [--broker ${CHAOS_BROKERS.join(",")}] [--scenario ${SCENARIOS.join(",")}]
+           [--quick] [--json file] [--readme]
+Faults go to private brokers only; prints a table per broker and scenario.
+`;
+let parsed: ReturnType<typeof parseOptions>;
+function parseOptions() {
+  return parseArgs({
+    options: {
+      broker: { type: "string" },
+      scenario: { type: "string" },
+      quick: { type: "boolean", default: false },
+      json: { type: "string", default: join(here, "..", "results", "latest.json") },
+      readme: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+}
+try {
+  parsed = parseOptions();
+} catch (error) {
+  // A bad option is a one-line message and exit code 2, not a stack trace.
+  process.stderr.write(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string): T[] => {
   if (value === undefined) return [...all];
   const chosen = value.split(",").map((s) => s.trim()) as T[];
