@@ -30,8 +30,8 @@ const author = join(base, "author");
 const skeleton = join(root, "examples/adapter-skeleton/src");
 
 // The author's app: opens its own adapter by URL, as any Omnibus user would.
-const AUTHOR_APP = `import { createClient } from "@omnibus/core";
-import "./src/index.js"; // registers skeleton:
+const AUTHOR_APP = `import { createClient, registerAdapter } from "@omnibus/core";
+import { skeleton } from "./src/index.js"; // importing it registers skeleton:
 
 const bus = createClient({ url: "skeleton://app" });
 let received = false;
@@ -45,6 +45,14 @@ await bus.send("author-queue", { hello: "world" });
 await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
 console.log(\`@@AUTHOR adapter=\${bus.adapterName} received=\${received}\`);
 await bus.close();
+
+// An outside PostgreSQL adapter (here the skeleton under another name) registered for postgres:
+// takes the scheme over from the built-in @omnibus/postgres, which this app does not install.
+registerAdapter("postgres", { fromUrl: (url) => skeleton({ name: new URL(url).pathname.slice(1) || "pg" }) });
+const pg = createClient({ url: "postgres://db.example:5432/app" });
+await pg.connect();
+console.log(\`@@AUTHOR postgres=\${pg.adapterName}\`);
+await pg.close();
 `;
 
 /** The environment of a user's shell: nothing of the pnpm, vitest or Node options running this test. */
@@ -338,6 +346,7 @@ describe("the published packages, from their tarballs", () => {
     const main = run("npx", ["tsx", "main.ts"], author, 60_000);
     expect(main.status, main.output).toBe(0);
     expect(main.stdout).toContain("@@AUTHOR adapter=skeleton received=true");
+    expect(main.stdout).toContain("@@AUTHOR postgres=skeleton");
 
     const cli = run(
       "npx",
