@@ -5,7 +5,9 @@
  * case that caught each fault. A fault counts as caught only when a case's assertion failed —
  * not when a case hung or the run crashed.
  *
- *   pnpm conformance:faults [--jobs 10] [--only id,id] [--min-score 95] [--json file]
+ *   pnpm conformance:faults [--jobs 16] [--concurrency 4] [--only id,id] [--min-score 95] [--json file]
+ *
+ * `--jobs` runs at a time, each with `--concurrency` cases at a time (the suite's `concurrency`).
  * @module
  */
 import { spawn } from "node:child_process";
@@ -22,13 +24,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
 const { values } = parseArgs({
   options: {
-    jobs: { type: "string", default: "10" },
+    jobs: { type: "string", default: "16" },
+    concurrency: { type: "string", default: "4" },
     only: { type: "string" },
     "min-score": { type: "string", default: "95" },
     json: { type: "string", default: join(root, ".omnibus", "faults.json") },
   },
 });
 const jobs = Math.max(1, Number(values.jobs));
+const concurrency = Math.max(1, Math.floor(Number(values.concurrency)));
 const RUN_TIMEOUT_MS = 300_000;
 
 interface CaseOutcome {
@@ -87,7 +91,13 @@ function runWorker(
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [tsx, "--conditions=@omnibus/source", join(cwd, "conformance/faults/worker.ts"), fault],
+      [
+        tsx,
+        "--conditions=@omnibus/source",
+        join(cwd, "conformance/faults/worker.ts"),
+        fault,
+        String(concurrency),
+      ],
       {
         cwd,
         stdio: ["ignore", "pipe", "pipe"],

@@ -5,12 +5,16 @@
  * @module
  */
 import { memory } from "@omnibus/memory";
+import type { CaseEnv } from "../src/case.js";
+import { allCases } from "../src/cases/index.js";
 import type { ConformanceOptions } from "../src/options.js";
-import { runCases } from "../src/runner.js";
+import { resolveConformanceOptions } from "../src/options.js";
+import { type CaseResult, caseLimiter, declaredFeatures, runCase } from "../src/runner.js";
 import { LEASE_MS, spiFaults, unreachableSubject } from "./inject.js";
 import { faulty } from "./wrap.js";
 
 const id = process.argv[2] ?? "baseline";
+const concurrency = Number(process.argv[3] ?? 1);
 const hooks = spiFaults[id];
 const crashes: string[] = [];
 process.on("unhandledRejection", (reason) =>
@@ -31,16 +35,33 @@ const subject: ConformanceOptions = {
   leaseMs: LEASE_MS,
   redeliveryAfterMs: 1_000,
   redeliveryBoundMs: 500,
+  concurrency,
 };
 
-const results = await runCases(subject, { stopOnFirstFailure: id !== "baseline" });
-process.stdout.write(
-  `@@RESULT ${JSON.stringify({
-    fault: id,
-    crashes,
-    results: results
-      .filter((r) => r.status !== "filtered")
-      .map(({ id: c, status, message, ms }) => ({ id: c, status, message, ms })),
-  })}\n`,
+// Every case, `concurrency` at a time (exclusive ones alone). A fault run ends at the first case
+// that fails or times out, without waiting for the cases still running beside it: the process
+// exits, and their adapters with it.
+const resolved = resolveConformanceOptions(subject);
+const env: CaseEnv = { features: declaredFeatures(resolved), options: resolved };
+const limit = caseLimiter(resolved.concurrency);
+const results: CaseResult[] = [];
+const report = () => {
+  process.stdout.write(
+    `@@RESULT ${JSON.stringify({
+      fault: id,
+      crashes,
+      results: results.map(({ id: c, status, message, ms }) => ({ id: c, status, message, ms })),
+    })}\n`,
+  );
+  process.exit(0);
+};
+await Promise.all(
+  allCases.map((c) =>
+    limit(c, () => runCase(c, env)).then((result) => {
+      results.push(result);
+      if (id !== "baseline" && (result.status === "failed" || result.status === "timed-out")) report();
+    }),
+  ),
 );
-process.exit(0);
+results.sort((a, b) => allCases.findIndex((c) => c.id === a.id) - allCases.findIndex((c) => c.id === b.id));
+report();

@@ -9,7 +9,7 @@ import type {
   OutboundMessage,
   Source,
 } from "@omnibus/core";
-import type { ResolvedConformanceOptions } from "./options.js";
+import type { ConformanceOptions, ResolvedConformanceOptions } from "./options.js";
 
 /**
  * The two tiers: `adapter` cases drive the SPI (`Adapter`) directly, without core, and prove one
@@ -38,6 +38,12 @@ export interface Case<C extends CaseContext = CaseContext> {
   skip?(env: CaseEnv): string | undefined;
   /** The whole case's deadline before `timeScale`; the case's own waits are shorter. */
   readonly timeoutMs: number | ((env: CaseEnv) => number);
+  /**
+   * The case must run alone (it restarts the broker or cuts every connection, which would fail
+   * the cases beside it): with {@link ConformanceOptions.concurrency} above 1 it starts once the
+   * cases before it finished, and the cases after it wait for it.
+   */
+  readonly exclusive?: boolean;
   /** The case itself: resolves when the obligation holds, throws a `ConformanceFailure` when not. */
   run(ctx: C): Promise<void>;
 }

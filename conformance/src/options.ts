@@ -90,6 +90,16 @@ export interface ConformanceOptions {
    * @default a `fileBlobStore` in a new temporary directory, removed after the case
    */
   blobStore?: () => BlobStore | Promise<BlobStore>;
+  /**
+   * How many cases run at once. Every case names its own destinations and opens its own
+   * adapters, so cases may overlap; most of a case's time is waiting on the broker (leases,
+   * redelivery bounds, observation windows), and 4 at a time takes a broker's run from minutes
+   * to about a third of that. The restart and cut cases run alone whatever this is. Keep 1 while
+   * you debug a failure: with cases overlapping, an unhandled rejection is charged to every case
+   * running when it escaped. Under vitest, its `maxConcurrency` (default 5) is a second bound.
+   * @default 1
+   */
+  concurrency?: number;
 }
 
 /**
@@ -120,7 +130,10 @@ export interface ProxyHarness {
 /** {@link ConformanceOptions} with every default filled in. */
 export interface ResolvedConformanceOptions
   extends Required<
-    Omit<ConformanceOptions, "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy" | "blobStore">
+    Omit<
+      ConformanceOptions,
+      "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy" | "blobStore" | "concurrency"
+    >
   > {
   /** As given: {@link ConformanceOptions.unreachable}. */
   readonly unreachable: ConformanceOptions["unreachable"];
@@ -133,6 +146,8 @@ export interface ResolvedConformanceOptions
   readonly proxy: ConformanceOptions["proxy"];
   /** As given: {@link ConformanceOptions.blobStore}. */
   readonly blobStore: ConformanceOptions["blobStore"];
+  /** {@link ConformanceOptions.concurrency}: a positive integer. */
+  readonly concurrency: number;
 }
 
 /** Fill in the defaults of {@link ConformanceOptions}. */
@@ -146,6 +161,12 @@ export function resolveConformanceOptions(options: ConformanceOptions): Resolved
     if (value === undefined) return fallback;
     if (typeof value !== "number" || !(value > 0))
       throw new TypeError(`conformance options: ${key} must be a positive number, got ${String(value)}`);
+    return value;
+  };
+  const count = (key: keyof ConformanceOptions, value: unknown): number => {
+    if (value === undefined) return 1;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1)
+      throw new TypeError(`conformance options: ${key} must be a positive integer, got ${String(value)}`);
     return value;
   };
   return {
@@ -163,5 +184,6 @@ export function resolveConformanceOptions(options: ConformanceOptions): Resolved
     resumeWithinMs: positive("resumeWithinMs", options.resumeWithinMs, 15_000),
     checkNative: options.checkNative,
     blobStore: options.blobStore,
+    concurrency: count("concurrency", options.concurrency),
   };
 }

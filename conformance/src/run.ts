@@ -21,6 +21,8 @@ export interface RunConformanceOptions {
   tiers?: readonly Tier[];
   /** Stop at the first failing case. @default false */
   bail?: boolean;
+  /** Cases at a time (the restart and cut cases alone). @default the module's `concurrency`, or 1 */
+  concurrency?: number;
   /** Write the report as JSON here. */
   json?: string;
   /** Write the report as a self-contained HTML page here. */
@@ -72,6 +74,7 @@ export async function runConformance(options: RunConformanceOptions): Promise<Co
     ...(options.filter === undefined ? {} : { filter: options.filter }),
     ...(options.tiers ? { tiers: options.tiers } : {}),
     stopOnFirstFailure: options.bail ?? false,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     onResult: (r) => write(resultLine(r)),
   });
   const report = buildReport(resolved.name, features, results, Date.now() - started);

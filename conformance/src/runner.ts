@@ -52,6 +52,49 @@ export interface RunCasesOptions {
   onResult?: (result: CaseResult) => void;
   /** The cases to run, in order. @default every case of the suite */
   cases?: readonly Case<any>[];
+  /**
+   * How many cases run at once (exclusive cases alone). Results are reported, and resolved, in
+   * the cases' order. @default the conformance options' `concurrency` (1)
+   */
+  concurrency?: number;
+}
+
+/**
+ * A bound on how many cases run at once, with exclusive cases alone: `run(c, task)` resolves
+ * with `task()` once a slot is free, and for an exclusive case once nothing else runs (the cases
+ * queued after it wait for it). Slots are handed out in call order.
+ */
+export function caseLimiter(concurrency: number): <T>(c: Case<any>, task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  let exclusiveRunning = false;
+  const queue: { exclusive: boolean; start: () => void }[] = [];
+  const pump = () => {
+    while (queue.length > 0 && !exclusiveRunning) {
+      const head = queue[0]!;
+      if (head.exclusive ? running > 0 : running >= concurrency) return;
+      queue.shift();
+      running++;
+      if (head.exclusive) exclusiveRunning = true;
+      head.start();
+    }
+  };
+  return <T>(c: Case<any>, task: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const exclusive = c.exclusive === true;
+      queue.push({
+        exclusive,
+        start: () => {
+          task()
+            .then(resolve, reject)
+            .finally(() => {
+              running--;
+              if (exclusive) exclusiveRunning = false;
+              pump();
+            });
+        },
+      });
+      pump();
+    });
 }
 
 /** The features an adapter declares (read from a fresh, unconnected instance). */
@@ -157,12 +200,11 @@ export async function runCases(
   const resolved = resolveConformanceOptions(conformance);
   const env: CaseEnv = { features: declaredFeatures(resolved), options: resolved };
   const tiers = options.tiers ?? ["adapter", "client"];
-  const results: CaseResult[] = [];
+  const limit = caseLimiter(options.concurrency ?? resolved.concurrency);
   let stopped = false;
-  for (const c of options.cases ?? allCases) {
-    let result: CaseResult;
+  const one = async (c: Case<any>): Promise<CaseResult> => {
     if (!tiers.includes(c.tier)) {
-      result = {
+      return {
         id: c.id,
         tier: c.tier,
         title: c.title,
@@ -171,8 +213,9 @@ export async function runCases(
         ms: 0,
         notes: [],
       };
-    } else if (!matches(c, options.filter)) {
-      result = {
+    }
+    if (!matches(c, options.filter)) {
+      return {
         id: c.id,
         tier: c.tier,
         title: c.title,
@@ -181,22 +224,31 @@ export async function runCases(
         ms: 0,
         notes: [],
       };
-    } else if (stopped) {
-      result = {
-        id: c.id,
-        tier: c.tier,
-        title: c.title,
-        status: "filtered",
-        reason: "not run: an earlier case failed",
-        ms: 0,
-        notes: [],
-      };
-    } else {
+    }
+    return limit(c, async () => {
+      if (stopped) {
+        return {
+          id: c.id,
+          tier: c.tier,
+          title: c.title,
+          status: "filtered",
+          reason: "not run: an earlier case failed",
+          ms: 0,
+          notes: [],
+        } satisfies CaseResult;
+      }
       options.onStart?.(c);
-      result = await runCase(c, env);
+      const result = await runCase(c, env);
       if (options.stopOnFirstFailure && (result.status === "failed" || result.status === "timed-out"))
         stopped = true;
-    }
+      return result;
+    });
+  };
+  const pending = (options.cases ?? allCases).map(one);
+  const results: CaseResult[] = [];
+  // In the cases' order, each as soon as it and those before it are done.
+  for (const p of pending) {
+    const result = await p;
     results.push(result);
     options.onResult?.(result);
   }

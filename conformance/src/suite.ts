@@ -1,7 +1,14 @@
 import type { CaseEnv, Tier } from "./case.js";
 import { allCases } from "./cases/index.js";
 import { type ConformanceOptions, resolveConformanceOptions } from "./options.js";
-import { type CaseResult, caseTimeout, declaredFeatures, runCase, skipReason } from "./runner.js";
+import {
+  type CaseResult,
+  caseLimiter,
+  caseTimeout,
+  declaredFeatures,
+  runCase,
+  skipReason,
+} from "./runner.js";
 
 /** Options of {@link describeConformance}: the adapter's options plus the tiers to register. */
 export interface DescribeConformanceOptions extends ConformanceOptions {
@@ -43,21 +50,32 @@ export function describeConformance(options: DescribeConformanceOptions): void {
   const resolved = resolveConformanceOptions(options);
   const env: CaseEnv = { features: declaredFeatures(resolved), options: resolved };
   const tiers = options.tiers ?? ["adapter", "client"];
+  const cases = allCases.filter((c) => tiers.includes(c.tier));
+  const concurrent = resolved.concurrency > 1;
+  const limit = caseLimiter(resolved.concurrency);
+  // A concurrent case may wait for a slot before its own deadline starts (runCase keeps that
+  // deadline): vitest's timer then covers the wait too, up to every case before it.
+  let waited = 0;
   describe(`conformance: ${resolved.name}`, () => {
-    for (const c of allCases) {
-      if (!tiers.includes(c.tier)) continue;
+    for (const c of cases) {
       const reason = skipReason(c, env);
       const title = `${c.id}: ${c.title}${reason === undefined ? "" : ` (skipped: ${reason})`}`;
+      const own = caseTimeout(c, env) + CLEANUP_MARGIN_MS;
       // A case that does not apply is reported as skipped with its reason (a feature not declared).
-      it.skipIf(reason !== undefined)(
+      // vitest runs consecutive concurrent tests together and a plain one alone, after them.
+      const together = concurrent && !c.exclusive;
+      const register =
+        reason !== undefined ? (together ? it.concurrent.skip : it.skip) : together ? it.concurrent : it;
+      register(
         title,
         async () => {
-          const result = await runCase(c, env);
+          const result = await limit(c, () => runCase(c, env));
           options.onResult?.(result);
           if (result.status !== "passed") throw new Error(`${c.id} ${result.status}: ${result.message}`);
         },
-        caseTimeout(c, env) + CLEANUP_MARGIN_MS,
+        concurrent ? own + waited : own,
       );
+      if (reason === undefined) waited += own;
     }
   });
 }

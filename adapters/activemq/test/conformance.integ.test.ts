@@ -6,6 +6,7 @@ import { activemq } from "../src/index.js";
 const toActiveMQ = (url: string) => url.replace(/^amqp:/, "activemq:");
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "activemq",
   adapter: () => activemq({ url: toActiveMQ(brokerUrl("activemq")) }),
   // Nothing listens on port 1; the password must not show in any error.

@@ -3,6 +3,7 @@ import { describeConformance } from "@omnibus/conformance";
 import { kafka } from "../src/index.js";
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "kafka",
   adapter: () => kafka({ brokers: brokerUrl("kafka") }),
   // Nothing listens on port 1; the SASL password must not show in any error.

@@ -3,6 +3,7 @@ import { afterAll, expect } from "vitest";
 import { memory, memoryBroker } from "../src/index.js";
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "memory",
   adapter: () => memory({ name: "conformance" }),
   unreachable: undefined,

@@ -11,6 +11,7 @@ import { nats } from "../src/index.js";
 const ACK_WAIT_MS = 2_000;
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "nats",
   adapter: () => nats({ url: brokerUrl("nats"), ackWaitMs: ACK_WAIT_MS }),
   // Nothing listens on port 1; the password must not show in any error.

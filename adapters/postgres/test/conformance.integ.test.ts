@@ -17,6 +17,7 @@ function through(address: string): string {
 }
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "postgres",
   adapter: () => postgres({ url: brokerUrl("postgres"), leaseMs: LEASE_MS }),
   // Nothing listens on port 1; the password must not show in any error.

@@ -20,6 +20,7 @@ if (absent !== undefined) {
   });
 } else {
   describeConformance({
+    concurrency: 4, // cases overlap (the restart and cut cases run alone)
     name: "pubsub",
     adapter: () => adapterFor(brokerUrl("pubsub")),
     // Nothing listens on port 1; the password (a service-account key here) must not show anywhere.

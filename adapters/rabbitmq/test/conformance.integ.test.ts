@@ -10,6 +10,7 @@ const url = brokerUrl("rabbitmq");
 // consumer renumbers such deliveries so that attempts stay exact.
 const defaults = trackingAdapters(() => rabbitmq({ url }));
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "rabbitmq",
   adapter: defaults.wrap,
   unreachable: (password) =>
@@ -25,6 +26,7 @@ describeConformance({
 // suite's restart case restarts gracefully before it kills, which a quorum queue survives.
 const quorum = trackingAdapters(() => rabbitmq({ url, queueType: "quorum" }));
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "rabbitmq (quorum)",
   adapter: quorum.wrap,
   restart: restartHarness("rabbitmq", (privateUrl) => rabbitmq({ url: privateUrl, queueType: "quorum" })),
@@ -33,6 +35,7 @@ describeConformance({
 // Classic queues with priorities: the same suite, plus the priority case.
 const classic = trackingAdapters(() => rabbitmq({ url, maxPriority: 9 }));
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "rabbitmq (classic, maxPriority 9)",
   adapter: classic.wrap,
   unreachable: (password) =>

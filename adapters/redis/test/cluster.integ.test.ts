@@ -27,6 +27,7 @@ const nodes = () => cluster?.nodes ?? [{ host: "127.0.0.1", port: 1 }];
 const CLAIM_IDLE_MS = 1000;
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "redis (cluster)",
   adapter: () => redis({ cluster: { nodes: nodes() }, claimIdleMs: CLAIM_IDLE_MS, blockMs: 200 }),
   // Nothing listens on port 1; the password must not show in any error.

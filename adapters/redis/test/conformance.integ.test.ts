@@ -11,6 +11,7 @@ const PREFIX = `omnibus-conf-${shortId()}`;
 const CLAIM_IDLE_MS = 1000;
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "redis",
   adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: CLAIM_IDLE_MS, prefix: PREFIX }),
   // Nothing listens on port 1; the password must not show in any error.

@@ -9,6 +9,7 @@ import { SQS_CONFORMANCE } from "./conformance-settings.js";
 const fauxqs = brokerUrl("sns");
 
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "sqs + sns on fauxqs (FIFO)",
   adapter: () =>
     sqs({

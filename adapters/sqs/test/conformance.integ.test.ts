@@ -9,6 +9,7 @@ import { SQS_CONFORMANCE } from "./conformance-settings.js";
 // (Amazon SQS is persistent). Visibility timeout, long-poll wait and the declared bounds: see
 // conformance-settings.ts.
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "sqs on ElasticMQ (standard queues)",
   adapter: () => sqs({ endpoint: brokerUrl("sqs"), ...SQS_CONFORMANCE.adapter, persistent: false }),
   // Nothing listens on port 1; the secret key must not show in any error.

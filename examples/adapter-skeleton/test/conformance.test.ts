@@ -3,6 +3,7 @@ import { skeleton } from "../src/index.js";
 
 // Both tiers: the SPI cases drive the adapter directly, the client cases run createClient on it.
 describeConformance({
+  concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "skeleton",
   adapter: () => skeleton({ name: "conformance", leaseMs: 2_000 }),
   // The lease the adapter runs with: adapter/lease holds a delivery for three of them and

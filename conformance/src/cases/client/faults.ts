@@ -52,6 +52,7 @@ export const clientBrokerRestart = clientCase({
   skip: ({ options }: CaseEnv) =>
     options.restart ? undefined : "no `restart` harness in the conformance options",
   timeoutMs: 240_000,
+  exclusive: true,
   async run(ctx) {
     const harness = await ctx.options.restart!();
     ctx.defer(() => harness.close(), "stopping the private broker");
@@ -79,6 +80,7 @@ export const clientConnectionCut = clientCase({
   skip: ({ options }: CaseEnv) =>
     options.proxy ? undefined : "no `proxy` harness in the conformance options",
   timeoutMs: 180_000,
+  exclusive: true,
   async run(ctx) {
     const queue = ctx.name("cut");
     // Last, once every adapter behind the proxy closed: the queue lives on the shared broker.
