@@ -121,6 +121,39 @@ describe("Publisher across a reconnect", () => {
   });
 });
 
+describe("Publisher with a PubAck lost on a live connection", () => {
+  it("writes the publish again, same reply subject, until a PubAck comes; a second PubAck is ignored", async () => {
+    const c = fakeConnection();
+    const p = new Publisher(c.nc, undefined, 10_000, 100, 60);
+    publishers.push(p);
+    const done = p.publish("s", ["lost"], body, headers);
+    const deadline = Date.now() + 5_000;
+    while (c.written.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(c.written.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(c.written.map((w) => w.reply)).size).toBe(1);
+    c.pubAck(c.written[0]!.reply, 1);
+    c.pubAck(c.written[0]!.reply, 1);
+    expect(await done).toEqual([]);
+    const writes = c.written.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.written.length).toBe(writes); // settled: not written again
+  });
+
+  it("does not write again while disconnected (the reconnect does)", async () => {
+    const c = fakeConnection();
+    const p = new Publisher(c.nc, undefined, 10_000, 100, 30);
+    publishers.push(p);
+    const done = p.publish("s", ["x"], body, headers);
+    p.onDisconnect();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.written).toHaveLength(1);
+    p.onReconnect();
+    expect(c.written).toHaveLength(2);
+    c.pubAck(c.written[1]!.reply, 1);
+    expect(await done).toEqual([]);
+  });
+});
+
 describe("hasError", () => {
   it("finds a JSON error key in the bytes of a reply, and nothing in a PubAck", () => {
     const te = new TextEncoder();

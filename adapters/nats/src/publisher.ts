@@ -42,7 +42,16 @@ interface Pending<T> {
   deadline: number;
   /** The connection (see `Publisher.#link`) it was last written on; 0: not written yet. */
   link: number;
+  /** When it was last written, on the sweeper's clock (to the sweep interval). */
+  writtenAt: number;
 }
+
+/**
+ * A publish with no PubAck this long after it was written goes out again on the same connection.
+ * In a cluster the PubAck of a message in flight to a stream leader that dies never comes, while
+ * the client's own connection (to another server) stays up; the new leader takes the resend.
+ */
+export const RESEND_AFTER_MS = 2_000;
 
 const decoder = new TextDecoder();
 
@@ -74,6 +83,10 @@ export function hasError(data: Uint8Array): boolean {
  * inbox). The resend carries the same `Nats-Msg-Id`, so a message the server had stored before
  * the drop is acknowledged as a duplicate, not stored twice. `publishTimeoutMs` stays the outer
  * bound of every publish, outages included.
+ *
+ * **Lost PubAcks on a live connection** (a stream leader killed in a cluster, a server overloaded):
+ * a publish still unacknowledged {@link RESEND_AFTER_MS} after its write is written again, same
+ * reply subject and `Nats-Msg-Id` (the first PubAck to come settles it; the server stores it once).
  */
 export class Publisher {
   readonly #nc: NatsConnection;
@@ -84,14 +97,24 @@ export class Publisher {
   readonly #maxInFlight: number;
   readonly #sweeper: NodeJS.Timeout;
   readonly #slotWaiters: (() => void)[] = [];
+  readonly #resendAfterMs: number;
+  /** The sweeper's clock: `Date.now()` at the last sweep (no clock read per write). */
+  #now = Date.now();
   #seq = 0;
   #closed = false;
   /** Number of the current connection; odd while it is up, even while disconnected. */
   #link = 1;
 
-  constructor(nc: NatsConnection, inboxPrefix: string | undefined, timeoutMs: number, maxInFlight: number) {
+  constructor(
+    nc: NatsConnection,
+    inboxPrefix: string | undefined,
+    timeoutMs: number,
+    maxInFlight: number,
+    resendAfterMs = RESEND_AFTER_MS,
+  ) {
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
+    this.#resendAfterMs = resendAfterMs;
     this.#maxInFlight = maxInFlight;
     this.#prefix = `${createInbox(inboxPrefix)}.`;
     this.#sub = nc.subscribe(`${this.#prefix}*`, { callback: (_error, msg) => this.#onReply(msg) });
@@ -133,6 +156,7 @@ export class Publisher {
   /** Write one publish on the current connection; false (and it is settled) when the client refuses. */
   #write(seq: number, pending: Pending<unknown>): boolean {
     pending.link = this.#link;
+    pending.writtenAt = this.#now;
     const batch = pending.batch;
     try {
       this.#nc.publish(batch.subject, batch.body(pending.item), {
@@ -180,6 +204,7 @@ export class Publisher {
         item,
         deadline: deadline ?? Date.now() + this.#timeoutMs,
         link: 0,
+        writtenAt: 0,
       };
       this.#pending.set(seq, pending as Pending<unknown>);
       // While disconnected it waits in `#pending` and goes out on the reconnect.
@@ -229,10 +254,16 @@ export class Publisher {
 
   #sweep(): void {
     const now = Date.now();
+    this.#now = now;
     // A resend after a lost stream keeps the deadline of its send, so insertion order is not
     // quite deadline order: look at every entry (at most maxInFlight, four times a second).
     for (const [seq, pending] of this.#pending) {
-      if (pending.deadline > now) continue;
+      if (pending.deadline > now) {
+        // Written on this connection and unanswered for too long: again (see RESEND_AFTER_MS).
+        if (this.#up && pending.link === this.#link && now - pending.writtenAt >= this.#resendAfterMs)
+          if (!this.#write(seq, pending)) return;
+        continue;
+      }
       this.#pending.delete(seq);
       this.#settle(
         pending.batch,
