@@ -1,5 +1,5 @@
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { hasError, Publisher } from "./publisher.js";
 
 interface Written {
@@ -122,30 +122,37 @@ describe("Publisher across a reconnect", () => {
 });
 
 describe("Publisher with a PubAck lost on a live connection", () => {
+  // The sweeper's clock, not the wall clock: fake timers move it, so no test waits for real.
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
   it("writes the publish again, same reply subject, until a PubAck comes; a second PubAck is ignored", async () => {
     const c = fakeConnection();
-    const p = new Publisher(c.nc, undefined, 10_000, 100, 60);
+    const p = new Publisher(c.nc, undefined, 10_000, 100, 1_000);
     publishers.push(p);
     const done = p.publish("s", ["lost"], body, headers);
-    const deadline = Date.now() + 5_000;
-    while (c.written.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(c.written).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(900);
+    expect(c.written).toHaveLength(1); // not before resendAfterMs
+    await vi.advanceTimersByTimeAsync(1_700);
     expect(c.written.length).toBeGreaterThanOrEqual(3);
     expect(new Set(c.written.map((w) => w.reply)).size).toBe(1);
     c.pubAck(c.written[0]!.reply, 1);
     c.pubAck(c.written[0]!.reply, 1);
     expect(await done).toEqual([]);
+    expect(p.inFlight).toBe(0);
     const writes = c.written.length;
-    await new Promise((r) => setTimeout(r, 200));
+    await vi.advanceTimersByTimeAsync(5_000);
     expect(c.written.length).toBe(writes); // settled: not written again
   });
 
   it("does not write again while disconnected (the reconnect does)", async () => {
     const c = fakeConnection();
-    const p = new Publisher(c.nc, undefined, 10_000, 100, 30);
+    const p = new Publisher(c.nc, undefined, 10_000, 100, 1_000);
     publishers.push(p);
     const done = p.publish("s", ["x"], body, headers);
     p.onDisconnect();
-    await new Promise((r) => setTimeout(r, 300));
+    await vi.advanceTimersByTimeAsync(5_000);
     expect(c.written).toHaveLength(1);
     p.onReconnect();
     expect(c.written).toHaveLength(2);

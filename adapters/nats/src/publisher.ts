@@ -259,8 +259,9 @@ export class Publisher {
     // quite deadline order: look at every entry (at most maxInFlight, four times a second).
     for (const [seq, pending] of this.#pending) {
       if (pending.deadline > now) {
-        // Written on this connection and unanswered for too long: again (see RESEND_AFTER_MS).
-        if (this.#up && pending.link === this.#link && now - pending.writtenAt >= this.#resendAfterMs)
+        // Written on this connection and unanswered for too long: again (see RESEND_AFTER_MS). Not
+        // while disconnected: the link number has moved on then, and the reconnect resends.
+        if (pending.link === this.#link && now - pending.writtenAt >= this.#resendAfterMs)
           if (!this.#write(seq, pending)) return;
         continue;
       }
