@@ -183,6 +183,11 @@ export async function runCase(c: Case<any>, env: CaseEnv): Promise<CaseResult> {
   };
 }
 
+/** The result of a case that was not run, with why. */
+function filtered(c: Case<any>, reason: string): CaseResult {
+  return { id: c.id, tier: c.tier, title: c.title, status: "filtered", reason, ms: 0, notes: [] };
+}
+
 function matches(c: Case<any>, filter: string | RegExp | undefined): boolean {
   if (filter === undefined) return true;
   if (typeof filter === "string") return c.id.includes(filter) || c.title.includes(filter);
@@ -190,8 +195,9 @@ function matches(c: Case<any>, filter: string | RegExp | undefined): boolean {
 }
 
 /**
- * Run the suite (or `options.cases`) on an adapter, one case after another, without any test
- * framework. Resolves with one result per case, skipped and filtered ones included.
+ * Run the suite (or `options.cases`) on an adapter, `concurrency` cases at a time (one after another
+ * by default), without any test framework. Resolves with one result per case, in the cases' order,
+ * skipped and filtered ones included.
  */
 export async function runCases(
   conformance: ConformanceOptions,
@@ -204,38 +210,14 @@ export async function runCases(
   let stopped = false;
   const one = async (c: Case<any>): Promise<CaseResult> => {
     if (!tiers.includes(c.tier)) {
-      return {
-        id: c.id,
-        tier: c.tier,
-        title: c.title,
-        status: "filtered",
-        reason: `tier ${c.tier} not selected`,
-        ms: 0,
-        notes: [],
-      };
+      return filtered(c, `tier ${c.tier} not selected`);
     }
     if (!matches(c, options.filter)) {
-      return {
-        id: c.id,
-        tier: c.tier,
-        title: c.title,
-        status: "filtered",
-        reason: `does not match the filter ${String(options.filter)}`,
-        ms: 0,
-        notes: [],
-      };
+      return filtered(c, `does not match the filter ${String(options.filter)}`);
     }
     return limit(c, async () => {
       if (stopped) {
-        return {
-          id: c.id,
-          tier: c.tier,
-          title: c.title,
-          status: "filtered",
-          reason: "not run: an earlier case failed",
-          ms: 0,
-          notes: [],
-        } satisfies CaseResult;
+        return filtered(c, "not run: an earlier case failed");
       }
       options.onStart?.(c);
       const result = await runCase(c, env);
