@@ -37,6 +37,7 @@ import { ProducerClosedError, ProducerSession } from "./producer.js";
 import { SendQueue, SendQueueClosedError } from "./sender.js";
 import { groupLag } from "./stats.js";
 import { capture, topicsGone } from "./targets.js";
+import { createTopic } from "./topics.js";
 
 const NONE: RecordExtras = {};
 
@@ -526,24 +527,17 @@ export class KafkaAdapter implements Adapter<KafkaNative> {
   private ensureTopic(name: string): Promise<void> {
     let pending = this.topics.get(name);
     if (pending === undefined) {
-      pending = this.admin
-        .createTopics({
-          topics: [
-            {
-              topic: name,
-              numPartitions: this.options.partitions,
-              replicationFactor: this.options.replicationFactor,
-            },
-          ],
-          waitForLeaders: true,
-        })
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            this.topics.delete(name);
-            throw connectionError(error, `cannot create topic ${name}`);
-          },
-        );
+      pending = createTopic(this.admin, {
+        topic: name,
+        numPartitions: this.options.partitions,
+        replicationFactor: this.options.replicationFactor,
+      }).then(
+        () => undefined,
+        (error: unknown) => {
+          this.topics.delete(name);
+          throw connectionError(error, `cannot create topic ${name}`);
+        },
+      );
       this.topics.set(name, pending);
     }
     return pending;
