@@ -19,8 +19,10 @@ import { randomBody, text } from "../helpers.js";
 /** The threshold of the cases: low enough to offload on every broker, also where 5 MiB would fit. */
 const THRESHOLD = 64 * 1024;
 
-/** The options' store (or a file store in a new temporary directory), recording every key put. */
-async function caseStore(ctx: ClientCaseContext): Promise<BlobStore & { readonly keys: string[] }> {
+/** The options' store (or a file store in a new temporary directory), recording every key put and read. */
+async function caseStore(
+  ctx: ClientCaseContext,
+): Promise<BlobStore & { readonly keys: string[]; readonly reads: string[] }> {
   let inner: BlobStore;
   if (ctx.options.blobStore) inner = await ctx.options.blobStore();
   else {
@@ -29,16 +31,21 @@ async function caseStore(ctx: ClientCaseContext): Promise<BlobStore & { readonly
     inner = fileBlobStore({ directory: dir });
   }
   const keys: string[] = [];
+  const reads: string[] = [];
   // What the case left in the store goes when it ends, whatever the store.
   ctx.defer(() => Promise.all(keys.map((k) => inner.delete(k))), "delete the case's payloads");
   return {
     name: inner.name,
     keys,
+    reads,
     put(key, body, info) {
       keys.push(key);
       return inner.put(key, body, info);
     },
-    get: (key) => inner.get(key),
+    get(key) {
+      reads.push(key);
+      return inner.get(key);
+    },
     delete: (key) => inner.delete(key),
   };
 }
@@ -121,7 +128,8 @@ export const clientClaimCheck = clientCase({
     await ctx.waitUntil(
       () => dead.length >= 1,
       30_000,
-      () => `the message with a tampered payload was not dead-lettered (handled: ${handled.length})`,
+      () =>
+        `the message with a tampered payload was not dead-lettered (its payload read ${store.reads.filter((k) => k === tamperedKey).length} times, handled ${handled.length} times)`,
     );
     await ctx.observe(300);
     equal(handled, [], "ids handled whose payload was tampered with");
