@@ -10,6 +10,7 @@ import {
   ConnectionError,
   type Delivery,
   type InboundMessage,
+  type Logger,
   PublishError,
 } from "@omnibus/core";
 import { type Hooks, mapMessage, mapNames, withSettle } from "./wrap.js";
@@ -561,12 +562,37 @@ export const spiFaults: Record<string, (inner: Adapter) => Hooks> = {
   "send-reverses-batch": () => ({
     send: (inner, address, messages) => inner.send(address, [...messages].reverse()),
   }),
+  // A chatty client library: prints its connection options, password included, as it connects.
+  "live-password-printed": (inner) => ({
+    connect: (_inner, calls) => {
+      if (calls === 1) process.stderr.write(`[client] connecting ${JSON.stringify({ url: LIVE_URL })}\n`);
+      return inner.connect();
+    },
+  }),
+  // The adapter traces the commands it writes at debug level, its AUTH command's arguments too
+  // (not URL-shaped and not a field named like a secret: core's redaction cannot find it).
+  "live-password-in-log": (inner) => {
+    let logger: Logger | undefined;
+    return {
+      useLogger: (l) => {
+        logger = l;
+      },
+      connect: () => {
+        logger?.debug(`memory: > AUTH admin ${LIVE_PASSWORD}`);
+        return inner.connect();
+      },
+    };
+  },
   // The unreachable faults live in `unreachableSubject` (the subject's `unreachable` adapter).
   "unreachable-password-in-cause": () => ({}),
   "unreachable-hangs": () => ({}),
   "unreachable-wrong-code": () => ({}),
   "unreachable-password-logged": () => ({}),
 };
+
+/** The password the fault subject "connects" with (its `password` option): in no log line or error. */
+export const LIVE_PASSWORD = "SentinelLive7c1e";
+const LIVE_URL = `memory://admin:${LIVE_PASSWORD}@localhost`;
 
 /** The lease the fault subject declares; `lease-not-extended` expires deliveries after it. */
 export const LEASE_MS = 300;

@@ -248,6 +248,18 @@ export const faultList: readonly FaultSpec[] = [
       "the client library's own warning about a failed connection prints its options, password included, to stderr",
   },
   {
+    id: "live-password-printed",
+    layer: "spi",
+    description:
+      "the client library prints its connection options, password included, to stderr as it connects to the live broker",
+  },
+  {
+    id: "live-password-in-log",
+    layer: "spi",
+    description:
+      "the adapter traces the commands it writes at debug level, the AUTH command's password included",
+  },
+  {
     id: "unreachable-wrong-code",
     layer: "spi",
     description: "connect() to an unreachable broker rejects with a plain Error without a code",

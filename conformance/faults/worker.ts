@@ -10,7 +10,7 @@ import { allCases } from "../src/cases/index.js";
 import type { ConformanceOptions } from "../src/options.js";
 import { resolveConformanceOptions } from "../src/options.js";
 import { type CaseResult, caseLimiter, declaredFeatures, runCase } from "../src/runner.js";
-import { LEASE_MS, spiFaults, unreachableSubject } from "./inject.js";
+import { LEASE_MS, LIVE_PASSWORD, spiFaults, unreachableSubject } from "./inject.js";
 import { faulty } from "./wrap.js";
 
 const id = process.argv[2] ?? "baseline";
@@ -31,6 +31,7 @@ const subject: ConformanceOptions = {
     return hooks ? faulty(inner, hooks(inner)) : inner;
   },
   unreachable: (password) => unreachableSubject(password, id),
+  password: LIVE_PASSWORD,
   unreachableWithinMs: 2_000,
   leaseMs: LEASE_MS,
   redeliveryAfterMs: 1_000,

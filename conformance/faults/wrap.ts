@@ -12,6 +12,7 @@ import type {
   Delivery,
   Features,
   InboundMessage,
+  Logger,
   OutboundMessage,
   Source,
 } from "@omnibus/core";
@@ -48,6 +49,8 @@ export interface Hooks {
   deleteQueue?(inner: Adapter, name: string): Promise<void>;
   deleteTopic?(inner: Adapter, topic: string): Promise<void>;
   deleteGroup?(inner: Adapter, topic: string, group: string): Promise<void>;
+  /** Sees the client's logger (core passes it before it connects). */
+  useLogger?(logger: Logger): void;
 }
 
 /** Wrap `inner` with `hooks`. */
@@ -87,6 +90,11 @@ export function faulty(inner: Adapter, hooks: Hooks): Adapter {
     },
     close: () => (hooks.close ? hooks.close(inner) : inner.close()),
   };
+  if (hooks.useLogger || inner.useLogger)
+    adapter.useLogger = (logger) => {
+      hooks.useLogger?.(logger);
+      inner.useLogger?.(logger);
+    };
   if (inner.ensureGroup)
     adapter.ensureGroup = (topic, group) =>
       hooks.ensureGroup ? hooks.ensureGroup(inner, topic, group) : inner.ensureGroup!(topic, group);

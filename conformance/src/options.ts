@@ -23,6 +23,14 @@ export interface ConformanceOptions {
    */
   unreachable?: (password: string) => Adapter;
   /**
+   * The password in the URL or credentials that {@link ConformanceOptions.adapter} connects with
+   * (a test password, unique enough to search for). With it, `client/secrets-live` runs a client
+   * on the live broker through its failing paths too (a handler that throws, a dead letter, a
+   * request nobody answers, a bad name, a send after close) and proves that no log line, output on
+   * stdout or stderr, or error with its `cause` chain holds it. Without it that case is skipped.
+   */
+  password?: string;
+  /**
    * The deadline for an unreachable broker to fail `connect()` or the first send.
    * @default 10000
    */
@@ -132,9 +140,18 @@ export interface ResolvedConformanceOptions
   extends Required<
     Omit<
       ConformanceOptions,
-      "unreachable" | "leaseMs" | "checkNative" | "restart" | "proxy" | "blobStore" | "concurrency"
+      | "unreachable"
+      | "password"
+      | "leaseMs"
+      | "checkNative"
+      | "restart"
+      | "proxy"
+      | "blobStore"
+      | "concurrency"
     >
   > {
+  /** As given: {@link ConformanceOptions.password}. */
+  readonly password: string | undefined;
   /** As given: {@link ConformanceOptions.unreachable}. */
   readonly unreachable: ConformanceOptions["unreachable"];
   readonly leaseMs: number | undefined;
@@ -148,6 +165,15 @@ export interface ResolvedConformanceOptions
   readonly blobStore: ConformanceOptions["blobStore"];
   /** {@link ConformanceOptions.concurrency}: a positive integer. */
   readonly concurrency: number;
+}
+
+function password(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length < 8)
+    throw new TypeError(
+      "conformance options: password must be a string of 8 characters or more (it is searched for)",
+    );
+  return value;
 }
 
 /** Fill in the defaults of {@link ConformanceOptions}. */
@@ -173,6 +199,7 @@ export function resolveConformanceOptions(options: ConformanceOptions): Resolved
     name: options.name,
     adapter: options.adapter,
     unreachable: options.unreachable,
+    password: password(options.password),
     unreachableWithinMs: positive("unreachableWithinMs", options.unreachableWithinMs, 10_000),
     timeScale: positive("timeScale", options.timeScale, 1),
     redeliveryAfterMs: positive("redeliveryAfterMs", options.redeliveryAfterMs, 5_000),

@@ -1,14 +1,19 @@
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
+import { artemisTestCredentials, brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
 import { activemq } from "../src/index.js";
 
 /** `amqp://user:pass@host:port` of the broker tool → the adapter's `activemq://` URL. */
 const toActiveMQ = (url: string) => url.replace(/^amqp:/, "activemq:");
 
+// The broker tool's user with the test password, for secrets-live.
+const live = await artemisTestCredentials(brokerUrl("activemq"));
+if (live.password === undefined) console.warn(`activemq: no test user, secrets-live skipped: ${live.reason}`);
+
 describeConformance({
   concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "activemq",
-  adapter: () => activemq({ url: toActiveMQ(brokerUrl("activemq")) }),
+  adapter: () => activemq({ url: toActiveMQ(live.url) }),
+  password: live.password,
   // Nothing listens on port 1; the password must not show in any error.
   unreachable: (password) =>
     activemq({ url: `activemq://artemis:${encodeURIComponent(password)}@127.0.0.1:1` }),

@@ -1,4 +1,4 @@
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
+import { brokerUrl, proxyHarness, restartHarness, withTestPassword } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
 import { nats } from "../src/index.js";
 
@@ -9,11 +9,14 @@ import { nats } from "../src/index.js";
  * `redeliveryAfterMs`.
  */
 const ACK_WAIT_MS = 2_000;
+// A server without auth takes any user and password: the test password, scanned for by secrets-live.
+const live = withTestPassword(brokerUrl("nats"), "omnibus");
 
 describeConformance({
   concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "nats",
-  adapter: () => nats({ url: brokerUrl("nats"), ackWaitMs: ACK_WAIT_MS }),
+  adapter: () => nats({ url: live.url, ackWaitMs: ACK_WAIT_MS }),
+  password: live.password,
   // Nothing listens on port 1; the password must not show in any error.
   unreachable: (password) => nats({ url: `nats://omnibus:${encodeURIComponent(password)}@127.0.0.1:1` }),
   leaseMs: ACK_WAIT_MS,

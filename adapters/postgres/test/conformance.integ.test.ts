@@ -1,4 +1,4 @@
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
+import { brokerUrl, proxyHarness, restartHarness, withTestPassword } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
 import { postgres } from "../src/index.js";
 
@@ -8,6 +8,8 @@ import { postgres } from "../src/index.js";
  * vanished consumer held is back within `redeliveryAfterMs`.
  */
 const LEASE_MS = 2_000;
+// Trust auth takes any password: the test password, scanned for by secrets-live.
+const live = withTestPassword(brokerUrl("postgres"), "postgres");
 
 /** The proxy's address in the shared PostgreSQL's URL (user and database kept). */
 function through(address: string): string {
@@ -19,7 +21,8 @@ function through(address: string): string {
 describeConformance({
   concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "postgres",
-  adapter: () => postgres({ url: brokerUrl("postgres"), leaseMs: LEASE_MS }),
+  adapter: () => postgres({ url: live.url, leaseMs: LEASE_MS }),
+  password: live.password,
   // Nothing listens on port 1; the password must not show in any error.
   unreachable: (password) =>
     postgres({

@@ -1,18 +1,22 @@
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
+import { brokerUrl, proxyHarness, rabbitmqTestUser, restartHarness } from "@omnibus/brokers";
 import { allCases, describeConformance, runCases } from "@omnibus/conformance";
 import { afterAll, describe, expect, it } from "vitest";
 import { rabbitmq } from "../src/index.js";
 import { trackingAdapters } from "./tracked.js";
 
 const url = brokerUrl("rabbitmq");
+// A user of its own with the test password (guest's is not one to search for), for secrets-live.
+const live = await rabbitmqTestUser(url);
+if (live.password === undefined) console.warn(`rabbitmq: no test user, secrets-live skipped: ${live.reason}`);
 
 // Default configuration: classic durable queues. Classic queues only flag a redelivery; the
 // consumer renumbers such deliveries so that attempts stay exact.
-const defaults = trackingAdapters(() => rabbitmq({ url }));
+const defaults = trackingAdapters(() => rabbitmq({ url: live.url }));
 describeConformance({
   concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "rabbitmq",
   adapter: defaults.wrap,
+  password: live.password,
   unreachable: (password) =>
     rabbitmq({ url: `amqp://guest:${encodeURIComponent(password)}@127.0.0.1:1`, connectTimeoutMs: 2000 }),
   restart: restartHarness("rabbitmq", (privateUrl) => rabbitmq({ url: privateUrl })),

@@ -1,4 +1,4 @@
-import { brokerUrl, proxyHarness, restartHarness } from "@omnibus/brokers";
+import { brokerUrl, proxyHarness, restartHarness, withTestPassword } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
 import { shortId } from "@omnibus/core";
 import { Redis } from "ioredis";
@@ -9,11 +9,14 @@ import { redis } from "../src/index.js";
 const PREFIX = `omnibus-conf-${shortId()}`;
 // The lease: a delivery not renewed for this long goes to another consumer (XAUTOCLAIM).
 const CLAIM_IDLE_MS = 1000;
+// The default user without a password takes any: the test password, scanned for by secrets-live.
+const live = withTestPassword(brokerUrl("redis"), "default");
 
 describeConformance({
   concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "redis",
-  adapter: () => redis({ url: brokerUrl("redis"), claimIdleMs: CLAIM_IDLE_MS, prefix: PREFIX }),
+  adapter: () => redis({ url: live.url, claimIdleMs: CLAIM_IDLE_MS, prefix: PREFIX }),
+  password: live.password,
   // Nothing listens on port 1; the password must not show in any error.
   unreachable: (password) => redis({ url: `redis://omnibus:${encodeURIComponent(password)}@127.0.0.1:1` }),
   redeliveryAfterMs: 2000,

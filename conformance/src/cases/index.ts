@@ -70,7 +70,7 @@ import {
 } from "./client/retries.js";
 import { clientBodies, clientMaxSize, clientRoundTrip, clientSenderBuffer } from "./client/round-trip.js";
 import { clientRequestErrors, clientRequestReply } from "./client/rpc.js";
-import { clientSecrets } from "./client/secrets.js";
+import { clientSecrets, clientSecretsLive } from "./client/secrets.js";
 import { clientStats } from "./client/stats.js";
 
 /** The SPI tier. */
@@ -119,6 +119,7 @@ export const clientCases: readonly Case<any>[] = [
   clientSenderBuffer,
   clientBadInput,
   clientSecrets,
+  clientSecretsLive,
   clientReservedHeaders,
   clientUnsupported,
   clientClosed,

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { packageRoot } from "./config.js";
-import { brokerUrl, maskUrl } from "./index.js";
+import { brokerUrl, maskUrl, TEST_PASSWORD, withTestPassword } from "./index.js";
 
 const run = promisify(execFile);
 const saved = process.env.OMNIBUS_RABBITMQ_URL;
@@ -54,4 +54,24 @@ describe("pnpm brokers status", () => {
     expect(stdout).toMatch(/^rabbitmq\s+env\s+amqp:\/\/app:\*\*\*@127\.0\.0\.1:5672/m);
     expect(stdout).not.toContain("s3cret");
   }, 30_000);
+});
+
+describe("withTestPassword", () => {
+  it("puts the user and the test password in a URL without a password", () => {
+    expect(withTestPassword("redis://127.0.0.1:6379", "default")).toEqual({
+      url: `redis://default:${TEST_PASSWORD}@127.0.0.1:6379`,
+      password: TEST_PASSWORD,
+    });
+    expect(withTestPassword("postgres://postgres@127.0.0.1:5432/test", "x").url).toBe(
+      `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:5432/test`,
+    );
+  });
+
+  it("keeps a URL's own password, scanned for only when long enough to search for", () => {
+    expect(withTestPassword("amqp://u:long-enough-secret@h:1", "x")).toEqual({
+      url: "amqp://u:long-enough-secret@h:1",
+      password: "long-enough-secret",
+    });
+    expect(withTestPassword("amqp://guest:guest@h:1", "x").password).toBeUndefined();
+  });
 });

@@ -117,6 +117,32 @@ export function localUrl(name: BrokerName, port: number): string {
   }
 }
 
+/**
+ * The password the repository's tests put in the credentials they connect with, wherever a broker
+ * takes one, so that a scan for it (the conformance case `client/secrets-live`) finds any leak.
+ */
+export const TEST_PASSWORD = "OmnibusSentinel9f3b27";
+
+/**
+ * A broker URL with credentials for the leak scan, and the password to scan for: `url` with
+ * `user` and {@link TEST_PASSWORD} when it has no password yet (for servers that take any
+ * password from a client: Redis's default user without one, NATS without auth, PostgreSQL with
+ * trust auth); a URL given with a password of its own keeps it, and that one is scanned for
+ * (`password` is undefined when it is too short to search for).
+ * @example
+ * const { url, password } = withTestPassword(brokerUrl("redis"), "default");
+ */
+export function withTestPassword(url: string, user: string): { url: string; password: string | undefined } {
+  const parsed = new URL(url);
+  if (parsed.password !== "") {
+    const own = decodeURIComponent(parsed.password);
+    return { url, password: own.length >= 8 ? own : undefined };
+  }
+  parsed.username = encodeURIComponent(decodeURIComponent(parsed.username) || user);
+  parsed.password = encodeURIComponent(TEST_PASSWORD);
+  return { url: parsed.toString(), password: TEST_PASSWORD };
+}
+
 /** Replaces any password in a URL (or in each entry of a comma-separated list) with `***`. */
 export function maskUrl(url: string): string {
   return url

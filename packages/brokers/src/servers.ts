@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { type BrokerName, packageRoot, stateRoot } from "./config.js";
+import { type BrokerName, packageRoot, stateRoot, TEST_PASSWORD } from "./config.js";
 import { ensureCommand, mavenClasspath, run, which } from "./process.js";
 
 /** How to run one local server: resolved once per start, idempotent (it may write config files). */
@@ -621,6 +621,37 @@ export function artemisBrokerXml(xml: string, port: number): string {
   return patched;
 }
 
+/** The Artemis user whose password is the test password (see {@link artemisTestUser}). */
+export const ARTEMIS_TEST_USER = "omnibus-test";
+
+/**
+ * Adds {@link ARTEMIS_TEST_USER} (password {@link TEST_PASSWORD}, role `amq`) to an Artemis
+ * instance's user and role files, for the leak scan of `client/secrets-live`. Artemis's login
+ * module reloads the files when they change, so a running instance takes the user too.
+ */
+export function artemisTestUser(dataDir: string): void {
+  const users = join(dataDir, "etc", "artemis-users.properties");
+  const roles = join(dataDir, "etc", "artemis-roles.properties");
+  if (!existsSync(users) || !existsSync(roles)) return;
+  const userLine = `${ARTEMIS_TEST_USER} = ${TEST_PASSWORD}`;
+  const userText = readFileSync(users, "utf8");
+  if (!userText.split("\n").includes(userLine)) {
+    const kept = userText.split("\n").filter((l) => !l.startsWith(`${ARTEMIS_TEST_USER} `));
+    writeFileSync(users, `${kept.join("\n").trimEnd()}\n${userLine}\n`);
+  }
+  const roleText = readFileSync(roles, "utf8");
+  const lines = roleText.split("\n").map((line) => {
+    const m = /^amq\s*=\s*(.*)$/.exec(line);
+    if (!m) return line;
+    const members = m[1]!
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    return members.includes(ARTEMIS_TEST_USER) ? line : `amq = ${[...members, ARTEMIS_TEST_USER].join(",")}`;
+  });
+  if (lines.join("\n") !== roleText) writeFileSync(roles, lines.join("\n"));
+}
+
 async function activemq(o: ServerOptions): Promise<LaunchPlan> {
   const command = await java();
   const home = await artemisHome();
@@ -664,6 +695,7 @@ async function activemq(o: ServerOptions): Promise<LaunchPlan> {
   // this tool gets the current settings.
   const created = readFileSync(join(o.dataDir, "etc", "broker.xml.created"), "utf8");
   writeFileSync(join(o.dataDir, "etc", "broker.xml"), artemisBrokerXml(created, o.port));
+  artemisTestUser(o.dataDir);
   return {
     command: artemis,
     args: ["run"],

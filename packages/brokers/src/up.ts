@@ -22,7 +22,7 @@ import { dockerMayAnswer } from "./container.js";
 import { type InstanceRecord, launch, privateRoot, readRecord, recordAlive, stopRecord } from "./instance.js";
 import { answers, probe, waitReady } from "./probe.js";
 import { isAlive, portTaken, removeFile, writeJson } from "./process.js";
-import { BrokerAbsentError, pubsubEmulatorJar } from "./servers.js";
+import { artemisTestUser, BrokerAbsentError, pubsubEmulatorJar } from "./servers.js";
 
 /** One broker as `up` or `status` found it. */
 export interface BrokerStatus {
@@ -126,6 +126,8 @@ async function upLocal(name: BrokerName): Promise<BrokerStatus> {
   const url = BROKER_SPECS[name].defaultUrl;
   const record = liveRecord(name);
   if (record) {
+    // An Artemis started by an earlier version of this tool gets the test user too (it reloads).
+    if (name === "activemq" && record.source === "local" && record.dataDir) artemisTestUser(record.dataDir);
     await waitReady(name, record.url, 30_000).catch((error: Error) => {
       throw new Error(
         `${name}: the ${record.source} server started earlier (pid ${record.pid ?? record.containerId}) does not answer: ${error.message}; run \`pnpm brokers down ${name}\``,

@@ -1,0 +1,78 @@
+/**
+ * Users whose password is {@link TEST_PASSWORD}, for the leak scan of the conformance case
+ * `client/secrets-live` on brokers that check passwords: a RabbitMQ user made with `rabbitmqctl`
+ * on the server that answers on loopback (kept for later runs), and the Artemis user the broker
+ * tool adds to the instances it starts.
+ * @module
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { promisify } from "node:util";
+import { TEST_PASSWORD } from "./config.js";
+import { probe } from "./probe.js";
+import { ARTEMIS_TEST_USER } from "./servers.js";
+
+const run = promisify(execFile);
+const USER = "omnibus-test";
+// The Debian wrapper first: it runs as the rabbitmq user, whose Erlang cookie reaches the node.
+const CTL = ["/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl"];
+
+/** What {@link rabbitmqTestUser} gives: the URL to connect with, and the password to scan for. */
+export interface TestCredentials {
+  readonly url: string;
+  /** Undefined when no user could be made (`reason` says why): the scan is then skipped. */
+  readonly password: string | undefined;
+  readonly reason?: string;
+}
+
+/**
+ * `url` with a user whose password is the test password, made (or updated) with `rabbitmqctl` when
+ * `url` is a RabbitMQ on loopback with the default guest credentials; any other URL as it is.
+ */
+export async function rabbitmqTestUser(url: string): Promise<TestCredentials> {
+  const parsed = new URL(url);
+  if (!["127.0.0.1", "localhost"].includes(parsed.hostname) || (parsed.username || "guest") !== "guest")
+    return { url, password: undefined, reason: "not the loopback RabbitMQ with guest credentials" };
+  const ctl = CTL.find((path) => existsSync(path));
+  if (ctl === undefined) return { url, password: undefined, reason: "rabbitmqctl is not installed" };
+  const vhost = decodeURIComponent(parsed.pathname.slice(1)) || "/";
+  try {
+    await run(ctl, ["-q", "add_user", USER, TEST_PASSWORD], { timeout: 30_000 }).catch(
+      async (error: { stderr?: string }) => {
+        if (!/already.exists/i.test(String(error.stderr))) throw error;
+        await run(ctl, ["-q", "change_password", USER, TEST_PASSWORD], { timeout: 30_000 });
+      },
+    );
+    await run(ctl, ["-q", "set_permissions", "-p", vhost, USER, ".*", ".*", ".*"], { timeout: 30_000 });
+  } catch (error) {
+    const why = String((error as { stderr?: string }).stderr || (error as Error).message).trim();
+    return { url, password: undefined, reason: `rabbitmqctl failed: ${why.slice(0, 200)}` };
+  }
+  parsed.username = USER;
+  parsed.password = encodeURIComponent(TEST_PASSWORD);
+  return { url: parsed.toString(), password: TEST_PASSWORD };
+}
+
+/**
+ * `url` with the user `omnibus-test` and the test password when `url` is an Artemis on loopback
+ * with the default `artemis` credentials and that user can log in (the broker tool adds it to the
+ * instances it starts); any other URL as it is, without a password to scan for.
+ */
+export async function artemisTestCredentials(url: string): Promise<TestCredentials> {
+  const parsed = new URL(url);
+  if (!["127.0.0.1", "localhost"].includes(parsed.hostname) || parsed.username !== "artemis")
+    return { url, password: undefined, reason: "not the loopback Artemis with the artemis user" };
+  parsed.username = ARTEMIS_TEST_USER;
+  parsed.password = encodeURIComponent(TEST_PASSWORD);
+  const candidate = parsed.toString();
+  try {
+    await probe("activemq", candidate, 10_000);
+  } catch (error) {
+    return {
+      url,
+      password: undefined,
+      reason: `${ARTEMIS_TEST_USER} cannot log in: ${(error as Error).message}`,
+    };
+  }
+  return { url: candidate, password: TEST_PASSWORD };
+}
