@@ -4,6 +4,7 @@
  * lease always equals the configured visibility timeout.
  * @module
  */
+import { TEST_PASSWORD } from "@omnibus/brokers";
 
 /**
  * Seconds a received message stays hidden: short, so that the lease case (3 leases) is too, but
@@ -21,6 +22,9 @@ export const SQS_CONFORMANCE = {
     // 15 s bound on stop() too, but a stopping consumer would then still receive what comes back
     // during those seconds (e.g. a message it nacked with a delay shorter than the wait).
     waitTimeSeconds: 1,
+    // ElasticMQ and fauxqs take any key: the secret is the test password, scanned for by
+    // client/secrets-live.
+    credentials: { accessKeyId: "omnibus", secretAccessKey: TEST_PASSWORD },
   },
   suite: {
     // The lease the adapter runs with: the visibility timeout. The lease case holds a delivery
@@ -34,5 +38,6 @@ export const SQS_CONFORMANCE = {
     // ceil(20 / 1000) = 1 s plus the round trips, just over the default bound of 1000 ms (seen:
     // 1,032-1,037 ms on ElasticMQ). A second more, as the option's documentation suggests for SQS.
     redeliveryBoundMs: 2_000,
+    password: TEST_PASSWORD,
   },
 } as const;
