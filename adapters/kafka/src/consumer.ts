@@ -154,6 +154,9 @@ class KafkaDelivery implements Delivery {
   }
 }
 
+/** How often a consumer stopped on an error that may pass is started again. */
+const RESTART_MS = 250;
+
 /**
  * One kafkajs consumer in one consumer group, adapted to the SPI.
  *
@@ -222,8 +225,15 @@ export class KafkaConsumer implements ConsumerHandle {
     };
   }
 
-  /** Start the kafkajs consumer again after it stopped for good on an error that may pass. */
-  private restartLater(delayMs = 500): void {
+  /**
+   * Start the kafkajs consumer again after it stopped for good on an error that may pass (a group
+   * coordinator not found while the broker restarts), every {@link RESTART_MS} until it runs. Not
+   * backed off further: a group rebalances only once every member rejoined (or the rebalance
+   * timeout passed), so one member waiting out a longer backoff held the whole group back after
+   * the broker was back (chaos restart: the other member connected at once and joined 1.8 s
+   * later, with this one; first delivery 5-6 s after the restore).
+   */
+  private restartLater(delayMs = RESTART_MS): void {
     if (this.restartTimer !== undefined || this.closing !== undefined) return;
     this.restartTimer = setTimeout(async () => {
       this.restartTimer = undefined;
@@ -232,7 +242,7 @@ export class KafkaConsumer implements ConsumerHandle {
         await this.consumer.connect();
         if (this.closing === undefined) await this.consumer.run(this.runConfig);
       } catch {
-        this.restartLater(Math.min(delayMs * 2, 2000));
+        this.restartLater();
       }
     }, delayMs);
     this.restartTimer.unref?.();
