@@ -30,6 +30,19 @@ describe("memory idempotency store", () => {
     await store.complete("k", first.token, 1000);
     expect((await store.claim("k", 100)).status).toBe("in-progress");
   });
+  it("extends a claim whose lock ran out while nobody took it, not one someone else took", async () => {
+    let now = 0;
+    const store = memoryIdempotencyStore({ now: () => now });
+    const first = await store.claim("k", 100);
+    if (first.status !== "claimed") throw new Error("expected a claim");
+    now = 150; // the renewal comes late: the lock ran out at 100
+    expect(await store.extend!("k", first.token, 100)).toBe(true);
+    expect((await store.claim("k", 100)).status).toBe("in-progress");
+    now = 400; // ran out again, and this time another consumer claims the key first
+    const second = await store.claim("k", 100);
+    expect(second.status).toBe("claimed");
+    expect(await store.extend!("k", first.token, 100)).toBe(false);
+  });
   it("release frees the key only for the holder", async () => {
     const store = memoryIdempotencyStore();
     const claim = await store.claim("k", 1000);

@@ -62,8 +62,10 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
       if (entries.get(key)?.token === token) entries.delete(key);
     },
     async extend(key, token, lockMs) {
-      const entry = live(key);
-      if (entry?.token !== token) return false;
+      // As complete: an expired claim is still ours until somebody else claims the key (a renewal
+      // that came late, after the event loop stalled past lockMs, keeps the claim; seen in CI).
+      const entry = entries.get(key);
+      if (entry === undefined || entry.token !== token) return false;
       entry.expiresAt = now() + lockMs;
       return true;
     },

@@ -30,7 +30,9 @@ export interface IdempotencyStore {
   release(key: string, token: string): Promise<void>;
   /**
    * Push the expiry of `token`'s claim on `key` to `lockMs` from now, while its handler still
-   * runs; resolves `false` when the claim is no longer `token`'s. Optional: without it a handler
+   * runs; resolves `false` when the claim is no longer `token`'s (a claim whose lock ran out but
+   * that nobody took over is still `token`'s where the store can tell: a renewal late by an event
+   * loop stall then keeps it, as the memory store does). Optional: without it a handler
    * slower than `lockMs` can run twice, and `complete` must still accept an expired claim that
    * nobody took over (see {@link IdempotencyStore.complete}).
    */
