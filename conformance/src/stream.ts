@@ -196,8 +196,13 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     maybeFault();
     await faultRunning;
   }
-  // A tail sent once every fault is over: sends and deliveries must have resumed.
-  await producer(producers, options.tail ?? 20);
+  // A tail sent once every fault is over: sends and deliveries must have resumed. It goes on, new
+  // ids each round, until a send is confirmed or 20 s passed: two batches refused at once by a
+  // broker still starting (seen in CI after a kill) left the resume unmeasured ("never").
+  const tailFrom = Date.now();
+  const confirmedBefore = confirmed.size;
+  do await producer(producers, options.tail ?? 20);
+  while (confirmed.size === confirmedBefore && Date.now() - tailFrom < 20_000);
   log(`sent: ${confirmed.size} confirmed, ${Object.values(failed).reduce((a, b) => a + b, 0)} failed`);
 
   // Wait for every confirmed id, or for quiet.

@@ -37,7 +37,7 @@ function judge(ctx: ClientCaseContext, report: StreamReport, what: string): void
   check(last !== undefined, "the fault never ran");
   check(
     last.firstConfirmMs !== undefined && last.firstConfirmMs <= resume,
-    `after the ${what} the first send succeeded after ${last.firstConfirmMs ?? "never"} ms (must be within ${resume} ms)`,
+    `after the ${what} the first send succeeded after ${last.firstConfirmMs ?? "never"} ms (must be within ${resume} ms; sends failed: ${JSON.stringify(report.sendFailed)})`,
   );
   check(
     last.firstDeliveryMs !== undefined && last.firstDeliveryMs <= resume,
