@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createClient, DeadLetterError, type Logger } from "@omnibus/core";
-import { check } from "../../assert.js";
+import { ConformanceFailure, check, settlesWithin } from "../../assert.js";
 import { clientCase } from "../../case.js";
 import { reachableText } from "../helpers.js";
 
@@ -48,13 +48,14 @@ class Capture {
     for (const restore of this.#restore.splice(0)) restore();
   }
 
-  /** Awaits `p`, recording its error (or that it resolved). */
+  /** Awaits `p`, recording its error (or that it resolved); a failed assertion fails the case. */
   attempt(p: Promise<unknown>): Promise<void> {
     return p.then(
       () => {
         this.errors.push("(resolved)");
       },
       (e: unknown) => {
+        if (e instanceof ConformanceFailure) throw e;
         this.errors.push(e);
       },
     );
@@ -148,10 +149,16 @@ export const clientSecretsLive = clientCase({
         () =>
           `the failing handler's message handled ${seen.get(retried) ?? 0} times (2 expected), the dead letter ${dead.includes(deadId) ? "arrived" : "did not arrive"}`,
       );
-      await capture.attempt(client.request(ctx.name("secret-nobody"), { q: 1 }));
-      await capture.attempt(client.send("", { bad: "name" }));
-      await capture.attempt(client.close());
-      await capture.attempt(client.send(queue, { after: "close" }));
+      // Each call bounded: one that never settles fails the case (it must fail, and on time).
+      const bounded = (p: Promise<unknown>, what: string) =>
+        capture.attempt(settlesWithin(p, ctx.t(15_000), what));
+      await bounded(
+        client.request(ctx.name("secret-nobody"), { q: 1 }),
+        "a request nobody answers (timeout 500 ms)",
+      );
+      await bounded(client.send("", { bad: "name" }), "a send to an empty name");
+      await bounded(client.close(), "close()");
+      await bounded(client.send(queue, { after: "close" }), "a send after close()");
     } finally {
       capture.stop();
     }
