@@ -13,7 +13,7 @@ import { probe } from "./probe.js";
 import { ARTEMIS_TEST_USER } from "./servers.js";
 
 const run = promisify(execFile);
-const USER = "omnibus-test";
+const USER = ARTEMIS_TEST_USER; // the same name on both brokers
 // The Debian wrapper first: it runs as the rabbitmq user, whose Erlang cookie reaches the node.
 const CTL = ["/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl"];
 
@@ -31,7 +31,7 @@ export interface TestCredentials {
  */
 export async function rabbitmqTestUser(url: string): Promise<TestCredentials> {
   const parsed = new URL(url);
-  if (!["127.0.0.1", "localhost"].includes(parsed.hostname) || (parsed.username || "guest") !== "guest")
+  if (!onLoopback(parsed) || (parsed.username || "guest") !== "guest")
     return { url, password: undefined, reason: "not the loopback RabbitMQ with guest credentials" };
   const ctl = CTL.find((path) => existsSync(path));
   if (ctl === undefined) return { url, password: undefined, reason: "rabbitmqctl is not installed" };
@@ -45,12 +45,23 @@ export async function rabbitmqTestUser(url: string): Promise<TestCredentials> {
     );
     await run(ctl, ["-q", "set_permissions", "-p", vhost, USER, ".*", ".*", ".*"], { timeout: 30_000 });
   } catch (error) {
-    const why = String((error as { stderr?: string }).stderr || (error as Error).message).trim();
+    // stderr only: the error's message holds the command line, the password with it.
+    const why = String((error as { stderr?: string }).stderr ?? "").trim() || "no output";
     return { url, password: undefined, reason: `rabbitmqctl failed: ${why.slice(0, 200)}` };
   }
-  parsed.username = USER;
-  parsed.password = encodeURIComponent(TEST_PASSWORD);
-  return { url: parsed.toString(), password: TEST_PASSWORD };
+  return { url: withTestUser(parsed), password: TEST_PASSWORD };
+}
+
+function onLoopback(url: URL): boolean {
+  return url.hostname === "127.0.0.1" || url.hostname === "localhost";
+}
+
+/** The URL with the test user and password in place of its credentials. */
+function withTestUser(url: URL): string {
+  const copy = new URL(url);
+  copy.username = USER;
+  copy.password = encodeURIComponent(TEST_PASSWORD);
+  return copy.toString();
 }
 
 /**
@@ -60,18 +71,16 @@ export async function rabbitmqTestUser(url: string): Promise<TestCredentials> {
  */
 export async function artemisTestCredentials(url: string): Promise<TestCredentials> {
   const parsed = new URL(url);
-  if (!["127.0.0.1", "localhost"].includes(parsed.hostname) || parsed.username !== "artemis")
+  if (!onLoopback(parsed) || parsed.username !== "artemis")
     return { url, password: undefined, reason: "not the loopback Artemis with the artemis user" };
-  parsed.username = ARTEMIS_TEST_USER;
-  parsed.password = encodeURIComponent(TEST_PASSWORD);
-  const candidate = parsed.toString();
+  const candidate = withTestUser(parsed);
   try {
     await probe("activemq", candidate, 10_000);
   } catch (error) {
     return {
       url,
       password: undefined,
-      reason: `${ARTEMIS_TEST_USER} cannot log in: ${(error as Error).message}`,
+      reason: `${ARTEMIS_TEST_USER} cannot log in: ${String((error as Error).message).replaceAll(TEST_PASSWORD, "***")}`,
     };
   }
   return { url: candidate, password: TEST_PASSWORD };
