@@ -23,6 +23,7 @@ import {
   type ConsumerHandle,
   type Features,
   INBOX_PREFIX,
+  type Logger,
   MessageTooLargeError,
   maskUrl,
   type OutboundMessage,
@@ -146,6 +147,7 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
   #up = signal(true);
 
   #features: Features;
+  #logger: Logger | undefined;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
@@ -154,6 +156,10 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
 
   get features(): Features {
     return this.#features;
+  }
+
+  useLogger(logger: Logger): void {
+    this.#logger ??= logger;
   }
 
   #computeFeatures(maxPayload: number): Features {
@@ -431,7 +437,8 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       const { jsm } = this.#ready();
       p = (async () => {
         try {
-          return this.#checkDurable(await jsm.consumers.info(stream, durable), false);
+          const info = await jsm.consumers.info(stream, durable);
+          return this.#checkDurable(await this.#repairAhead(jsm, info, deliver), false);
         } catch (error) {
           if (apiCode(error) !== API_CONSUMER_NOT_FOUND) throw error;
         }
@@ -458,6 +465,59 @@ export class NatsAdapter implements Adapter<NatsNative>, ConsumerHost {
       });
     }
     return p;
+  }
+
+  /**
+   * A durable that has seen more of its stream than the stream holds is created again. After an
+   * unclean stop (`kill -9`, a power cut) nats-server 2.9 can bring a stream back without its
+   * last messages (written to disk asynchronously) while its consumer's state, written separately,
+   * kept them as delivered: the consumer's delivered sequence is then past the stream's last one,
+   * and the server skips every message published afterwards until the stream's sequence catches
+   * up with it — those messages are confirmed to their senders and never delivered
+   * (nats-io/nats-server#4566, #5412). The consumer's `delivered` is read before the stream's
+   * `last_seq`, which only grows, so a consumer in step is never taken for one ahead.
+   *
+   * The new consumer has the old one's settings and starts where nothing is known to be settled:
+   * a queue's (a work-queue stream keeps only what is unacknowledged) at the stream's first
+   * message, a group's after its ack floor. What it delivers again is duplicates, which
+   * at-least-once allows. Two processes repairing at once each delete and create; the one that
+   * loses finds its pull requests cut off ("consumer deleted") and checks again, in step now.
+   */
+  async #repairAhead(
+    jsm: JetStreamManager,
+    info: ConsumerInfo,
+    deliver: DeliverPolicy,
+  ): Promise<ConsumerInfo> {
+    const delivered = info.delivered?.stream_seq ?? 0;
+    if (delivered === 0) return info;
+    const stream = info.stream_name;
+    const { state } = await jsm.streams.info(stream);
+    if (delivered <= state.last_seq) return info;
+    const { opt_start_time: _t, opt_start_seq: _s, deliver_policy: _d, ...config } = info.config;
+    const from = Math.min(info.ack_floor?.stream_seq ?? 0, state.last_seq) + 1;
+    this.#logger?.warn(
+      `nats: consumer ${info.name} of stream ${stream} has delivered up to sequence ${delivered}, ` +
+        `past the stream's last (${state.last_seq}: the server lost its tail in an unclean stop); ` +
+        `creating it again from ${deliver === DeliverPolicy.All ? "the stream's first message" : `sequence ${from}`} ` +
+        "so that new messages are not skipped",
+    );
+    try {
+      await jsm.consumers.delete(stream, info.name);
+    } catch (error) {
+      if (apiCode(error) !== API_CONSUMER_NOT_FOUND) throw error;
+    }
+    try {
+      return await jsm.consumers.add(
+        stream,
+        deliver === DeliverPolicy.All
+          ? { ...config, deliver_policy: DeliverPolicy.All }
+          : { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
+      );
+    } catch (error) {
+      // Created again by another process meanwhile (its start may differ): use that one.
+      if (!(error instanceof JetStreamApiError)) throw error;
+      return jsm.consumers.info(stream, info.name);
+    }
   }
 
   #checkDurable(info: ConsumerInfo, created: boolean): DurableFacts {
