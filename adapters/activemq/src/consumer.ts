@@ -18,8 +18,12 @@
  */
 
 import { ClosedError } from "@omnibus/core";
-import type { ConsumeOptions, ConsumerHandle, Delivery as OmnibusDelivery } from "@omnibus/core/adapter";
-import { settleOnce } from "@omnibus/core/adapter";
+import type {
+  ConsumeOptions,
+  ConsumerHandle,
+  InboundMessage,
+  Delivery as OmnibusDelivery,
+} from "@omnibus/core/adapter";
 import type { Delivery, EventContext, Receiver, ReceiverOptions } from "rhea";
 import { fromAmqp } from "./wire.js";
 
@@ -55,10 +59,10 @@ export class ArtemisConsumer implements ConsumerHandle {
   /** Attach count, so that deliveries of a closed and re-opened link are stale too. */
   #link = 0;
   #reattach: NodeJS.Timeout | undefined;
-  /** Deliveries handed to core and not settled yet, with a way to hand each back. */
-  readonly #unsettled = new Map<Delivery, () => void>();
+  /** Deliveries handed to core and not settled yet. */
+  readonly #unsettled = new Set<ArtemisDelivery>();
   /** Acks not written yet (see {@link ArtemisConsumer.#schedule}). */
-  #acks: { delivery: Delivery; attached: () => boolean }[] = [];
+  #acks: ArtemisDelivery[] = [];
   /** Credit freed by settles and not granted yet. */
   #credit = 0;
   #flushing = false;
@@ -91,7 +95,7 @@ export class ArtemisConsumer implements ConsumerHandle {
     this.#flushing = false;
     const acks = this.#acks;
     this.#acks = [];
-    for (const a of acks) if (a.attached()) a.delivery.accept();
+    for (const a of acks) if (this.attached(a)) a.delivery.accept();
     const credit = this.#credit;
     this.#credit = 0;
     if (credit > 0 && !this.#stopped && !this.#closed) this.#receiver?.add_credit(credit);
@@ -142,6 +146,8 @@ export class ArtemisConsumer implements ConsumerHandle {
       // A first attach, or a re-attach after a reconnect: what was out before is stale.
       this.#generation = this.host.generation;
       this.#credit = 0;
+      // Deliveries of the link before are stale: the broker hands them out again.
+      for (const d of this.#unsettled) if (!this.attached(d)) this.#unsettled.delete(d);
       if (!this.#stopped && !this.#closed) receiver.add_credit(this.options.prefetch);
     });
     receiver.on("message", (context: EventContext) => this.#onMessage(context, link));
@@ -163,55 +169,60 @@ export class ArtemisConsumer implements ConsumerHandle {
 
   #onMessage(context: EventContext, link: number): void {
     const delivery = context.delivery as Delivery;
-    const raw = context.message!;
     if (this.#stopped || this.#closed) {
       this.#alone(() => delivery.release());
       return;
     }
-    const generation = this.#generation;
-    const message = fromAmqp(raw);
-    const attached = () =>
-      link === this.#link && generation === this.#generation && generation === this.host.generation;
-    const live = () => !this.#closed && attached();
-    const done = () => {
-      this.#unsettled.delete(delivery);
-      if (!live()) return;
-      if (!this.#stopped) {
-        this.#credit++;
-        this.#schedule();
-      }
-    };
-    const settled: OmnibusDelivery = settleOnce(message, {
-      stale: () => !live(),
-      ack: async () => {
-        this.#acks.push({ delivery, attached });
-        this.#schedule();
-        done();
-      },
-      nack: async (o) => {
-        const delayMs = o?.delayMs ?? 0;
-        if (delayMs > 0) {
-          try {
-            await this.host.redeliverLater(this.target, message, delayMs);
-          } catch (error) {
-            // The copy was not accepted: redeliver now rather than lose it.
-            this.host.warn(`activemq: delayed redelivery to ${this.target} failed; redelivering now`, error);
-            if (live()) this.#alone(() => delivery.modified({ delivery_failed: true }));
-            done();
-            return;
-          }
-          if (live()) delivery.accept();
-          done();
-          return;
-        }
-        this.#alone(() => delivery.modified({ delivery_failed: true }));
-        done();
-      },
-    });
-    this.#unsettled.set(delivery, () => {
-      if (attached()) delivery.modified({ delivery_failed: true });
-    });
+    const settled = new ArtemisDelivery(this, fromAmqp(context.message!), delivery, link, this.#generation);
+    this.#unsettled.add(settled);
     this.options.onDelivery(settled);
+  }
+
+  /** Whether a delivery is still on the link and connection it came on. */
+  attached(d: ArtemisDelivery): boolean {
+    return (
+      d.link === this.#link && d.generation === this.#generation && d.generation === this.host.generation
+    );
+  }
+
+  /** Whether a delivery can still be settled: attached, and the consumer not closed. */
+  live(d: ArtemisDelivery): boolean {
+    return !this.#closed && this.attached(d);
+  }
+
+  /** The delivery is settled: its credit comes back (batched, see {@link ArtemisConsumer.#schedule}). */
+  #done(d: ArtemisDelivery): void {
+    this.#unsettled.delete(d);
+    if (!this.live(d) || this.#stopped) return;
+    this.#credit++;
+    this.#schedule();
+  }
+
+  /** ack = `accepted`, written with the other acks and credit of this tick. */
+  ack(d: ArtemisDelivery): void {
+    this.#acks.push(d);
+    this.#schedule();
+    this.#done(d);
+  }
+
+  /** nack = `modified` (delivery-failed) at once, or a delayed copy then `accepted`. */
+  async nack(d: ArtemisDelivery, delayMs: number): Promise<void> {
+    if (delayMs > 0) {
+      try {
+        await this.host.redeliverLater(this.target, d.message, delayMs);
+      } catch (error) {
+        // The copy was not accepted: redeliver now rather than lose it.
+        this.host.warn(`activemq: delayed redelivery to ${this.target} failed; redelivering now`, error);
+        if (this.live(d)) this.#alone(() => d.delivery.modified({ delivery_failed: true }));
+        this.#done(d);
+        return;
+      }
+      if (this.live(d)) d.delivery.accept();
+      this.#done(d);
+      return;
+    }
+    this.#alone(() => d.delivery.modified({ delivery_failed: true }));
+    this.#done(d);
   }
 
   async stop(): Promise<void> {
@@ -243,7 +254,7 @@ export class ArtemisConsumer implements ConsumerHandle {
     // later settles of those are no-ops.
     this.#flushAcks();
     this.host.flush();
-    for (const handBack of this.#unsettled.values()) handBack();
+    for (const d of this.#unsettled) if (this.attached(d)) d.delivery.modified({ delivery_failed: true });
     this.#unsettled.clear();
     this.#link++;
     this.host.flush();
@@ -278,6 +289,44 @@ export class ArtemisConsumer implements ConsumerHandle {
   /** Whether it still runs (not closed). */
   get running(): boolean {
     return !this.#closed;
+  }
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * One delivery as core sees it: settled at most once, and not at all once stale (its link or
+ * connection is gone: the broker hands the message out again). A class rather than closures: no
+ * allocation per message beyond this object and the envelope.
+ */
+class ArtemisDelivery implements OmnibusDelivery {
+  #settled = false;
+
+  constructor(
+    readonly owner: ArtemisConsumer,
+    readonly message: InboundMessage,
+    readonly delivery: Delivery,
+    /** The link and connection it came on. */
+    readonly link: number,
+    readonly generation: number,
+  ) {}
+
+  get stale(): boolean {
+    return !this.owner.live(this);
+  }
+
+  ack(): Promise<void> {
+    if (this.#settled) return DONE;
+    this.#settled = true;
+    if (this.owner.live(this)) this.owner.ack(this);
+    return DONE;
+  }
+
+  nack(options?: { delayMs?: number }): Promise<void> {
+    if (this.#settled) return DONE;
+    this.#settled = true;
+    if (!this.owner.live(this)) return DONE;
+    return this.owner.nack(this, options?.delayMs ?? 0);
   }
 }
 

@@ -1,3 +1,4 @@
+import { uuidv7 } from "@omnibus/core";
 import type { OutboundMessage } from "@omnibus/core/adapter";
 import rhea, { type Message } from "rhea";
 import { describe, expect, it } from "vitest";
@@ -16,6 +17,18 @@ function roundTrip(message: Message): Message {
 }
 
 describe("AMQP 1.0 wire mapping", () => {
+  it("leaves creation-time out when the id is a UUID v7 of the timestamp's millisecond", () => {
+    const id = uuidv7(1_700_000_000_123);
+    const same = toAmqp({ ...base, id, headers: {} });
+    expect(same.creation_time).toBeUndefined();
+    expect(same.application_properties).toBeUndefined(); // no headers: no empty section either
+    expect(fromAmqp(roundTrip(same)).timestamp).toBe(1_700_000_000_123);
+    // A dead-lettered or forwarded message keeps an older id: its own timestamp travels.
+    const other = toAmqp({ ...base, id, timestamp: 1_700_000_000_124 });
+    expect((other.creation_time as Date).getTime()).toBe(1_700_000_000_124);
+    expect(fromAmqp(roundTrip(other)).timestamp).toBe(1_700_000_000_124);
+  });
+
   it("round-trips every field through the encoder", () => {
     const out: OutboundMessage = {
       ...base,

@@ -11,7 +11,7 @@
  * | key               | properties.group-id (Artemis message groups: one consumer per key)           |
  * | correlationId     | properties.correlation-id                                                    |
  * | replyTo           | properties.reply-to                                                          |
- * | timestamp         | properties.creation-time (milliseconds)                                      |
+ * | timestamp         | properties.creation-time (ms), left out when the id is a UUID v7 of that ms  |
  * | priority          | header.priority (0–9)                                                        |
  * | delayMs           | message-annotations `x-opt-delivery-delay`                                   |
  * | attempt           | header.delivery-count + 1, plus `x-omnibus-attempt` on a delayed redelivery  |
@@ -20,7 +20,7 @@
  * (a string, a map…) arrives as its UTF-8 text or JSON, so that it can still be handled.
  * @module
  */
-import type { InboundMessage, OutboundMessage } from "@omnibus/core/adapter";
+import { type InboundMessage, type OutboundMessage, uuidv7Ms } from "@omnibus/core/adapter";
 import rhea, { type Message } from "rhea";
 
 /** Application properties the adapter writes itself; removed from the headers on the way in. */
@@ -54,18 +54,23 @@ function needsEscape(name: string): boolean {
  * inbox): the broker then accepts them without a journal sync.
  */
 export function toAmqp(message: OutboundMessage, attempt = 1, durable = true): Message {
-  const properties: Record<string, string> = {};
+  let properties: Record<string, string> | undefined;
   for (const name in message.headers) {
+    properties ??= {};
     properties[needsEscape(name) ? ESCAPE + name : name] = message.headers[name]!;
   }
-  if (attempt > 1) properties[WireProperty.Attempt] = String(attempt);
+  if (attempt > 1) (properties ??= {})[WireProperty.Attempt] = String(attempt);
   const out: Message = {
     message_id: message.id,
     durable,
-    creation_time: new Date(Math.floor(message.timestamp)),
-    application_properties: properties,
     body: rhea.message.data_section(toBuffer(message.body)),
   };
+  // The timestamp rides in the id when the id is a UUID v7 of that millisecond (core's ids):
+  // rhea's timestamp field cost ~3 µs a message to write and read back (measured).
+  const ms = Math.floor(message.timestamp);
+  if (uuidv7Ms(message.id) !== ms) out.creation_time = new Date(ms);
+  // No empty application-properties section: one less section to encode and decode.
+  if (properties !== undefined) out.application_properties = properties;
   if (message.key !== undefined) out.group_id = message.key;
   if (message.correlationId !== undefined) out.correlation_id = message.correlationId;
   if (message.replyTo !== undefined) out.reply_to = message.replyTo;
@@ -128,10 +133,14 @@ export function fromAmqp(message: Message): InboundMessage {
     }
   }
   const created = message.creation_time;
-  const timestamp =
-    created instanceof Date ? created.getTime() : typeof created === "number" ? created : Date.now();
   const deliveryCount = typeof message.delivery_count === "number" ? message.delivery_count : 0;
   const id = text(message.message_id);
+  const timestamp =
+    created instanceof Date
+      ? created.getTime()
+      : typeof created === "number"
+        ? created
+        : ((id !== undefined ? uuidv7Ms(id) : undefined) ?? Date.now());
   return {
     id: id ?? "",
     body: bodyBytes(message.body),

@@ -1,7 +1,8 @@
 import { uuidv7 } from "@omnibus/core";
 import type { OutboundMessage } from "@omnibus/core/adapter";
+import { uuidv7Ms } from "@omnibus/core/adapter";
 import { describe, expect, it } from "vitest";
-import { decode, encode, uuidv7Ms } from "./wire.js";
+import { decode, encode } from "./wire.js";
 
 const base: OutboundMessage = {
   id: "01a2-id",

@@ -16,7 +16,7 @@
  * limits; the adapter keeps to them so that it behaves the same against Google Cloud.
  * @module
  */
-import type { OutboundMessage } from "@omnibus/core/adapter";
+import { type OutboundMessage, uuidv7Ms } from "@omnibus/core/adapter";
 
 /** Pub/Sub's attribute limits. */
 export const MAX_ATTRIBUTES = 100;
@@ -70,34 +70,6 @@ function fitsAttributes(m: OutboundMessage, names: readonly string[]): boolean {
   if (m.correlationId !== undefined && !within(m.correlationId, MAX_ATTRIBUTE_VALUE_BYTES)) return false;
   if (m.replyTo !== undefined && !within(m.replyTo, MAX_ATTRIBUTE_VALUE_BYTES)) return false;
   return true;
-}
-
-/** The value of a hex digit's char code, -1 for any other. */
-function hex(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48; // 0-9
-  if (c >= 97 && c <= 102) return c - 87; // a-f
-  if (c >= 65 && c <= 70) return c - 55; // A-F
-  return -1;
-}
-
-/**
- * The creation time (ms since the epoch) a UUID v7 carries in its first 48 bits, `undefined` for
- * any other id. Core's ids are UUID v7 of the send time: a message whose timestamp is its id's
- * needs no `omnibus:ts` attribute (one attribute less per message, which the broker pays for).
- * Reads the 12 digits of the time, the dashes around them and the version (a regular expression
- * over the whole id cost more than the attribute saved).
- */
-export function uuidv7Ms(id: string): number | undefined {
-  if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(14) !== 55)
-    return undefined; // "-", "-", "7"
-  let ms = 0;
-  for (let i = 0; i < 13; i++) {
-    if (i === 8) continue;
-    const d = hex(id.charCodeAt(i));
-    if (d < 0) return undefined;
-    ms = ms * 16 + d;
-  }
-  return ms;
 }
 
 const NO_NAMES: readonly string[] = [];

@@ -9,7 +9,7 @@
 export { INBOX_PREFIX } from "../client/client.js";
 export { headerBytes } from "../consumer/outcome.js";
 export { redact } from "../errors.js";
-export { shortId, uuidv7 } from "../ids.js";
+export { shortId, uuidv7, uuidv7Ms } from "../ids.js";
 export { validateName } from "../names.js";
 export type { AdapterModule, AdapterSource } from "../resolve.js";
 export { registerAdapter } from "../resolve.js";
