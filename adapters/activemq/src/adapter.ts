@@ -336,12 +336,14 @@ export class ActiveMQAdapter implements Adapter<ActiveMQNative>, ConsumerHost {
       address.kind === "queue"
         ? { address: address.name, capabilities: ["queue"] }
         : { address: topicAddress(address.name), capabilities: ["topic"] };
-    // Replies to a request-reply inbox die with their requester anyway: no journal sync for them.
-    const durable = !(address.kind === "queue" && address.name.startsWith(INBOX_PREFIX));
+    // Replies to a request-reply inbox die with their requester anyway, and so does a request once
+    // its requester's inbox is gone (a broker restart ends both): no journal sync for either
+    // (a durable request cost 3 ms of the 3.5 ms round trip, measured).
+    const toInbox = address.kind === "queue" && address.name.startsWith(INBOX_PREFIX);
     await this.#transfer(
       target.address,
       target.capabilities,
-      messages.map((m) => toAmqp(m, 1, durable)),
+      messages.map((m) => toAmqp(m, 1, !toInbox && !m.replyTo?.startsWith(INBOX_PREFIX))),
       `${address.kind} ${address.name}`,
     );
   }
