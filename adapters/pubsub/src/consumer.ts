@@ -2,7 +2,7 @@
  * One consumer of one subscription: unary pulls bounded by `prefetch` (never more messages asked
  * for than free slots, so nothing is fetched that is not handed to core at once), a lease
  * heartbeat (`modifyAckDeadline` of every held delivery every third of the lease), acks gathered
- * per tick into one `acknowledge`, nacks as `modifyAckDeadline` (0 s, or the delay rounded up to
+ * for 20 ms into one `acknowledge`, nacks as `modifyAckDeadline` (0 s, or the delay rounded up to
  * whole seconds: the broker keeps the message meanwhile; delays beyond Pub/Sub's 600 s maximum are
  * held by this consumer's lease and given back when due).
  *
@@ -13,14 +13,16 @@
  * @module
  */
 import type { v1 } from "@google-cloud/pubsub";
-import type { ConsumeOptions, ConsumerHandle, Delivery, Logger } from "@omnibus/core";
-import { backoff, delay, settleOnce } from "@omnibus/core/adapter";
-import { decode } from "./wire.js";
+import type { ConsumeOptions, ConsumerHandle, Delivery, InboundMessage, Logger } from "@omnibus/core";
+import { backoff, delay } from "@omnibus/core/adapter";
+import { type Decoded, decode } from "./wire.js";
 
 /** Pub/Sub's longest ack deadline. */
 export const MAX_DEADLINE_S = 600;
 /** Ack ids per acknowledge / modifyAckDeadline request. */
 const IDS_PER_CALL = 500;
+/** How long acks are gathered before they go out (see PullConsumer.#ack). */
+const ACK_WINDOW_MS = 20;
 /**
  * The deadline of one pull. The emulator answers an empty pull one second before the call's
  * deadline (measured: 3 s → 2 s, 1 s → at once), and a pull whose deadline passed takes no
@@ -72,6 +74,40 @@ interface Held {
   leaseUntil: number;
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * A delivery as core sees it, and its lease as the consumer tracks it: one object per message
+ * (not a settlement's closures), settled at most once, and not at all once stale (its lease lost,
+ * or given back at close: the broker delivers it again).
+ */
+class PubSubDelivery implements Delivery, Held {
+  #settled = false;
+
+  constructor(
+    readonly owner: PullConsumer,
+    readonly message: InboundMessage,
+    readonly ackId: string,
+    public leaseUntil: number,
+  ) {}
+
+  get stale(): boolean {
+    return !this.owner.holds(this);
+  }
+
+  ack(): Promise<void> {
+    if (this.#settled) return DONE;
+    this.#settled = true;
+    return this.owner.holds(this) ? this.owner.settleAck(this) : DONE;
+  }
+
+  nack(options?: { delayMs?: number }): Promise<void> {
+    if (this.#settled) return DONE;
+    this.#settled = true;
+    return this.owner.holds(this) ? this.owner.settleNack(this, Math.max(0, options?.delayMs ?? 0)) : DONE;
+  }
+}
+
 interface Parked {
   readonly ackId: string;
   readonly dueAt: number;
@@ -84,12 +120,14 @@ const seconds = (ms: number) => Math.min(MAX_DEADLINE_S, Math.max(0, Math.ceil(m
 export class PullConsumer implements ConsumerHandle {
   readonly #c: ConsumerConfig;
   readonly #o: ConsumeOptions;
-  readonly #held = new Map<string, Held>();
+  readonly #held = new Map<string, PubSubDelivery>();
   /** Nacked with a delay beyond 600 s: kept leased until due. */
   readonly #parked = new Map<string, Parked>();
   readonly #heartbeat: NodeJS.Timeout;
   #acks: string[] = [];
   #ackFlush: Promise<void> | undefined;
+  /** Ends the current ack window early (a full request's worth, or close). */
+  #ackNow: (() => void) | undefined;
   #slot: (() => void) | undefined;
   #stopped = false;
   #closed: Promise<void> | undefined;
@@ -148,46 +186,43 @@ export class PullConsumer implements ConsumerHandle {
       for (const r of received) {
         if (!r.ackId || !r.message) continue;
         const ackId = r.ackId;
-        const held: Held = { ackId, leaseUntil };
-        this.#held.set(ackId, held);
         const m = decode(
           r.message.data,
           r.message.attributes,
           r.message.orderingKey,
           r.message.messageId ?? "",
-        );
-        const delivery: Delivery = settleOnce(
-          {
-            ...m,
-            // The broker's count (the subscription's dead-letter policy): it also counts
-            // deliveries to consumers that died. Without a policy Pub/Sub sends 0.
-            attempt: Math.max(1, r.deliveryAttempt ?? 0),
-            native: r,
-          },
-          {
-            stale: () => this.#held.get(ackId) !== held,
-            ack: () => {
-              this.#release(ackId);
-              return this.#ack(ackId);
-            },
-            nack: async (o) => {
-              this.#release(ackId);
-              const delayMs = Math.max(0, o?.delayMs ?? 0);
-              if (delayMs > MAX_DEADLINE_S * 1000) {
-                const now = Date.now();
-                this.#parked.set(ackId, {
-                  ackId,
-                  dueAt: now + delayMs,
-                  leaseUntil: now + MAX_DEADLINE_S * 1000,
-                });
-                await this.#modifyNow([ackId], MAX_DEADLINE_S);
-              } else await this.#modifyNow([ackId], seconds(delayMs));
-            },
-          },
-        );
+        ) as Decoded & { attempt: number; native: unknown };
+        // The broker's count (the subscription's dead-letter policy): it also counts deliveries
+        // to consumers that died. Without a policy Pub/Sub sends 0.
+        m.attempt = Math.max(1, r.deliveryAttempt ?? 0);
+        m.native = r;
+        const delivery = new PubSubDelivery(this, m, ackId, leaseUntil);
+        this.#held.set(ackId, delivery);
         this.#o.onDelivery(delivery);
       }
     }
+  }
+
+  /** Whether `d` is still held (its lease not lost, the consumer not closed). */
+  holds(d: PubSubDelivery): boolean {
+    return this.#held.get(d.ackId) === d;
+  }
+
+  /** Ack of a held delivery: its slot is free at once, the ack goes out with its window. */
+  settleAck(d: PubSubDelivery): Promise<void> {
+    this.#release(d.ackId);
+    return this.#ack(d.ackId);
+  }
+
+  /** Nack of a held delivery: back at once, or after the delay (see the module comment). */
+  async settleNack(d: PubSubDelivery, delayMs: number): Promise<void> {
+    const ackId = d.ackId;
+    this.#release(ackId);
+    if (delayMs > MAX_DEADLINE_S * 1000) {
+      const now = Date.now();
+      this.#parked.set(ackId, { ackId, dueAt: now + delayMs, leaseUntil: now + MAX_DEADLINE_S * 1000 });
+      await this.#modifyNow([ackId], MAX_DEADLINE_S);
+    } else await this.#modifyNow([ackId], seconds(delayMs));
   }
 
   /** One pull of at most `max` messages. */
@@ -207,10 +242,22 @@ export class PullConsumer implements ConsumerHandle {
     wake?.();
   }
 
-  /** Acks gathered per tick into one acknowledge call. */
+  /**
+   * Acks gathered for {@link ACK_WINDOW_MS} (or until a request's worth) into one acknowledge
+   * call, as Google's own subscriber batches them (up to 100 ms): every unary call costs the
+   * client far more CPU than the ids in it.
+   */
   #ack(ackId: string): Promise<void> {
     this.#acks.push(ackId);
-    this.#ackFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    if (this.#acks.length >= IDS_PER_CALL) this.#ackNow?.();
+    this.#ackFlush ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ACK_WINDOW_MS);
+      this.#ackNow = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(async () => {
+      this.#ackNow = undefined;
       const ids = this.#acks;
       this.#acks = [];
       this.#ackFlush = undefined;
@@ -299,6 +346,7 @@ export class PullConsumer implements ConsumerHandle {
       clearInterval(this.#heartbeat);
       const ids = [...this.#held.keys()];
       this.#held.clear();
+      this.#ackNow?.();
       await this.#ackFlush;
       await this.#modifyNow(ids, 0);
       await this.#c.onClosed();
