@@ -1,4 +1,5 @@
 import { ConfigError, maskUrl } from "@omnibus/core";
+import { parseBrokerUrl } from "@omnibus/core/adapter";
 import type { KafkaConfig, SASLOptions } from "kafkajs";
 
 /** Where the adapter reports kafkajs warnings and errors. Core's `Logger` fits. */
@@ -222,30 +223,24 @@ const URL_PARAMS: Record<string, keyof KafkaOptions | "mechanism"> = {
  * on). Credentials select SASL (`mechanism=plain|scram-sha-256|scram-sha-512`, default plain).
  */
 export function parseKafkaUrl(url: string): ParsedUrl {
-  const match = /^(kafkas?):\/\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(url.trim());
-  if (match === null)
-    throw new ConfigError(`kafka: invalid URL ${maskUrl(url)} (expected kafka://host:port)`);
-  const scheme = match[1]!.toLowerCase();
-  let authority = match[2]!;
+  const parsed = parseBrokerUrl(url, {
+    schemes: ["kafka", "kafkas"],
+    defaultPort: DEFAULT_PORT,
+    multiHost: true,
+    adapter: "kafka",
+  });
+  // No default host: a Kafka URL names its bootstrap brokers (core's parser would take 127.0.0.1).
+  const authority = /^[a-z]+:\/\/([^/?#]*)/i.exec(url.trim())?.[1] ?? "";
+  if (authority.slice(authority.lastIndexOf("@") + 1) === "")
+    throw new ConfigError(`kafka: no broker in ${maskUrl(url)}`);
+  if (parsed.path !== "") throw new ConfigError(`kafka: a Kafka URL has no path: ${maskUrl(url)}`);
+  const scheme = parsed.scheme;
+  const { username } = parsed;
+  const password = parsed.password ?? "";
   const options: Record<string, unknown> = {};
-  let username: string | undefined;
-  let password: string | undefined;
-  const at = authority.lastIndexOf("@");
-  if (at >= 0) {
-    const userinfo = authority.slice(0, at);
-    authority = authority.slice(at + 1);
-    const colon = userinfo.indexOf(":");
-    try {
-      username = decodeURIComponent(colon >= 0 ? userinfo.slice(0, colon) : userinfo);
-      password = colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : "";
-    } catch (cause) {
-      throw new ConfigError(`kafka: invalid credentials in ${maskUrl(url)}`, { cause });
-    }
-  }
-  if (authority === "") throw new ConfigError(`kafka: no broker in ${maskUrl(url)}`);
-  const brokers = authority.split(",").map((entry) => hostPort(entry, url));
+  const brokers = parsed.hosts.map(({ host, port }) => `${host.includes(":") ? `[${host}]` : host}:${port}`);
   let mechanism: string | undefined;
-  for (const [key, value] of new URLSearchParams(match[3] ?? "")) {
+  for (const [key, value] of parsed.params) {
     const name = URL_PARAMS[key];
     if (name === undefined) throw new ConfigError(`kafka: unknown URL parameter "${key}" in ${maskUrl(url)}`);
     if (name === "mechanism") mechanism = value;
@@ -258,7 +253,7 @@ export function parseKafkaUrl(url: string): ParsedUrl {
     if (m !== "plain" && m !== "scram-sha-256" && m !== "scram-sha-512") {
       throw new ConfigError(`kafka: unsupported SASL mechanism "${m}" in ${maskUrl(url)}`);
     }
-    options.sasl = { mechanism: m, username, password: password ?? "" };
+    options.sasl = { mechanism: m, username, password };
   } else if (mechanism !== undefined) {
     throw new ConfigError(`kafka: mechanism given without credentials in ${maskUrl(url)}`);
   }

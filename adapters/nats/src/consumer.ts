@@ -908,6 +908,7 @@ export class EphemeralConsumer implements NatsConsumer {
     // The client re-subscribes by itself.
   }
 
+  // jscpd:ignore-start (the stop/close memo every consumer class writes)
   fail(error: Error): void {
     if (this.#state !== "running") return;
     this.#state = "stopped";
@@ -947,6 +948,7 @@ export class EphemeralConsumer implements NatsConsumer {
   async #close(): Promise<void> {
     await this.stop();
     this.#state = "closed";
+    // jscpd:ignore-end
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#queue.length = 0;

@@ -686,13 +686,7 @@ export class SqsAdapter implements Adapter<SqsNative> {
         Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h })),
       }),
     );
-    const result: (unknown | undefined)[] = handles.map(() => undefined);
-    for (const f of out.Failed ?? []) {
-      result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? "delete failed"), {
-        name: f.Code,
-      });
-    }
-    return result;
+    return batchFailures(handles.length, out.Failed, "delete failed");
   }
 
   async #visibilityBatch(key: string, handles: string[]): Promise<(unknown | undefined)[]> {
@@ -705,13 +699,7 @@ export class SqsAdapter implements Adapter<SqsNative> {
         Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h, VisibilityTimeout: seconds })),
       }),
     );
-    const result: (unknown | undefined)[] = handles.map(() => undefined);
-    for (const f of out.Failed ?? []) {
-      result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? "visibility change failed"), {
-        name: f.Code,
-      });
-    }
-    return result;
+    return batchFailures(handles.length, out.Failed, "visibility change failed");
   }
 
   // ------------------------------------------------------------------ consuming
@@ -764,4 +752,17 @@ export class SqsAdapter implements Adapter<SqsNative> {
     }
     return consumer;
   }
+}
+
+/** Per entry of a batch request, its failure (an Error named by SQS's code) or `undefined`. */
+function batchFailures(
+  count: number,
+  failed: readonly { Id?: string; Code?: string; Message?: string }[] | undefined,
+  what: string,
+): (unknown | undefined)[] {
+  const result: (unknown | undefined)[] = new Array(count).fill(undefined);
+  for (const f of failed ?? []) {
+    result[Number(f.Id)] = Object.assign(new Error(f.Message ?? f.Code ?? what), { name: f.Code });
+  }
+  return result;
 }

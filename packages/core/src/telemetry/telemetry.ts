@@ -63,6 +63,15 @@ export function errorType(error: unknown): string {
   return typeof name === "string" && name.length > 0 && name !== "Object" ? name : "_OTHER";
 }
 
+/** Marks `span` failed by `error` (its type, the exception, an error status); returns the type. */
+function failSpan(api: OTelApi, span: Span, error: unknown): string {
+  const type = errorType(error);
+  span.setAttribute("error.type", type);
+  span.recordException(error as Error);
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
+  return type;
+}
+
 /** What the client's sends do with telemetry: one per `send`/`sendBatch`/`publish`/request/reply. */
 export interface SendOp {
   /** Carry the context of message `index` in `headers` (before encoding: they count in its size). */
@@ -256,13 +265,7 @@ export class Telemetry {
           ...base,
           "messaging.operation.name": address.kind === "topic" ? "publish" : "send",
         };
-        if (error !== undefined) {
-          const type = errorType(error);
-          attributes["error.type"] = type;
-          span.setAttribute("error.type", type);
-          span.recordException(error as Error);
-          span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
-        }
+        if (error !== undefined) attributes["error.type"] = failSpan(api, span, error);
         span.end();
         if (this.#metrics) {
           this.#duration.record((performance.now() - started) / 1000, attributes);
@@ -322,13 +325,7 @@ export class Telemetry {
         if (!live && !this.#metrics) return;
         if (this.#metrics) this.#active.add(-1, base);
         const done: Attributes = { ...metric };
-        if (error !== undefined) {
-          const type = errorType(error);
-          done["error.type"] = type;
-          span.setAttribute("error.type", type);
-          span.recordException(error as Error);
-          span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
-        }
+        if (error !== undefined) done["error.type"] = failSpan(api, span, error);
         span.addEvent(outcome, delayMs === undefined ? undefined : { "omnibus.retry.delay_ms": delayMs });
         span.end();
         if (!this.#metrics) return;
