@@ -100,10 +100,14 @@ describe("nats: a consumer left ahead of its stream by a lost tail", () => {
     }
     await rm(snapshot, { recursive: true, force: true });
     await server.broker.start();
+    // The running consumers reconnect and check their durables: both are found ahead and made
+    // again. (Sends that reached the stream before that check would have carried its last
+    // sequence past the consumer's, and the check would not see it: see the README.)
+    const repaired = () => warnings.filter((w) => w.includes("past the stream's last")).length;
+    await waitFor(() => repaired() >= 2, { timeoutMs: 20_000, message: () => `${repaired()} repaired` });
 
     const third = await send("c", 20);
     await received(third);
-    expect(warnings.filter((w) => w.includes("past the stream's last")).length).toBeGreaterThanOrEqual(2);
     expect(setDifference([...first, ...second, ...third], fromQueue).unexpected).toEqual([]);
   }, 120_000);
 });
