@@ -36,15 +36,17 @@ const flag = (name) => {
 const show = Number(flag("--show") ?? 10);
 const strict = args.includes("--strict");
 const env = process.env;
+// The broker tool's default logins (TEST_USER / TEST_PASSWORD of @omnibus/brokers).
+const login = "omnibus-test:OmnibusSentinel9f3b27";
 const url = {
-  rabbitmq: env.OMNIBUS_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672",
+  rabbitmq: env.OMNIBUS_RABBITMQ_URL ?? `amqp://${login}@127.0.0.1:5672`,
   kafka: env.OMNIBUS_KAFKA_BROKERS ?? "127.0.0.1:9092",
   sqs: env.OMNIBUS_SQS_ENDPOINT ?? "http://127.0.0.1:9324",
   sns: env.OMNIBUS_SNS_ENDPOINT ?? "http://127.0.0.1:4575",
   nats: env.OMNIBUS_NATS_URL ?? "nats://127.0.0.1:4222",
   redis: env.OMNIBUS_REDIS_URL ?? "redis://127.0.0.1:6379",
   pubsub: env.OMNIBUS_PUBSUB_EMULATOR_HOST ?? "127.0.0.1:8085",
-  activemq: env.OMNIBUS_ACTIVEMQ_URL ?? "amqp://artemis:artemis@127.0.0.1:61616",
+  activemq: env.OMNIBUS_ACTIVEMQ_URL ?? `amqp://${login}@127.0.0.1:61616`,
   postgres: env.OMNIBUS_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
 };
 

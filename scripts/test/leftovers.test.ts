@@ -32,6 +32,8 @@ describe("leftovers.mjs", () => {
       const line = out.stdout.split("\n").find((l) => l.startsWith(`${broker}:`));
       expect(line, `a line for ${broker}:\n${out.stdout}`).toMatch(/: (\d+ \w+(, )?)+$|: not listed \(/);
     }
+    // It logs in to Artemis with the broker tool's test user (a wrong login would be "not listed").
+    expect(out.stdout).toMatch(/^activemq \(Artemis\): \d+ /m);
     // No case run has the token 0badc0de: nothing is listed for it.
     expect(out.stdout).not.toMatch(/: [1-9]\d* /);
   });

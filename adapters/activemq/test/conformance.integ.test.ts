@@ -22,7 +22,7 @@ describeConformance({
   redeliveryAfterMs: 5_000,
   restart: restartHarness("activemq", (url) => activemq({ url: toActiveMQ(url) })),
   proxy: proxyHarness(brokerUrl("activemq"), (address) =>
-    activemq({ url: `activemq://artemis:artemis@${address}` }),
+    activemq({ url: toActiveMQ(live.url).replace(/@[^/?]+/, `@${address}`) }),
   ),
   checkNative: (native) => {
     const n = native as { connection?: { is_open?: unknown }; container?: { connect?: unknown } };

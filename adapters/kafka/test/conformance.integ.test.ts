@@ -1,11 +1,17 @@
-import { brokerUrl, kafkaProxyHarness, restartHarness } from "@omnibus/brokers";
+import { brokerUrl, kafkaProxyHarness, kafkaTestCredentials, restartHarness } from "@omnibus/brokers";
 import { describeConformance } from "@omnibus/conformance";
 import { kafka } from "../src/index.js";
+
+// The SASL listener of the broker tool's Kafka, its user's password the test one, for secrets-live:
+// every case of this run logs in with it.
+const live = await kafkaTestCredentials(brokerUrl("kafka"));
+if (live.password === undefined) console.warn(`kafka: no test user, secrets-live skipped: ${live.reason}`);
 
 describeConformance({
   concurrency: 4, // cases overlap (the restart and cut cases run alone)
   name: "kafka",
-  adapter: () => kafka({ brokers: brokerUrl("kafka") }),
+  adapter: () => kafka({ brokers: live.url }),
+  password: live.password,
   // Nothing listens on port 1; the SASL password must not show in any error.
   unreachable: (password) =>
     kafka({

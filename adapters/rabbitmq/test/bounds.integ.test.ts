@@ -21,7 +21,7 @@ describe("rabbitmq: every wait is bounded", () => {
   const make = (options: RabbitMQOptions & { direct?: boolean } = {}) => {
     const { direct, ...rest } = options;
     const a = rabbitmq({
-      url: direct ? broker.url : `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      url: direct ? broker.url : broker.url.replace(/@[^/?]+/, `@127.0.0.1:${proxy.port}`),
       heartbeatSeconds: 0, // a paused proxy must look like a broker that does not answer, not a dead peer
       sendTimeoutMs: BOUND,
       operationTimeoutMs: BOUND,

@@ -22,7 +22,7 @@ describeConformance({
   restart: restartHarness("rabbitmq", (privateUrl) => rabbitmq({ url: privateUrl })),
   // Through the proxy, tracked like the others so that the cleanup below deletes its queues.
   proxy: proxyHarness(url, (address) =>
-    defaults.with(() => rabbitmq({ url: `amqp://guest:guest@${address}` })).wrap(),
+    defaults.with(() => rabbitmq({ url: live.url.replace(/@[^/?]+/, `@${address}`) })).wrap(),
   ),
 });
 

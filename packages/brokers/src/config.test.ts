@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { packageRoot } from "./config.js";
+import { BROKER_NAMES, BROKER_SPECS, localUrl, packageRoot } from "./config.js";
 import { brokerUrl, maskUrl, TEST_PASSWORD, withTestPassword } from "./index.js";
 
 const run = promisify(execFile);
@@ -17,7 +17,7 @@ afterEach(() => {
 describe("brokerUrl", () => {
   it("gives the default, or the environment's URL unmasked", () => {
     delete process.env.OMNIBUS_RABBITMQ_URL;
-    expect(brokerUrl("rabbitmq")).toBe("amqp://guest:guest@127.0.0.1:5672");
+    expect(brokerUrl("rabbitmq")).toBe(`amqp://omnibus-test:${TEST_PASSWORD}@127.0.0.1:5672`);
     process.env.OMNIBUS_RABBITMQ_URL = "amqp://app:s3cret@127.0.0.1:5672/vh";
     expect(brokerUrl("rabbitmq")).toBe("amqp://app:s3cret@127.0.0.1:5672/vh");
   });
@@ -25,6 +25,13 @@ describe("brokerUrl", () => {
   it("has the documented defaults", () => {
     expect(brokerUrl("kafka")).toBe(process.env.OMNIBUS_KAFKA_BROKERS ?? "127.0.0.1:9092");
     expect(brokerUrl("sns")).toBe(process.env.OMNIBUS_SNS_ENDPOINT ?? "http://127.0.0.1:4575");
+  });
+
+  it("has no password but the test password in any default URL, nor in any local server's URL", () => {
+    const urls = BROKER_NAMES.flatMap((name) => [BROKER_SPECS[name].defaultUrl, localUrl(name, 1234)]);
+    const withPassword = urls.filter((url) => /^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(url));
+    expect(withPassword.length).toBe(4); // RabbitMQ and Artemis, default and local
+    for (const url of withPassword) expect(decodeURIComponent(new URL(url).password)).toBe(TEST_PASSWORD);
   });
 });
 

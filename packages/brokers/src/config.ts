@@ -46,11 +46,27 @@ interface BrokerSpec {
   readonly optional?: boolean;
 }
 
+/**
+ * The password the repository's tests put in the credentials they connect with, wherever a broker
+ * takes one, so that a scan for it (the conformance case `client/secrets-live`) finds any leak.
+ */
+export const TEST_PASSWORD = "OmnibusSentinel9f3b27";
+
+/**
+ * The user the broker tool gives the RabbitMQ and Artemis it starts (and adds to a RabbitMQ it
+ * finds on loopback, with `rabbitmqctl`), whose password is {@link TEST_PASSWORD}: the tests'
+ * default credentials on those brokers, so that every password they connect with is the one the
+ * leak scan searches for.
+ */
+export const TEST_USER = "omnibus-test";
+
+const TEST_LOGIN = `${TEST_USER}:${TEST_PASSWORD}`;
+
 /** The environment contract: variable names, defaults and standard loopback ports. */
 export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
   rabbitmq: {
     envVar: "OMNIBUS_RABBITMQ_URL",
-    defaultUrl: "amqp://guest:guest@127.0.0.1:5672",
+    defaultUrl: `amqp://${TEST_LOGIN}@127.0.0.1:5672`,
     defaultPort: 5672,
   },
   kafka: { envVar: "OMNIBUS_KAFKA_BROKERS", defaultUrl: "127.0.0.1:9092", defaultPort: 9092 },
@@ -69,7 +85,7 @@ export const BROKER_SPECS: Readonly<Record<BrokerName, BrokerSpec>> = {
   // default 5672 is RabbitMQ's, and its MQTT 1883 Mosquitto's, on this machine.
   activemq: {
     envVar: "OMNIBUS_ACTIVEMQ_URL",
-    defaultUrl: "amqp://artemis:artemis@127.0.0.1:61616",
+    defaultUrl: `amqp://${TEST_LOGIN}@127.0.0.1:61616`,
     defaultPort: 61616,
   },
   postgres: {
@@ -99,7 +115,7 @@ export function brokerUrl(name: BrokerName): string {
 export function localUrl(name: BrokerName, port: number): string {
   switch (name) {
     case "rabbitmq":
-      return `amqp://guest:guest@127.0.0.1:${port}`;
+      return `amqp://${TEST_LOGIN}@127.0.0.1:${port}`;
     case "kafka":
     case "pubsub":
       return `127.0.0.1:${port}`;
@@ -111,17 +127,11 @@ export function localUrl(name: BrokerName, port: number): string {
     case "redis":
       return `redis://127.0.0.1:${port}`;
     case "activemq":
-      return `amqp://artemis:artemis@127.0.0.1:${port}`;
+      return `amqp://${TEST_LOGIN}@127.0.0.1:${port}`;
     case "postgres":
       return `postgres://postgres@127.0.0.1:${port}/test`;
   }
 }
-
-/**
- * The password the repository's tests put in the credentials they connect with, wherever a broker
- * takes one, so that a scan for it (the conformance case `client/secrets-live`) finds any leak.
- */
-export const TEST_PASSWORD = "OmnibusSentinel9f3b27";
 
 /**
  * A broker URL with credentials for the leak scan, and the password to scan for: `url` with

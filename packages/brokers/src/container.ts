@@ -5,13 +5,17 @@
  * containers outlive `pnpm brokers up`; `down` removes them by id.
  */
 import { existsSync } from "node:fs";
-import { BROKER_SPECS, type BrokerName } from "./config.js";
+import { BROKER_SPECS, type BrokerName, TEST_PASSWORD, TEST_USER } from "./config.js";
 
 const IMAGES: Record<
   BrokerName,
   { image: string; port: number; command?: string[]; env?: Record<string, string> }
 > = {
-  rabbitmq: { image: "rabbitmq:3.13-alpine", port: 5672 },
+  rabbitmq: {
+    image: "rabbitmq:3.13-alpine",
+    port: 5672,
+    env: { RABBITMQ_DEFAULT_USER: TEST_USER, RABBITMQ_DEFAULT_PASS: TEST_PASSWORD },
+  },
   kafka: { image: "apache/kafka:4.1.0", port: 9092 }, // its default config advertises localhost:9092
   sqs: { image: "softwaremill/elasticmq-native:1.6.16", port: 9324 },
   sns: { image: "kibertoad/fauxqs:1.9.2", port: 4566 },
@@ -25,7 +29,7 @@ const IMAGES: Record<
   activemq: {
     image: "apache/activemq-artemis:2.40.0",
     port: 61616,
-    env: { ARTEMIS_USER: "artemis", ARTEMIS_PASSWORD: "artemis" },
+    env: { ARTEMIS_USER: TEST_USER, ARTEMIS_PASSWORD: TEST_PASSWORD },
   },
   postgres: {
     image: "postgres:15-alpine",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { probe, startPrivate } from "./index.js";
+import { probe, startPrivate, TEST_PASSWORD } from "./index.js";
 
 // Local servers from Maven Central (Kafka 4 KRaft, ElasticMQ) and fauxqs: the first run downloads.
 describe("local servers without Docker", () => {
@@ -41,7 +41,7 @@ describe("local servers without Docker", () => {
 
   it("activemq: an Artemis instance answers an AMQP 1.0 open, refuses a wrong password, and restarts", async () => {
     await using broker = await startPrivate("activemq");
-    expect(broker.url).toBe(`amqp://artemis:artemis@127.0.0.1:${broker.port}`);
+    expect(broker.url).toBe(`amqp://omnibus-test:${TEST_PASSWORD}@127.0.0.1:${broker.port}`);
     await probe("activemq", broker.url);
     await expect(probe("activemq", `amqp://artemis:wrong@127.0.0.1:${broker.port}`, 5000)).rejects.toThrow();
     await broker.kill();

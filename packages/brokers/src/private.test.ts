@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { hostPort } from "./config.js";
+import { hostPort, TEST_PASSWORD } from "./config.js";
 import { type PrivateBroker, startPrivate } from "./index.js";
 
 /** Sends raw protocol bytes and collects the answer until `complete` says it is whole. */
@@ -132,8 +132,15 @@ describe("startPrivate", () => {
   it("rabbitmq: a private node answers AMQP and comes back after restart", async () => {
     await using broker = await startPrivate("rabbitmq");
     expect(broker.port).not.toBe(5672);
-    expect(broker.url).toBe(`amqp://guest:guest@127.0.0.1:${broker.port}`);
+    expect(broker.url).toBe(`amqp://omnibus-test:${TEST_PASSWORD}@127.0.0.1:${broker.port}`);
     const { probe } = await import("./probe.js");
+    // The readiness probe logs in: a wrong password is refused, and guest does not exist here.
+    await expect(probe("rabbitmq", broker.url.replace(TEST_PASSWORD, "wrong"))).rejects.toThrow(
+      /login refused/,
+    );
+    await expect(probe("rabbitmq", `amqp://guest:guest@127.0.0.1:${broker.port}`)).rejects.toThrow(
+      /login refused/,
+    );
     await broker.restart();
     await probe("rabbitmq", broker.url);
     await broker.kill();

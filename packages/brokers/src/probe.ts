@@ -34,24 +34,86 @@ function converse(
   });
 }
 
-/** AMQP 0-9-1: send the protocol header, expect a connection.start method frame back. */
+/**
+ * AMQP 0-9-1: the protocol header, then a PLAIN login with the URL's user and password (guest's
+ * when it has none): resolves at `connection.tune`, so a server that refuses the login is told
+ * apart from one that answers (the client asks for `authentication_failure_close`, and the reason
+ * comes back in `connection.close`).
+ */
 function probeAmqp(url: string, timeoutMs: number): Promise<void> {
   const { host, port } = hostPort("rabbitmq", url);
+  const parsed = new URL(url);
+  const user = decodeURIComponent(parsed.username) || "guest";
+  const password = parsed.username ? decodeURIComponent(parsed.password) : "guest";
+  let loggingIn = false;
   return converse(
     host,
     port,
     timeoutMs,
     (s) => s.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1])),
-    (b) => {
+    (b, socket) => {
       if (b.length >= 4 && b.subarray(0, 4).toString("latin1") === "AMQP")
         return "the server wants another AMQP version";
-      if (b.length < 11) return undefined;
-      // frame type 1 (method), channel 0, then class 10 (connection) method 10 (start)
-      return b[0] === 1 && b.readUInt16BE(1) === 0 && b.readUInt16BE(7) === 10 && b.readUInt16BE(9) === 10
-        ? true
-        : "not an AMQP 0-9-1 server";
+      const frame = lastMethodFrame(b);
+      if (frame === undefined) return b.length > 0 && b[0] !== 1 ? "not an AMQP 0-9-1 server" : undefined;
+      const method = `${frame.readUInt16BE(0)}.${frame.readUInt16BE(2)}`;
+      if (method === "10.10" && !loggingIn) {
+        loggingIn = true;
+        socket.write(startOk(user, password));
+        return undefined;
+      }
+      if (method === "10.30") return true; // tune: logged in
+      if (method === "10.50") {
+        const text = frame.subarray(7, 7 + frame[6]!).toString("utf8");
+        return `login refused: ${text.replaceAll(password, "***")}`;
+      }
+      return loggingIn ? undefined : "not an AMQP 0-9-1 server";
     },
   );
+}
+
+/** The payload of the last whole method frame on channel 0 in `b`, or undefined. */
+function lastMethodFrame(b: Buffer): Buffer | undefined {
+  let last: Buffer | undefined;
+  for (let at = 0; at + 7 <= b.length; ) {
+    const size = b.readUInt32BE(at + 3);
+    if (at + 8 + size > b.length) break;
+    if (b[at] === 1) last = b.subarray(at + 7, at + 7 + size);
+    at += 8 + size;
+  }
+  return last;
+}
+
+/** connection.start-ok: PLAIN, client capability `authentication_failure_close`. */
+function startOk(user: string, password: string): Buffer {
+  const shortstr = (v: string) => Buffer.concat([Buffer.from([Buffer.byteLength(v)]), Buffer.from(v)]);
+  const longstr = (v: Buffer) => Buffer.concat([u32(v.length), v]);
+  const capabilities = Buffer.concat([
+    shortstr("authentication_failure_close"),
+    Buffer.from("t"),
+    Buffer.from([1]),
+  ]);
+  const properties = Buffer.concat([
+    shortstr("capabilities"),
+    Buffer.from("F"),
+    u32(capabilities.length),
+    capabilities,
+  ]);
+  const payload = Buffer.concat([
+    Buffer.from([0, 10, 0, 11]),
+    u32(properties.length),
+    properties,
+    shortstr("PLAIN"),
+    longstr(Buffer.from(`\0${user}\0${password}`)),
+    shortstr("en_US"),
+  ]);
+  return Buffer.concat([Buffer.from([1, 0, 0]), u32(payload.length), payload, Buffer.from([0xce])]);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
 }
 
 function resp(...args: string[]): string {
@@ -167,12 +229,26 @@ function probePostgres(url: string, timeoutMs: number): Promise<void> {
   );
 }
 
-/** Kafka: a metadata request through kafkajs admin. */
+/**
+ * Kafka: a metadata request through kafkajs admin. `host:port[,…]`, or `kafka://user:pass@host:port`
+ * to log in with SASL PLAIN.
+ */
 async function probeKafka(brokers: string, timeoutMs: number): Promise<void> {
   const { Kafka, logLevel } = await import("kafkajs");
+  const login = /^kafka:\/\/([^:@/]+):([^@/]*)@(.+)$/.exec(brokers);
+  const list = login ? login[3]! : brokers;
   const kafka = new Kafka({
     clientId: "omnibus-brokers-probe",
-    brokers: brokers.split(",").map((b) => b.trim()),
+    brokers: list.split(",").map((b) => b.trim()),
+    ...(login
+      ? {
+          sasl: {
+            mechanism: "plain" as const,
+            username: decodeURIComponent(login[1]!),
+            password: decodeURIComponent(login[2]!),
+          },
+        }
+      : {}),
     logLevel: logLevel.NOTHING,
     connectionTimeout: Math.min(timeoutMs, 3000),
     requestTimeout: timeoutMs,

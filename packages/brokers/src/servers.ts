@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { type BrokerName, packageRoot, stateRoot, TEST_PASSWORD } from "./config.js";
+import { type BrokerName, packageRoot, stateRoot, TEST_PASSWORD, TEST_USER } from "./config.js";
 import { ensureCommand, mavenClasspath, run, which } from "./process.js";
 
 /** How to run one local server: resolved once per start, idempotent (it may write config files). */
@@ -36,6 +36,11 @@ export interface ServerOptions {
   readonly persistence?: boolean;
   /** Kafka: the port the broker tells clients to use (a proxy in front of it). @default port */
   readonly advertisedPort?: number;
+  /**
+   * Kafka: a second client listener, SASL_PLAINTEXT with PLAIN, whose one user is
+   * {@link KAFKA_TEST_USER} with {@link TEST_PASSWORD} (the leak scan's credential).
+   */
+  readonly saslPort?: number;
   /** One node of a cluster (see cluster.ts); absent for a single server. */
   readonly cluster?: ClusterMember;
 }
@@ -98,7 +103,13 @@ async function rabbitmq(o: ServerOptions): Promise<LaunchPlan> {
   ]);
   mkdirSync(join(o.dataDir, "log"), { recursive: true });
   writeFileSync(join(o.dataDir, "enabled_plugins"), "[].\n");
-  const conf = [`listeners.tcp.default = 127.0.0.1:${o.port}`, "loopback_users.guest = true"];
+  // The tests' user instead of guest, so that the password of every URL they use is the test one.
+  const conf = [
+    `listeners.tcp.default = 127.0.0.1:${o.port}`,
+    "loopback_users.guest = true",
+    `default_user = ${TEST_USER}`,
+    `default_pass = ${TEST_PASSWORD}`,
+  ];
   if (o.cluster) {
     // Peers listed in the config form the cluster at first boot (they share the Erlang cookie).
     conf.push(
@@ -229,17 +240,24 @@ async function kafka(o: ServerOptions): Promise<LaunchPlan> {
   mkdirSync(logs, { recursive: true });
   const properties = join(o.dataDir, "server.properties");
   const replicas = o.cluster?.replicas ?? 1;
+  const sasl = o.saslPort !== undefined;
   writeFileSync(
     properties,
     [
       "process.roles=broker,controller",
       `node.id=${o.cluster?.id ?? 1}`,
       `controller.quorum.voters=${o.cluster?.peers ?? `1@127.0.0.1:${o.auxPort}`}`,
-      `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.auxPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${o.advertisedPort ?? o.port}`,
+      `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.auxPort}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${o.saslPort}` : ""}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${o.advertisedPort ?? o.port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${o.saslPort}` : ""}`,
       "controller.listener.names=CONTROLLER",
       "inter.broker.listener.name=PLAINTEXT",
-      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ",SASL_PLAINTEXT:SASL_PLAINTEXT" : ""}`,
+      ...(sasl
+        ? [
+            "sasl.enabled.mechanisms=PLAIN",
+            `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${KAFKA_TEST_USER}="${TEST_PASSWORD}";`,
+          ]
+        : []),
       `log.dirs=${join(o.dataDir, "data")}`,
       "num.partitions=1",
       `default.replication.factor=${replicas}`,
@@ -622,7 +640,16 @@ export function artemisBrokerXml(xml: string, port: number): string {
 }
 
 /** The Artemis user whose password is the test password (see {@link artemisTestUser}). */
-export const ARTEMIS_TEST_USER = "omnibus-test";
+export const ARTEMIS_TEST_USER = TEST_USER;
+
+/** The user of a Kafka's SASL listener (see {@link ServerOptions.saslPort}); the same name. */
+export const KAFKA_TEST_USER = ARTEMIS_TEST_USER;
+
+/** Whether the Kafka whose data folder is `dataDir` was started with a SASL listener. */
+export function kafkaHasSasl(dataDir: string): boolean {
+  const file = join(dataDir, "server.properties");
+  return existsSync(file) && readFileSync(file, "utf8").includes("SASL_PLAINTEXT://");
+}
 
 /**
  * Adds {@link ARTEMIS_TEST_USER} (password {@link TEST_PASSWORD}, role `amq`) to an Artemis

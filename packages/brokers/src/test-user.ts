@@ -1,8 +1,8 @@
 /**
  * Users whose password is {@link TEST_PASSWORD}, for the leak scan of the conformance case
  * `client/secrets-live` on brokers that check passwords: a RabbitMQ user made with `rabbitmqctl`
- * on the server that answers on loopback (kept for later runs), and the Artemis user the broker
- * tool adds to the instances it starts.
+ * on the server that answers on loopback (kept for later runs), the Artemis user the broker
+ * tool adds to the instances it starts, and the user of the SASL listener of the Kafka it starts.
  * @module
  */
 import { execFile } from "node:child_process";
@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { TEST_PASSWORD } from "./config.js";
 import { probe } from "./probe.js";
-import { ARTEMIS_TEST_USER } from "./servers.js";
+import { ARTEMIS_TEST_USER, KAFKA_TEST_USER } from "./servers.js";
 
 const run = promisify(execFile);
 const USER = ARTEMIS_TEST_USER; // the same name on both brokers
@@ -31,6 +31,7 @@ export interface TestCredentials {
  */
 export async function rabbitmqTestUser(url: string): Promise<TestCredentials> {
   const parsed = new URL(url);
+  if (hasTestPassword(parsed)) return { url, password: TEST_PASSWORD };
   if (!onLoopback(parsed) || (parsed.username || "guest") !== "guest")
     return { url, password: undefined, reason: "not the loopback RabbitMQ with guest credentials" };
   const ctl = CTL.find((path) => existsSync(path));
@@ -52,6 +53,11 @@ export async function rabbitmqTestUser(url: string): Promise<TestCredentials> {
   return { url: withTestUser(parsed), password: TEST_PASSWORD };
 }
 
+/** Whether the URL already holds the test user's password (the broker tool's default URLs do). */
+function hasTestPassword(url: URL): boolean {
+  return decodeURIComponent(url.password) === TEST_PASSWORD;
+}
+
 function onLoopback(url: URL): boolean {
   return url.hostname === "127.0.0.1" || url.hostname === "localhost";
 }
@@ -71,6 +77,7 @@ function withTestUser(url: URL): string {
  */
 export async function artemisTestCredentials(url: string): Promise<TestCredentials> {
   const parsed = new URL(url);
+  if (hasTestPassword(parsed)) return { url, password: TEST_PASSWORD };
   if (!onLoopback(parsed) || parsed.username !== "artemis")
     return { url, password: undefined, reason: "not the loopback Artemis with the artemis user" };
   const candidate = withTestUser(parsed);
@@ -81,6 +88,27 @@ export async function artemisTestCredentials(url: string): Promise<TestCredentia
       url,
       password: undefined,
       reason: `${ARTEMIS_TEST_USER} cannot log in: ${String((error as Error).message).replaceAll(TEST_PASSWORD, "***")}`,
+    };
+  }
+  return { url: candidate, password: TEST_PASSWORD };
+}
+
+/**
+ * `kafka://omnibus-test:<test password>@127.0.0.1:<port + 2>`, the SASL PLAIN listener the broker
+ * tool gives the Kafka it starts, when `brokers` is that Kafka's plain `127.0.0.1:<port>` and the
+ * user can log in there; `brokers` as it is otherwise, without a password to scan for.
+ */
+export async function kafkaTestCredentials(brokers: string): Promise<TestCredentials> {
+  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(brokers.trim());
+  if (!m) return { url: brokers, password: undefined, reason: "not one Kafka on loopback" };
+  const candidate = `kafka://${KAFKA_TEST_USER}:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${Number(m[2]) + 2}`;
+  try {
+    await probe("kafka", candidate, 10_000);
+  } catch (error) {
+    return {
+      url: brokers,
+      password: undefined,
+      reason: `${KAFKA_TEST_USER} cannot log in on port ${Number(m[2]) + 2}: ${String((error as Error).message).replaceAll(TEST_PASSWORD, "***")}`,
     };
   }
   return { url: candidate, password: TEST_PASSWORD };

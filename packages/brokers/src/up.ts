@@ -17,12 +17,17 @@ import {
   brokerUrl,
   maskUrl,
   stateRoot,
+  TEST_USER,
 } from "./config.js";
 import { dockerMayAnswer } from "./container.js";
 import { type InstanceRecord, launch, privateRoot, readRecord, recordAlive, stopRecord } from "./instance.js";
 import { answers, probe, waitReady } from "./probe.js";
 import { isAlive, portTaken, removeFile, writeJson } from "./process.js";
-import { artemisTestUser, BrokerAbsentError, pubsubEmulatorJar } from "./servers.js";
+import { artemisTestUser, BrokerAbsentError, kafkaHasSasl, pubsubEmulatorJar } from "./servers.js";
+import { rabbitmqTestUser } from "./test-user.js";
+
+/** RabbitMQ's own default login, on the standard port. */
+const GUEST_URL = "amqp://guest:guest@127.0.0.1:5672";
 
 /** One broker as `up` or `status` found it. */
 export interface BrokerStatus {
@@ -125,7 +130,17 @@ async function upFromEnv(name: BrokerName, envUrl: string): Promise<BrokerStatus
 async function upLocal(name: BrokerName): Promise<BrokerStatus> {
   const url = BROKER_SPECS[name].defaultUrl;
   const record = liveRecord(name);
-  if (record) {
+  // A Kafka started by an earlier version of this tool has no SASL listener: started again with one.
+  if (
+    record &&
+    name === "kafka" &&
+    record.source === "local" &&
+    record.dataDir &&
+    !kafkaHasSasl(record.dataDir)
+  ) {
+    await stopRecord(record);
+    removeFile(stateFile(name));
+  } else if (record) {
     // An Artemis started by an earlier version of this tool gets the test user too (it reloads).
     if (name === "activemq" && record.source === "local" && record.dataDir) artemisTestUser(record.dataDir);
     await waitReady(name, record.url, 30_000).catch((error: Error) => {
@@ -136,6 +151,16 @@ async function upLocal(name: BrokerName): Promise<BrokerStatus> {
     return { name, source: record.source, url: record.url, ready: true };
   }
   if (await answers(name, url)) return { name, source: "running", url, ready: true };
+  // A RabbitMQ of the machine's own, with guest only: the tests' user is added to it.
+  if (name === "rabbitmq" && (await answers(name, GUEST_URL))) {
+    const made = await rabbitmqTestUser(GUEST_URL);
+    if (made.password === undefined)
+      throw new Error(
+        `rabbitmq: the server on 127.0.0.1:5672 has no user ${TEST_USER} and one could not be added (${made.reason}); add it, or set OMNIBUS_RABBITMQ_URL`,
+      );
+    await waitReady(name, url, 10_000);
+    return { name, source: "running", url, ready: true };
+  }
   const port = BROKER_SPECS[name].defaultPort;
   if (await portTaken(port)) {
     const why = await probe(name, url).then(
@@ -150,7 +175,9 @@ async function upLocal(name: BrokerName): Promise<BrokerStatus> {
   const auxPort = name === "rabbitmq" ? port + 20_000 : name === "kafka" ? port + 1 : 0;
   let localError: Error;
   try {
-    const started = await launch(name, { port, auxPort, dataDir });
+    // Kafka: a SASL listener beside the plain one, for the leak scan (see kafkaTestCredentials).
+    const saslPort = name === "kafka" ? port + 2 : undefined;
+    const started = await launch(name, { port, auxPort, dataDir, ...(saslPort ? { saslPort } : {}) });
     writeJson(stateFile(name), {
       name,
       source: "local",
