@@ -16,10 +16,14 @@ export function omnibusUrl(broker: BrokerName): string {
     case "memory":
       return "memory://bench";
     case "rabbitmq":
+    case "mqt-rabbitmq":
+    case "mqt-rabbitmq-defaults":
       return brokerUrl("rabbitmq");
     case "kafka":
       return `kafka://${brokerUrl("kafka")}`;
-    case "sqs": {
+    case "sqs":
+    case "mqt-sqs":
+    case "mqt-sqs-defaults": {
       const sqs = new URL(brokerUrl("sqs"));
       return `sqs://${sqs.host}?endpoint=${encodeURIComponent(sqs.origin)}&region=us-east-1`;
     }
@@ -37,9 +41,17 @@ export function omnibusUrl(broker: BrokerName): string {
   }
 }
 
+/** The broker a peer row runs on (`pgboss` → postgres, `mqt-sqs` → sqs); a broker's own name otherwise. */
+export function brokerOf(name: BrokerName): BrokerName {
+  if (name === "pgboss") return "postgres";
+  if (name === "mqt-rabbitmq" || name === "mqt-rabbitmq-defaults") return "rabbitmq";
+  if (name === "mqt-sqs" || name === "mqt-sqs-defaults") return "sqs";
+  return name;
+}
+
 /** Whether the adapter's package has landed in this workspace. */
 export function adapterLanded(name: BrokerName): boolean {
-  const broker = name === "pgboss" ? "postgres" : name;
+  const broker = brokerOf(name);
   // From bench/src (tsx) or bench/dist/src (compiled): look upwards for the workspace's adapters/.
   for (const up of ["../../", "../../../"]) {
     if (existsSync(fileURLToPath(new URL(`${up}adapters/${broker}/src/index.ts`, import.meta.url))))
@@ -48,22 +60,27 @@ export function adapterLanded(name: BrokerName): boolean {
   return false;
 }
 
-/** The raw client of a broker, or why there is none. */
+/** The adapter's queue type: classic by default (adapters/rabbitmq/README.md, "Queue type"). */
+function rabbitQueueType(tuning: OmnibusTuning): "quorum" | "classic" {
+  return tuning.adapterOptions?.queueType === "quorum" ? "quorum" : "classic";
+}
+
+/** The raw client of a broker (or the peer library of a peer row), or why there is none. */
 export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Promise<Driver | string> {
   switch (broker) {
     case "memory":
       return "in-process broker: no raw client";
-    case "rabbitmq": {
-      const queueType = tuning.adapterOptions?.queueType === "classic" ? "classic" : "quorum";
-      return new RawRabbitMQ(brokerUrl("rabbitmq"), queueType);
-    }
+    case "rabbitmq":
+      return new RawRabbitMQ(brokerUrl("rabbitmq"), rabbitQueueType(tuning));
     case "redis":
       return new RawRedis(brokerUrl("redis"));
     case "nats":
       return new RawNats(brokerUrl("nats"));
     case "kafka": {
       const { RawKafka } = await import("./raw/kafka.js");
-      return new RawKafka(brokerUrl("kafka").split(","));
+      // The adapter's partitions when set (the curves vary them), else both sides' default of 3.
+      const partitions = tuning.adapterOptions?.partitions;
+      return new RawKafka(brokerUrl("kafka").split(","), typeof partitions === "number" ? partitions : 3);
     }
     case "sqs": {
       const { RawSqs } = await import("./raw/sqs.js");
@@ -85,6 +102,18 @@ export async function rawDriver(broker: BrokerName, tuning: OmnibusTuning): Prom
       const { RawPgBoss } = await import("./raw/postgres.js");
       return new RawPgBoss(brokerUrl("postgres"));
     }
+    case "mqt-rabbitmq":
+    case "mqt-rabbitmq-defaults": {
+      const { MqtRabbitMQ } = await import("./peers/mqt-amqp.js");
+      // Prefetch 1000 as the raw driver's; the toolkit's default sets none (0).
+      const prefetch = broker === "mqt-rabbitmq" ? 1000 : 0;
+      return new MqtRabbitMQ(brokerUrl("rabbitmq"), rabbitQueueType(tuning), prefetch);
+    }
+    case "mqt-sqs":
+      return new (await import("./peers/mqt-sqs.js")).MqtSqs(brokerUrl("sqs"));
+    case "mqt-sqs-defaults":
+      // The toolkit's defaults: one sqs-consumer poller, one message per receive, 20 s long poll.
+      return new (await import("./peers/mqt-sqs.js")).MqtSqs(brokerUrl("sqs"), "defaults");
   }
 }
 

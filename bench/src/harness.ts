@@ -67,12 +67,14 @@ export function freshQueue(scenario: string, side: string): string {
   return `bench-${scenario}-${side}-${randomUUID().slice(0, 8)}`;
 }
 
-/** End-to-end: first send to last handled, every id checked. Returns msg/s. */
+/** End-to-end: first send to last handled, every id checked, `w.consumers` consumers. Returns msg/s. */
 async function e2e(d: Driver, queue: string, w: Workload, n: number, progress: Progress) {
   await d.prepare(queue);
   const tracker = new Tracker(n, progress);
-  const stop = await d.consume(queue, (b) => tracker.add(b.i));
+  const stops: (() => Promise<void>)[] = [];
+  const stop = () => Promise.all(stops.map((s) => s().catch(() => {})));
   try {
+    for (let c = 0; c < (w.consumers ?? 1); c++) stops.push(await d.consume(queue, (b) => tracker.add(b.i)));
     const resources = measureResources();
     const start = performance.now();
     const sending = windows(n, w.window, (from, to) => d.sendWindow(queue, from, to, w.size));

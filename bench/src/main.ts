@@ -1,4 +1,13 @@
-import { parseCli, runBench, textReport, USAGE, writeResults } from "./index.js";
+import {
+  curvesTable,
+  parseCli,
+  runBench,
+  runCurves,
+  textReport,
+  USAGE,
+  writeCurves,
+  writeResults,
+} from "./index.js";
 
 // A library bug must not end a run of many minutes: report it and carry on (the run it hit fails).
 process.on("unhandledRejection", (reason) => {
@@ -18,6 +27,13 @@ async function main(): Promise<void> {
   }
   if (options.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (options.curves) {
+    const curves = await runCurves(options);
+    process.stdout.write(`\n${curvesTable(curves)}\n\n`);
+    const files = await writeCurves(curves, options.out);
+    process.stdout.write(`wrote ${files.json}, ${files.svg}\n`);
     return;
   }
   const report = await runBench(options);

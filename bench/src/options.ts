@@ -21,6 +21,9 @@ export const USAGE = `pnpm bench [options]
   --no-warmup         skip the warm-up runs
   --uncapped          full size on SQS too (scaled down by default: it is slow)
   --out DIR           results folder (default bench/results)
+  --curves            e2e msg/s against consumers (1,2,4,8), body size (256,4096,65536) and, on
+                      Kafka, partitions (1,3,6), raw and Omnibus alternating; writes curves.json and
+                      the chart drawn from it, curves.svg (bodies over 256 MiB a run get fewer messages)
 Omnibus tuning (default: none, i.e. createClient({ url }) with core's defaults):
   --concurrency N     consumer concurrency
   --prefetch N        consumer prefetch
@@ -51,6 +54,8 @@ function int(value: string | undefined, fallback: number, what: string): number 
 export interface CliOptions extends BenchOptions {
   readonly out: string;
   readonly help: boolean;
+  /** `--curves`: run the curves (curves.ts) instead of the scenarios. */
+  readonly curves: boolean;
 }
 
 export function parseCli(argv: string[]): CliOptions {
@@ -75,6 +80,7 @@ export function parseCli(argv: string[]): CliOptions {
       "send-mode": { type: "string" },
       "adapter-options": { type: "string" },
       "claim-check": { type: "string" },
+      curves: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: false,
@@ -116,5 +122,6 @@ export function parseCli(argv: string[]): CliOptions {
     omnibus,
     out: values.out ?? "bench/results",
     help: values.help === true,
+    curves: values.curves === true,
   };
 }

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CPU_METRICS, METRICS, type MetricSpec } from "./harness.js";
+import { benchChartSpec, renderSvg } from "./charts.js";
+import { METRICS } from "./harness.js";
 import { type BenchReport, type BrokerResult, cpuRatio, ratio, tracingRatio } from "./run.js";
 import type { Summary } from "./stats.js";
 import { TRACING_LABELS, TRACING_MODES } from "./tracing.js";
@@ -140,112 +141,6 @@ ${report.options.workload.messages} × ${report.options.workload.size} B, window
   return [head, ...report.brokers.map(brokerTable)].join("\n\n");
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-/**
- * A hand-written SVG: one panel per metric, per broker a raw bar (grey) and an Omnibus bar
- * (blue), medians with min–max whiskers, and the ratio above each pair.
- */
-export function svgChart(report: BenchReport): string {
-  const brokers = report.brokers.filter((b) => !b.skipped);
-  const metrics = [...METRICS, ...CPU_METRICS].filter((m) => brokers.some((b) => b.scenarios[m.scenario]));
-  const cols = 2;
-  const panelW = 460;
-  const panelH = 250;
-  const top = 60;
-  const rowsN = Math.ceil(metrics.length / cols);
-  const width = cols * panelW + 20;
-  const height = top + rowsN * panelH + 30;
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="22" font-size="16" font-weight="bold">Omnibus vs raw clients — ${esc(report.startedAt.slice(0, 16).replace("T", " "))} UTC</text>`,
-    `<text x="10" y="40" fill="#555">${report.options.workload.messages} × ${report.options.workload.size} B; median of ${report.options.repeat}, whiskers min–max; label = Omnibus / raw (CPU: raw / Omnibus). ${report.machine.cpus} CPU(s), Node ${esc(report.machine.node)}</text>`,
-    `<rect x="${width - 190}" y="12" width="12" height="12" fill="#9aa0a6"/><text x="${width - 172}" y="22">raw client</text>`,
-    `<rect x="${width - 100}" y="12" width="12" height="12" fill="#1a73e8"/><text x="${width - 82}" y="22">Omnibus</text>`,
-  );
-  metrics.forEach((m, k) => {
-    const x0 = 10 + (k % cols) * panelW;
-    const y0 = top + Math.floor(k / cols) * panelH;
-    out.push(...panel(m, brokers, x0, y0, panelW - 20, panelH - 20));
-  });
-  out.push("</svg>");
-  return `${out.join("\n")}\n`;
-}
-
-function panel(
-  m: MetricSpec,
-  brokers: BrokerResult[],
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-): string[] {
-  const out: string[] = [];
-  const title = `${m.label} (${m.unit}, ${m.better} is better)`;
-  out.push(`<g><rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="#fafafa" stroke="#ddd"/>`);
-  out.push(`<text x="${x0 + 8}" y="${y0 + 16}" font-weight="bold">${esc(title)}</text>`);
-  const plotTop = y0 + 40;
-  const plotBottom = y0 + h - 24;
-  const plotH = plotBottom - plotTop;
-  const entries = brokers.map((b) => ({ b, s: b.scenarios[m.scenario] }));
-  let max = 0;
-  for (const { s } of entries) {
-    for (const side of [s?.raw, s?.omnibus]) {
-      const v = side?.summary[m.metric];
-      if (v) max = Math.max(max, v.max);
-    }
-  }
-  if (max <= 0) max = 1;
-  const slot = (w - 20) / Math.max(1, entries.length);
-  const barW = Math.min(28, slot / 3);
-  const y = (v: number) => plotBottom - (v / max) * plotH;
-  out.push(`<line x1="${x0 + 10}" y1="${plotBottom}" x2="${x0 + w - 10}" y2="${plotBottom}" stroke="#888"/>`);
-  out.push(
-    `<text x="${x0 + w - 10}" y="${plotTop - 6}" text-anchor="end" fill="#777">max ${esc(num(max, m.unit))}</text>`,
-  );
-  entries.forEach(({ b, s }, i) => {
-    const cx = x0 + 10 + slot * i + slot / 2;
-    out.push(`<text x="${cx}" y="${plotBottom + 14}" text-anchor="middle">${esc(b.broker)}</text>`);
-    const sides = [
-      { side: s?.raw, color: "#9aa0a6", dx: -barW - 1 },
-      { side: s?.omnibus, color: "#1a73e8", dx: 1 },
-    ];
-    for (const { side, color, dx } of sides) {
-      const v = side?.summary[m.metric];
-      const bx = cx + dx;
-      if (!v) {
-        const why = side?.skipped ? "n/a" : side?.runs.some((r) => r.error) ? "✗" : "";
-        if (why)
-          out.push(
-            `<text x="${bx + barW / 2}" y="${plotBottom - 4}" text-anchor="middle" fill="#c00">${why}</text>`,
-          );
-        continue;
-      }
-      out.push(
-        `<rect x="${bx.toFixed(1)}" y="${y(v.median).toFixed(1)}" width="${barW.toFixed(1)}" height="${(plotBottom - y(v.median)).toFixed(1)}" fill="${color}"><title>${esc(`${b.broker}: ${num(v.median, m.unit)} ${m.unit} (min ${num(v.min, m.unit)}, max ${num(v.max, m.unit)})`)}</title></rect>`,
-        `<line x1="${(bx + barW / 2).toFixed(1)}" y1="${y(v.min).toFixed(1)}" x2="${(bx + barW / 2).toFixed(1)}" y2="${y(v.max).toFixed(1)}" stroke="#333"/>`,
-      );
-    }
-    const cpu = m.metric === "cpuUsPerMsg";
-    const r = cpu ? cpuRatio(s) : ratio(s, m.metric);
-    if (r !== undefined) {
-      const miss = m.better === "higher" || cpu ? r < 0.9 : false;
-      const top = Math.min(
-        ...[s?.raw, s?.omnibus].map((x) => (x?.summary[m.metric] ? y(x.summary[m.metric]!.max) : plotBottom)),
-      );
-      out.push(
-        `<text x="${cx}" y="${(top - 5).toFixed(1)}" text-anchor="middle" font-weight="bold" fill="${miss ? "#c5221f" : "#188038"}">${r.toFixed(2)}×</text>`,
-      );
-    }
-  });
-  out.push("</g>");
-  return out;
-}
-
 /** Write `<dir>/<timestamp>.json`, `latest.json` and `latest.svg`; returns their paths. */
 export async function writeResults(
   report: BenchReport,
@@ -259,6 +154,6 @@ export async function writeResults(
   const text = `${JSON.stringify(report, null, 2)}\n`;
   await writeFile(json, text);
   await writeFile(latest, text);
-  await writeFile(svg, svgChart(report));
+  await writeFile(svg, await renderSvg(benchChartSpec(report)));
   return { json, latest, svg };
 }

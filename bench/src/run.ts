@@ -1,6 +1,6 @@
 import os from "node:os";
 import { maskUrl } from "@omnibus/brokers";
-import { type OmnibusTuning, omnibusDriver, omnibusUrl, rawDriver } from "./brokers.js";
+import { brokerOf, type OmnibusTuning, omnibusDriver, omnibusUrl, rawDriver } from "./brokers.js";
 import { type MetricName, type RunResult, runOnce, type SideResult, summarizeRuns } from "./harness.js";
 import { OmnibusDriver } from "./omnibus.js";
 import { ProgressDisplay } from "./progress.js";
@@ -36,8 +36,9 @@ const CAPS: Partial<Record<BrokerName, Partial<Workload>>> = {
   pubsub: { rpcCount: 200, streamRate: 500 },
 };
 
-function brokerWorkload(broker: BrokerName, w: Workload, uncapped: boolean): Workload {
-  const caps = CAPS[broker];
+/** The workload `broker` runs: `w` scaled down for the slow emulators (see CAPS) unless `uncapped`. */
+export function brokerWorkload(broker: BrokerName, w: Workload, uncapped: boolean): Workload {
+  const caps = CAPS[brokerOf(broker)];
   if (!caps || uncapped) return w;
   return {
     ...w,

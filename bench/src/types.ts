@@ -3,6 +3,9 @@ import type { Body } from "./payload.js";
 /**
  * The brokers the bench knows. `pgboss` is PostgreSQL again, with pg-boss 10 as the "raw" side
  * (the row that compares the adapter with the job queue teams use on PostgreSQL today).
+ * `mqt-rabbitmq` and `mqt-sqs` are RabbitMQ and SQS again, with message-queue-toolkit (the peer
+ * library of the same kind: one API over several brokers) as the compared side, set as close to
+ * Omnibus's defaults as it allows (prefetch, pollers); the `-defaults` rows run it as it comes.
  */
 export const BROKERS = [
   "memory",
@@ -15,6 +18,10 @@ export const BROKERS = [
   "activemq",
   "postgres",
   "pgboss",
+  "mqt-rabbitmq",
+  "mqt-rabbitmq-defaults",
+  "mqt-sqs",
+  "mqt-sqs-defaults",
 ] as const;
 export type BrokerName = (typeof BROKERS)[number];
 
@@ -44,6 +51,8 @@ export interface Workload {
   readonly streamSeconds: number;
   /** Longest wait for the last message of a run before it is declared lost. */
   readonly deadlineMs: number;
+  /** Consumers of the e2e scenario, each started with the driver's `consume`. @default 1 */
+  readonly consumers?: number;
 }
 
 /** Called with the number of messages done so far in the current run (progress display). */
@@ -55,6 +64,10 @@ export type Progress = (done: number, total: number) => void;
  * these primitives (see harness.ts), so both sides are measured by the same code.
  */
 export interface Driver {
+  /**
+   * `raw`: the side Omnibus is compared with — the broker's own client, or a peer library in
+   * the peer rows (pgboss, mqt-*); `omnibus`: Omnibus.
+   */
   readonly side: "raw" | "omnibus";
   connect(): Promise<void>;
   /** Declare what `queue` needs (queue, stream, consumer group) before a run. */

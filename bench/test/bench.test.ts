@@ -157,3 +157,37 @@ describe("pnpm bench on a tiny size", () => {
       expect(text).toContain(label);
   }, 60_000);
 });
+
+describe("the peer rows (message-queue-toolkit)", () => {
+  it("mqt-rabbitmq and mqt-sqs deliver every id on the toolkit's side and on Omnibus's, and have no rpc", async () => {
+    const cli = parseCli([
+      "--broker",
+      "mqt-rabbitmq,mqt-sqs",
+      "--scenario",
+      "e2e,send,rpc",
+      "--messages",
+      "200",
+      "--rpc",
+      "10",
+      "--repeat",
+      "1",
+      "--window",
+      "100",
+      "--no-warmup",
+    ]);
+    const report = await runBench({ ...cli, quiet: true });
+    expect(report.brokers.map((b) => b.broker)).toEqual(["mqt-rabbitmq", "mqt-sqs"]);
+    for (const b of report.brokers) {
+      expect(b.skipped).toBeUndefined();
+      for (const scenario of ["e2e", "send"] as const) {
+        for (const side of ["raw", "omnibus"] as const) {
+          // A lost or unconfirmed id is a run error (the tracker's LossError), not a figure.
+          const result = b.scenarios[scenario]![side];
+          expect(result.runs.map((r) => r.error)).toEqual([undefined]);
+          expect(result.summary.throughput!.median).toBeGreaterThan(0);
+        }
+      }
+      expect(b.scenarios.rpc!.raw.skipped).toBe("message-queue-toolkit has no request-reply");
+    }
+  });
+});

@@ -69,14 +69,37 @@ export class RawKafka implements Driver {
   async sendWindow(queue: string, from: number, to: number, size: number): Promise<void> {
     const messages = [];
     for (let i = from; i < to; i++) messages.push({ value: bodyBytes(i, size) });
-    await this.#producer!.send({ topic: this.#topic(queue), acks: -1, messages });
+    await this.#produce(queue, messages);
   }
 
   /** The messages due in a tick go in one produce request (Kafka's natural unit). */
   async sendTick(queue: string, from: number, to: number, size: number, t: number): Promise<void> {
     const messages = [];
     for (let i = from; i < to; i++) messages.push({ value: bodyBytes(i, size, t) });
-    await this.#producer!.send({ topic: this.#topic(queue), acks: -1, messages });
+    await this.#produce(queue, messages);
+  }
+
+  /**
+   * One produce request per ~900 KB, all in flight at once: a broker refuses a request over its
+   * `message.max.bytes` (1 MB by default), so large bodies are split as the adapter splits them
+   * (its `maxRequestBytes`).
+   */
+  async #produce(queue: string, messages: { value: Buffer }[]): Promise<void> {
+    const topic = this.#topic(queue);
+    const requests: Promise<unknown>[] = [];
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const size = messages[i]!.value.length + 64;
+      if (i > start && bytes + size > 900_000) {
+        requests.push(this.#producer!.send({ topic, acks: -1, messages: messages.slice(start, i) }));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    requests.push(this.#producer!.send({ topic, acks: -1, messages: messages.slice(start) }));
+    await Promise.all(requests);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { Driver, Progress } from "../types.js";
 /**
  * amqplib as an expert writes it: `noDelay` (see DESIGN.md, Nagle), one confirm channel with
  * publishes pipelined and their confirms awaited per window, persistent messages to a durable
- * queue of the same type Omnibus declares (quorum unless told otherwise), a consumer on its own
+ * queue of the same type Omnibus declares (classic unless told otherwise), a consumer on its own
  * channel with a large prefetch acking every message, and RPC through direct reply-to.
  */
 export class RawRabbitMQ implements Driver {
@@ -16,7 +16,7 @@ export class RawRabbitMQ implements Driver {
 
   constructor(
     private readonly url: string,
-    private readonly queueType: "quorum" | "classic" = "quorum",
+    private readonly queueType: "quorum" | "classic" = "classic",
     private readonly prefetch = 1000,
   ) {}
 

@@ -13,6 +13,7 @@ export class RawRedis implements Driver {
   readonly side = "raw";
   #client: Redis | undefined;
   readonly #blocking = new Set<Redis>();
+  #consumers = 0;
 
   constructor(
     private readonly url: string,
@@ -51,6 +52,7 @@ export class RawRedis implements Driver {
 
   async consume(queue: string, onBody: (body: Body) => void): Promise<() => Promise<void>> {
     const key = this.#key(queue);
+    const name = `c${++this.#consumers}`; // a consumer of the group each (the curves start several)
     const reader = await this.#newBlocking();
     let running = true;
     const loop = (async () => {
@@ -58,7 +60,7 @@ export class RawRedis implements Driver {
         // The typed command: ioredis 6 (RESP3 by default) pairs the streams of its map reply
         // only for it, not for `callBuffer("XREADGROUP", …)`.
         const reply = (await reader
-          .xreadgroupBuffer("GROUP", GROUP, "c1", "COUNT", this.readCount, "BLOCK", 200, "STREAMS", key, ">")
+          .xreadgroupBuffer("GROUP", GROUP, name, "COUNT", this.readCount, "BLOCK", 200, "STREAMS", key, ">")
           .catch((error: unknown) => {
             if (running) throw error;
             return null;

@@ -1,0 +1,62 @@
+import { randomUUID } from "node:crypto";
+import type { QueueDependencies } from "@message-queue-toolkit/core";
+import { z } from "zod";
+import { body } from "../payload.js";
+
+/**
+ * What the message-queue-toolkit peers share: the message schema, the message built around a
+ * bench `Body`, and the dependencies every toolkit service takes (logger, error reporter).
+ */
+
+/** The one message type: the toolkit's required `id` / `messageType` / `timestamp`, the bench `Body` in `payload`. */
+export const BODY_MESSAGE = z.object({
+  id: z.string(),
+  messageType: z.literal("bench.body"),
+  timestamp: z.string(),
+  payload: z.object({ i: z.number(), t: z.number(), p: z.string() }),
+});
+export type BodyMessage = z.output<typeof BODY_MESSAGE>;
+
+/** The toolkit routes on this field (`messageTypeResolver`). */
+export const MESSAGE_TYPE = { messageTypePath: "messageType" } as const;
+
+/**
+ * Message `i`, its body of `size` bytes (`body(i, size, t)`) carried in `payload`. The envelope
+ * (id, type, timestamp) comes on top of it, as it does for any toolkit user.
+ */
+export function bodyMessage(i: number, size: number, t?: number): BodyMessage {
+  return {
+    id: randomUUID(),
+    messageType: "bench.body",
+    timestamp: new Date().toISOString(),
+    payload: body(i, size, t),
+  };
+}
+
+type Logger = QueueDependencies["logger"];
+
+const quiet = () => {};
+const loud = (...args: unknown[]) => console.error("[message-queue-toolkit]", ...args);
+
+/** Warnings and errors to stderr, nothing else: per-message info/debug logging would be measured. */
+export const logger: Logger = {
+  level: "warn",
+  msgPrefix: "",
+  fatal: loud,
+  error: loud,
+  warn: loud,
+  info: quiet,
+  debug: quiet,
+  trace: quiet,
+  silent: quiet,
+  child: () => logger,
+  isLevelEnabled: (level: string) => level === "warn" || level === "error" || level === "fatal",
+};
+
+/** The toolkit logs every error it reports (`handleError`), so the reporter need not print it again. */
+export const dependencies: QueueDependencies = { logger, errorReporter: { report: quiet } };
+
+/** One turn of the event loop, so that fire-and-forget writes reach the socket between windows. */
+export function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
