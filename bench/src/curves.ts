@@ -7,14 +7,13 @@
  * @module
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { maskUrl } from "@omnibus/brokers";
 import { type OmnibusTuning, omnibusDriver, omnibusUrl, rawDriver } from "./brokers.js";
 import { curvesChartSpec, renderSvg } from "./charts.js";
 import { type MetricName, type RunResult, runOnce, summarizeRuns } from "./harness.js";
 import { ProgressDisplay } from "./progress.js";
-import { brokerWorkload } from "./run.js";
+import { brokerWorkload, type Machine, machine } from "./run.js";
 import type { Summary } from "./stats.js";
 import type { BrokerName, Driver, Workload } from "./types.js";
 
@@ -53,7 +52,8 @@ export interface Curve {
 export interface CurvesReport {
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly machine: { cpus: number; cpuModel: string; node: string };
+  /** Since 2026-12-03 with platform and memory too (the committed curves.json has the first three). */
+  readonly machine: Pick<Machine, "cpus" | "cpuModel" | "node"> & Partial<Machine>;
   readonly options: { brokers: BrokerName[]; repeat: number; messages: number; maxBytes: number };
   readonly brokers: { broker: BrokerName; url: string; skipped?: string; curves: Curve[] }[];
   /** What was rerun later and merged in (a broker's curves replaced by a later run's). */
@@ -134,11 +134,7 @@ export async function runCurves(options: CurvesOptions): Promise<CurvesReport> {
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: os.availableParallelism(),
-      cpuModel: os.cpus()[0]?.model ?? "unknown",
-      node: process.version,
-    },
+    machine: machine(),
     options: {
       brokers: [...options.brokers],
       repeat: options.repeat,

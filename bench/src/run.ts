@@ -77,10 +77,30 @@ export interface BrokerResult {
   readonly tracing?: TracingResult;
 }
 
+/** The machine a report was measured on. */
+export interface Machine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly node: string;
+  readonly platform: string;
+  readonly totalMemMB: number;
+}
+
+/** This machine, as a report records it. */
+export function machine(): Machine {
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+  };
+}
+
 export interface BenchReport {
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly machine: { cpus: number; cpuModel: string; node: string; platform: string; totalMemMB: number };
+  readonly machine: Machine;
   readonly options: Omit<BenchOptions, "quiet">;
   readonly brokers: BrokerResult[];
 }
@@ -191,13 +211,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: os.availableParallelism(),
-      cpuModel: os.cpus()[0]?.model ?? "unknown",
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      totalMemMB: Math.round(os.totalmem() / 2 ** 20),
-    },
+    machine: machine(),
     options: rest,
     brokers,
   };

@@ -8,19 +8,18 @@ import {
   AmqpConnectionManager,
   AmqpConsumerErrorResolver,
 } from "@message-queue-toolkit/amqp";
-import {
-  MessageHandlerConfigBuilder,
-  type TransactionObservabilityManager,
-} from "@message-queue-toolkit/core";
+import { MessageHandlerConfigBuilder } from "@message-queue-toolkit/core";
 import type { Body } from "../payload.js";
 import type { Driver } from "../types.js";
 import {
   BODY_MESSAGE,
   type BodyMessage,
   bodyMessage,
+  consumerDependencies,
   dependencies,
   logger,
   MESSAGE_TYPE,
+  once,
   turn,
 } from "./mqt-common.js";
 
@@ -135,20 +134,11 @@ export class MqtRabbitMQ implements Driver {
 
   /** The queue's publisher, made and initialised once (`init` rejects: made again on the next call). */
   #publisher(queue: string): Promise<BodyPublisher> {
-    let publisher = this.#publishers.get(queue);
-    if (!publisher) {
-      publisher = (async () => {
-        const made = new BodyPublisher(this.#deps, queue, this.#queueOptions);
-        await made.init(); // opens its channel and asserts the queue
-        return made;
-      })();
-      const made = publisher;
-      this.#publishers.set(queue, made);
-      made.catch(() => {
-        if (this.#publishers.get(queue) === made) this.#publishers.delete(queue);
-      });
-    }
-    return publisher;
+    return once(this.#publishers, queue, async () => {
+      const made = new BodyPublisher(this.#deps, queue, this.#queueOptions);
+      await made.init(); // opens its channel and asserts the queue
+      return made;
+    });
   }
 
   async prepare(queue: string): Promise<void> {
@@ -157,12 +147,7 @@ export class MqtRabbitMQ implements Driver {
 
   async consume(queue: string, onBody: (body: Body) => void): Promise<() => Promise<void>> {
     const consumer = new BodyConsumer(
-      {
-        ...this.#deps,
-        consumerErrorResolver: new AmqpConsumerErrorResolver(),
-        // The toolkit's own tests pass none; it is only called through `?.`.
-        transactionObservabilityManager: undefined as unknown as TransactionObservabilityManager,
-      },
+      consumerDependencies(this.#deps, new AmqpConsumerErrorResolver()),
       queue,
       this.#queueOptions,
       onBody,

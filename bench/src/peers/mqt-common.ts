@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { QueueDependencies } from "@message-queue-toolkit/core";
+import type { QueueDependencies, TransactionObservabilityManager } from "@message-queue-toolkit/core";
 import { z } from "zod";
 import { body } from "../payload.js";
 
@@ -55,6 +55,38 @@ export const logger: Logger = {
 
 /** The toolkit logs every error it reports (`handleError`), so the reporter need not print it again. */
 export const dependencies: QueueDependencies = { logger, errorReporter: { report: quiet } };
+
+/**
+ * A consumer's dependencies: the shared ones, the error resolver of its broker's package, and no
+ * transaction observability (the toolkit's own tests pass none; it is only called through `?.`).
+ */
+export function consumerDependencies<D extends object, R>(
+  deps: D,
+  consumerErrorResolver: R,
+): D & { consumerErrorResolver: R; transactionObservabilityManager: TransactionObservabilityManager } {
+  return {
+    ...deps,
+    consumerErrorResolver,
+    transactionObservabilityManager: undefined as unknown as TransactionObservabilityManager,
+  };
+}
+
+/**
+ * The value made for `key` once (`make`), shared by every caller while it is on its way and
+ * after; forgotten when it fails, so the next call makes it again.
+ */
+export function once<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let made = cache.get(key);
+  if (!made) {
+    const promise = make();
+    made = promise;
+    cache.set(key, promise);
+    promise.catch(() => {
+      if (cache.get(key) === promise) cache.delete(key);
+    });
+  }
+  return made;
+}
 
 /** One turn of the event loop, so that fire-and-forget writes reach the socket between windows. */
 export function turn(): Promise<void> {

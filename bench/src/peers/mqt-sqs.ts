@@ -1,9 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
-import {
-  MessageHandlerConfigBuilder,
-  type TransactionObservabilityManager,
-} from "@message-queue-toolkit/core";
+import { MessageHandlerConfigBuilder } from "@message-queue-toolkit/core";
 import {
   AbstractSqsConsumer,
   AbstractSqsPublisher,
@@ -14,7 +11,15 @@ import {
 } from "@message-queue-toolkit/sqs";
 import type { Body } from "../payload.js";
 import type { Driver } from "../types.js";
-import { BODY_MESSAGE, type BodyMessage, bodyMessage, dependencies, MESSAGE_TYPE } from "./mqt-common.js";
+import {
+  BODY_MESSAGE,
+  type BodyMessage,
+  bodyMessage,
+  consumerDependencies,
+  dependencies,
+  MESSAGE_TYPE,
+  once,
+} from "./mqt-common.js";
 
 type OnBody = (body: Body) => void;
 
@@ -109,21 +114,12 @@ export class MqtSqs implements Driver {
 
   /** The queue's publisher, made and initialised once (`init` rejects: made again on the next call). */
   #publisher(queue: string): Promise<BodyPublisher> {
-    let publisher = this.#publishers.get(queue);
-    if (!publisher) {
-      publisher = (async () => {
-        const made = new BodyPublisher(this.#deps, this.#name(queue));
-        await this.#client.send(new CreateQueueCommand({ QueueName: this.#name(queue) }));
-        await made.init(); // finds the queue (url, arn)
-        return made;
-      })();
-      const made = publisher;
-      this.#publishers.set(queue, made);
-      made.catch(() => {
-        if (this.#publishers.get(queue) === made) this.#publishers.delete(queue);
-      });
-    }
-    return publisher;
+    return once(this.#publishers, queue, async () => {
+      const made = new BodyPublisher(this.#deps, this.#name(queue));
+      await this.#client.send(new CreateQueueCommand({ QueueName: this.#name(queue) }));
+      await made.init(); // finds the queue (url, arn)
+      return made;
+    });
   }
 
   async prepare(queue: string): Promise<void> {
@@ -132,12 +128,7 @@ export class MqtSqs implements Driver {
 
   async consume(queue: string, onBody: (body: Body) => void): Promise<() => Promise<void>> {
     const consumer = new BodyConsumer(
-      {
-        ...this.#deps,
-        consumerErrorResolver: new SqsConsumerErrorResolver(),
-        // The toolkit's own tests pass none; it is only called through `?.`.
-        transactionObservabilityManager: undefined as unknown as TransactionObservabilityManager,
-      },
+      consumerDependencies(this.#deps, new SqsConsumerErrorResolver()),
       this.#name(queue),
       onBody,
       this.tuning,
