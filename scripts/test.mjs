@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm test`: the full suite on a fresh machine.
 //  1. installs the workspace if needed (pnpm install --frozen-lockfile);
-//  2. type-checks every package (tsc -b), lints (biome check, then jscpd: no copy-paste in src/) and, on a full run, builds the API
+//  2. type-checks every package (tsc -b), lints (biome check, then jscpd: no copy-paste in src/),
+//     checks core's public API against its API reports (scripts/api-report.mjs) and, on a full run, builds the API
 //     reference (TypeDoc into .omnibus/docs; a TypeDoc warning fails the run);
 //  3. brings up every broker the suite needs (pnpm brokers up: env URL, running service,
 //     local server from Debian/Maven packages, or a container), failing loudly if one can't be had;
@@ -38,6 +39,8 @@ if (!existsSync(join(root, "node_modules", ".modules.yaml"))) {
 step("type check (tsc -b)", "pnpm", ["exec", "tsc", "-b"]);
 step("lint (biome check)", "pnpm", ["exec", "biome", "check", "."]);
 step("copy-paste check (jscpd, .jscpd.json)", "pnpm", ["exec", "jscpd"]);
+// The public API of @omnibus/core against its checked-in reports (packages/core/api/*.api.md).
+step("API report (api-extractor; pnpm api rewrites it)", "node", ["scripts/api-report.mjs"]);
 // The API reference from TSDoc (`pnpm run docs`: typedoc.json, a warning is an error; plain
 // `pnpm docs` is pnpm's own command, handed to `npm docs`).
 if (args.length === 0) {
