@@ -106,7 +106,7 @@ for (const { broker, scenario } of runs) {
   process.stdout.write(
     r.error
       ? `    error: ${r.error}\n`
-      : `    ${r.confirmed} confirmed, ${r.received} received, ${r.lost} lost, ${r.duplicates} duplicates${r.hung ? ", HUNG" : ""} (${(r.ms / 1000).toFixed(0)} s)\n`,
+      : `    ${r.confirmed} confirmed, ${r.received} received, ${r.lost} lost${r.recounted === undefined ? "" : ` (a fresh consumer then received ${r.recounted} of them)`}, ${r.duplicates} duplicates${r.hung ? ", HUNG" : ""} (${(r.ms / 1000).toFixed(0)} s)\n`,
   );
 }
 const markdown = table(rows);

@@ -57,6 +57,8 @@ export interface Row {
   readonly confirmIdleMs?: readonly number[];
   readonly deliveryIdleMs?: readonly number[];
   readonly ms: number;
+  /** Of the lost: how many a fresh consumer then received (stored all along; see `StreamReport.recount`). */
+  readonly recounted?: number;
   readonly error?: string;
 }
 
@@ -76,6 +78,9 @@ const row = (broker: ChaosBroker, scenario: Scenario, r: StreamReport): Row => (
   confirmIdleMs: r.faults.map((f) => f.confirmIdleMs),
   deliveryIdleMs: r.faults.map((f) => f.deliveryIdleMs),
   ms: r.ms,
+  ...(r.recount ? { recounted: r.recount.found } : {}),
+  // A fault that did not run (the server would not restart) leaves nothing to judge.
+  ...(r.faultErrors.length > 0 ? { error: `fault failed: ${r.faultErrors.join("; ")}` } : {}),
 });
 
 /** Run one scenario on one broker; never throws (a failure is a row with `error`). */
@@ -113,6 +118,7 @@ export async function runScenario(
         messages: size.messages,
         handlerMs: size.handlerMs,
         consumers: 2,
+        recountMs: setup.durable ? 10_000 : 0,
         log,
         faults: [
           {
@@ -148,6 +154,7 @@ export async function runScenario(
       messages: size.messages,
       handlerMs: size.handlerMs,
       consumers: 2,
+      recountMs: setup.durable ? 10_000 : 0,
       log,
       faults: [
         { ...fault, at: 0.3 },

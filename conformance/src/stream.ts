@@ -41,6 +41,12 @@ export interface StreamOptions {
   readonly sendTimeoutMs?: number;
   /** No delivery for this long while confirmed messages are missing ends the wait: "hung". @default 30000 */
   readonly quietMs?: number;
+  /**
+   * When confirmed messages are missing at the end, a fresh client consumes the queue for up to
+   * this long to tell a broker that lost them from consumers that stopped: see
+   * {@link StreamReport.recount}. 0: no recount. @default 0
+   */
+  readonly recountMs?: number;
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -83,6 +89,14 @@ export interface StreamReport {
   readonly hungSends: number;
   /** The wait for the confirmed messages ended without progress. */
   readonly hung: boolean;
+  /**
+   * With `recountMs` and messages lost: how many of the lost ids a fresh client (new adapter)
+   * then received from the queue. They were stored all along — the stream's consumers had
+   * stopped — while the rest are gone from the broker.
+   */
+  readonly recount?: { readonly found: number; readonly ms: number };
+  /** Faults whose `run` failed (the harness could not restart or cut): no verdict on the adapter. */
+  readonly faultErrors: readonly string[];
   readonly faults: readonly FaultReport[];
   readonly ms: number;
 }
@@ -140,6 +154,7 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
 
   const pending = [...options.faults].sort((a, b) => a.at - b.at);
   const faults: { label: string; begun: number; ended: number }[] = [];
+  const faultErrors: string[] = [];
   let faultRunning: Promise<void> | undefined;
   const maybeFault = () => {
     if (faultRunning || pending.length === 0 || attempted < pending[0]!.at * total) return;
@@ -148,7 +163,11 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     log(`fault: ${fault.label} after ${attempted} of ${total} messages`);
     faultRunning = fault
       .run()
-      .catch((error: unknown) => log(`fault ${fault.label} failed: ${(error as Error)?.message}`))
+      .catch((error: unknown) => {
+        const why = `${fault.label}: ${(error as Error)?.message ?? String(error)}`;
+        faultErrors.push(why);
+        log(`fault ${why}`);
+      })
       .then(() => {
         faults.push({ label: fault.label, begun, ended: Date.now() });
         log(`fault: ${fault.label} over after ${Date.now() - begun} ms`);
@@ -222,6 +241,9 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     await sleep(50);
   }
   await Promise.allSettled(clients.map((c) => Promise.race([c.close(), sleep(15_000)])));
+  const lost = [...confirmed.keys()].filter((id) => !seen.has(id));
+  const recount =
+    lost.length > 0 && (options.recountMs ?? 0) > 0 ? await recountLost(options, lost) : undefined;
   const after = (list: number[], from: number) => {
     const t = list.find((x) => x >= from);
     return t === undefined ? undefined : t - from;
@@ -244,12 +266,14 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     confirmed: confirmed.size,
     sendFailed: failed,
     received: seen.size,
-    lost: [...confirmed.keys()].filter((id) => !seen.has(id)),
+    lost,
     duplicates,
     unexpected: [...seen.keys()].filter((id) => !sent.has(id)),
     maxSendMs,
     hungSends,
     hung,
+    ...(recount ? { recount } : {}),
+    faultErrors,
     faults: faults.map((f) => {
       const c = confirmFrom(f.ended);
       const d = deliveryFrom(f.ended);
@@ -264,4 +288,27 @@ export async function runStream(options: StreamOptions): Promise<StreamReport> {
     }),
     ms: Date.now() - started,
   };
+}
+
+/** How many of `lost` a fresh client receives from the queue within `recountMs` (see {@link StreamReport.recount}). */
+async function recountLost(
+  options: StreamOptions,
+  lost: readonly string[],
+): Promise<{ found: number; ms: number }> {
+  const began = Date.now();
+  const missing = new Set(lost);
+  let found = 0;
+  const c = createClient({ adapter: options.adapter(), logger: silentLogger, closeTimeoutMs: 5_000 });
+  try {
+    await c.consume(options.queue, async (m) => {
+      if (missing.delete(m.id)) found++;
+    });
+    const deadline = began + (options.recountMs ?? 0);
+    while (missing.size > 0 && Date.now() < deadline) await sleep(50);
+  } catch (error) {
+    options.log?.(`recount: ${(error as Error)?.message ?? String(error)}`);
+  } finally {
+    await Promise.race([c.close().catch(() => {}), sleep(15_000)]);
+  }
+  return { found, ms: Date.now() - began };
 }

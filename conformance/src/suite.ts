@@ -71,7 +71,11 @@ export function describeConformance(options: DescribeConformanceOptions): void {
         async () => {
           const result = await limit(c, () => runCase(c, env));
           options.onResult?.(result);
-          if (result.status !== "passed") throw new Error(`${c.id} ${result.status}: ${result.message}`);
+          // The case's notes (what it measured, the timeline of its faults) with the failure, so
+          // that a CI log says more than the verdict.
+          const notes = result.notes.length > 0 ? `\n  notes: ${result.notes.join("\n  ")}` : "";
+          if (result.status !== "passed")
+            throw new Error(`${c.id} ${result.status}: ${result.message}${notes}`);
         },
         concurrent ? own + waited : own,
       );

@@ -256,6 +256,13 @@ export const clientReplyUndeliverable = clientCase({
   },
 });
 
+/**
+ * The lock of the idempotency-slow case. A second (1,000 ms, with a renewal every 333 ms): at 300
+ * ms one CI run in many had the renewal timer held back past the lock by a loaded event loop and a
+ * duplicate ran (2026-12-03, the full suite on two cores); a stall of a second is what it takes now.
+ */
+const LOCK_MS = 1_000;
+
 export const clientIdempotencySlow = clientCase({
   id: "client/idempotency-slow",
   title:
@@ -268,13 +275,13 @@ export const clientIdempotencySlow = clientCase({
     const queue = ctx.name("slowidem");
     for (let i = 0; i < 2; i++) {
       const bus = await ctx.client({
-        use: [idempotency({ store, lockMs: 300, retryDelayMs: 100 })],
+        use: [idempotency({ store, lockMs: LOCK_MS, retryDelayMs: 100 })],
         retry: { maxAttempts: 30, initialDelayMs: 50, jitter: 0 },
       });
       consumers.push(bus);
       await bus.consume(queue, async (m) => {
         runs.set(m.id, (runs.get(m.id) ?? 0) + 1);
-        await sleep(1_000);
+        await sleep(3 * LOCK_MS);
       });
     }
     const producer = await ctx.client();
@@ -285,12 +292,16 @@ export const clientIdempotencySlow = clientCase({
       15_000,
       () => "the message was not handled",
     );
-    await sleep(500); // past lockMs, while the first run is still going
+    await sleep(1.5 * LOCK_MS); // past lockMs, while the first run is still going
     await producer.send(queue, 2, { id });
-    await ctx.observe(2_000);
+    await ctx.observe(2.5 * LOCK_MS);
     await producer.send(queue, 3, { id }); // after the first run finished
     await ctx.observe(1_500);
-    equal(runs.get(id), 1, `handler runs for one id sent three times (lockMs 300, handler 1 s)`);
+    equal(
+      runs.get(id),
+      1,
+      `handler runs for one id sent three times (lockMs ${LOCK_MS}, handler ${3 * LOCK_MS} ms)`,
+    );
   },
 });
 

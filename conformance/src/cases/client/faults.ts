@@ -17,15 +17,22 @@ function judge(ctx: ClientCaseContext, report: StreamReport, what: string): void
         )
         .join("; "),
   );
+  check(
+    report.faultErrors.length === 0,
+    `the fault could not be run — the harness's failure, not the adapter's: ${report.faultErrors.join("; ")}`,
+  );
   check(report.unexpected.length === 0, `${report.unexpected.length} messages received that were never sent`);
   check(
     report.hungSends === 0,
     `${report.hungSends} sends waited longer than the send timeout (${SEND_TIMEOUT_MS} ms) + 5 s during the ${what} (longest ${report.maxSendMs} ms): no send may wait without bound`,
   );
   if (ctx.features.persistent) {
+    const recount = report.recount
+      ? `; a fresh consumer then received ${report.recount.found} of them within ${report.recount.ms} ms (stored all along: the consumers had stopped${report.hung ? ", no delivery for 30 s" : ""}) and ${report.lost.length - report.recount.found} are gone from the broker`
+      : "";
     check(
       report.lost.length === 0,
-      `${report.lost.length} of ${report.confirmed} confirmed messages were lost across the ${what} (e.g. ${report.lost.slice(0, 3).join(", ")})`,
+      `${report.lost.length} of ${report.confirmed} confirmed messages were lost across the ${what} (e.g. ${report.lost.slice(0, 3).join(", ")})${recount}`,
     );
   }
   check(
@@ -64,6 +71,8 @@ export const clientBrokerRestart = clientCase({
       },
       queue: ctx.name("restart"),
       sendTimeoutMs: SEND_TIMEOUT_MS,
+      log: (line) => ctx.note(line),
+      recountMs: ctx.features.persistent ? 10_000 : 0,
       faults: [
         { label: "graceful restart", at: 0.3, run: () => harness.restart() },
         { label: "kill -9 and start", at: 0.65, run: () => harness.kill() },
@@ -105,6 +114,8 @@ export const clientConnectionCut = clientCase({
       },
       queue,
       sendTimeoutMs: SEND_TIMEOUT_MS,
+      log: (line) => ctx.note(line),
+      recountMs: ctx.features.persistent ? 10_000 : 0,
       faults: [{ label: "connection cut", at: 0.4, run: () => harness.cut(3_000) }],
     });
     judge(ctx, report, "connection cut");
