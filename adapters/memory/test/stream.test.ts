@@ -4,11 +4,10 @@ import { describe, expect, it } from "vitest";
 import { memory } from "../src/index.js";
 
 /**
- * A memory adapter whose `consume` and `send` go through `wrap` (the others as they are): a
- * broker or a consumer misbehaving on purpose, for the tests below.
+ * `inner` with its `consume` and `send` going through `wrap` (the rest as they are): a broker or
+ * a consumer misbehaving on purpose, for the tests below.
  */
-function wrapped(name: string, wrap: Partial<Pick<Adapter, "consume" | "send">>): Adapter {
-  const inner = memory({ name });
+function wrapped(inner: Adapter, wrap: Partial<Pick<Adapter, "consume" | "send">>): Adapter {
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === "consume" && wrap.consume) return wrap.consume.bind(undefined);
@@ -32,7 +31,7 @@ describe("runStream's verdicts", () => {
       const me = { stalled: false };
       stallers.push(me);
       // Deliveries are held unsettled once the fault ran: a consumer that stopped.
-      return wrapped(name, {
+      return wrapped(inner, {
         consume: (source, options) =>
           inner.consume(source, {
             ...options,
@@ -40,7 +39,6 @@ describe("runStream's verdicts", () => {
               if (!me.stalled) options.onDelivery(d);
             },
           }),
-        send: (address, messages) => inner.send(address, messages),
       });
     };
     const report = await runStream({
@@ -71,7 +69,7 @@ describe("runStream's verdicts", () => {
     let dropping = false;
     const make = (): Adapter => {
       const inner = memory({ name });
-      return wrapped(name, {
+      return wrapped(inner, {
         send: (address, messages) => (dropping ? Promise.resolve() : inner.send(address, messages)),
       });
     };
